@@ -1,0 +1,374 @@
+"""Derived quantities: gate saturation, spectra of W_hh, theory bounds, gradient ratios, PCA.
+
+Pure NumPy functions: arrays in, arrays (or small named tuples) out. Nothing here knows
+about torch, plotly or streamlit, so every number a figure shows can be tested directly.
+
+Shapes are named once: ``L`` sequence length, ``H`` hidden size, ``N`` batch, ``S``
+recorded training steps, ``k`` principal components. Time is 1-based in every text this
+module writes (``t = 1 .. T`` with ``T = L``), matching the figures.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnviz.errors import RnnvizError
+
+# --------------------------------------------------------------------------------------
+# Cells, gates and nonlinearities
+# --------------------------------------------------------------------------------------
+
+#: Gate names in PyTorch's row order of ``weight_hh_l0`` (DESIGN.md section 3).
+GATE_ORDER: dict[str, tuple[str, ...]] = {
+    "rnn_tanh": ("h",),
+    "rnn_relu": ("h",),
+    "lstm": ("i", "f", "g", "o"),
+    "gru": ("r", "z", "n"),
+}
+
+#: gamma = sup |phi'(x)|, the largest slope of the nonlinearity phi (Pascanu et al. 2013).
+NONLINEARITY_GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
+
+#: The nonlinearity that carries h_{t-1} -> h_t in each cell (used to pick gamma).
+CELL_NONLINEARITY: dict[str, str] = {"rnn_tanh": "tanh", "rnn_relu": "relu", "lstm": "tanh", "gru": "tanh"}
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in GATE_ORDER:
+        raise RnnvizError(f"mode must be one of {sorted(GATE_ORDER)}, got {mode!r}")
+
+
+def gamma_for(mode: str) -> float:
+    """gamma of the cell's recurrent nonlinearity: 1 for tanh and relu, 1/4 for sigmoid."""
+    _check_mode(mode)
+    return NONLINEARITY_GAMMA[CELL_NONLINEARITY[mode]]
+
+
+# --------------------------------------------------------------------------------------
+# Saturation
+# --------------------------------------------------------------------------------------
+
+
+def saturation(values: np.ndarray, low: float = 0.1, high: float = 0.9) -> tuple[float, float]:
+    """Fractions of gate activations stuck near 0 and near 1.
+
+    frac_below = #{a < low} / n,   frac_above = #{a > high} / n
+
+    over all finite entries ``a`` of ``values`` (any shape; non-finite entries are
+    ignored). A saturated sigmoid gate has slope sigma'(x) = sigma(x)(1 - sigma(x)) < 0.09
+    outside [0.1, 0.9], so saturated gates pass little gradient. Returns (nan, nan) when
+    there is no finite value.
+    """
+    if not low < high:
+        raise RnnvizError(f"saturation needs low < high, got low={low}, high={high}")
+    a = np.asarray(values, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return math.nan, math.nan
+    return float(np.mean(a < low)), float(np.mean(a > high))
+
+
+# --------------------------------------------------------------------------------------
+# Spectra of the recurrent matrix
+# --------------------------------------------------------------------------------------
+
+
+class Spectrum(NamedTuple):
+    """Spectrum of a square matrix W (H x H).
+
+    singular_values (H,)  sigma_1 >= ... >= sigma_H >= 0 (descending)
+    eigenvalues (H,)      complex lambda_j, sorted by |lambda| descending
+    spectral_radius       rho(W) = max_j |lambda_j|
+    sigma_max             ||W||_2 = sigma_1 >= rho(W)
+    """
+
+    singular_values: np.ndarray
+    eigenvalues: np.ndarray
+    spectral_radius: float
+    sigma_max: float
+
+
+def spectrum(W_hh: np.ndarray) -> Spectrum:
+    """Singular values and eigenvalues of a square recurrent matrix W_hh (H x H).
+
+    For the vanilla RNN, the Jacobian of one step is dh_t/dh_{t-1} = diag(phi'(a_t)) W_hh,
+    so rho(W_hh) and sigma_max(W_hh) govern how gradients grow or shrink through time.
+    For stacked LSTM/GRU matrices (4H x H, 3H x H) use :func:`gate_spectra`.
+    Raises RnnvizError for a non-square or non-finite matrix.
+    """
+    W = np.asarray(W_hh, dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise RnnvizError(
+            f"spectrum needs a square H x H matrix (split LSTM/GRU W_hh with gate_blocks), got shape {W.shape}"
+        )
+    if not np.all(np.isfinite(W)):
+        raise RnnvizError("spectrum needs finite weights, got inf/nan (the run diverged)")
+    singular_values = np.linalg.svd(W, compute_uv=False)
+    eigenvalues = np.linalg.eigvals(W).astype(np.complex128)
+    # Sort by modulus, then by angle, so equal-modulus pairs come out in a stable order.
+    order = np.lexsort((np.angle(eigenvalues), -np.abs(eigenvalues)))
+    eigenvalues = eigenvalues[order]
+    return Spectrum(
+        singular_values=singular_values,
+        eigenvalues=eigenvalues,
+        spectral_radius=float(np.abs(eigenvalues[0])) if eigenvalues.size else 0.0,
+        sigma_max=float(singular_values[0]) if singular_values.size else 0.0,
+    )
+
+
+def gate_blocks(W: np.ndarray, mode: str) -> dict[str, np.ndarray]:
+    """Split a stacked PyTorch weight (G*H x K) into its G gate blocks of H rows each.
+
+    LSTM: rows [W_i; W_f; W_g; W_o] -> {"i", "f", "g", "o"};  GRU: [W_r; W_z; W_n] ->
+    {"r", "z", "n"};  vanilla RNN: the matrix itself as {"h"}. Works for W_ih, W_hh and
+    the bias vectors (G*H,) alike. The blocks are views, not copies.
+    """
+    _check_mode(mode)
+    W = np.asarray(W)
+    names = GATE_ORDER[mode]
+    if W.ndim not in (1, 2) or W.shape[0] % len(names):
+        raise RnnvizError(
+            f"{mode} weights need {len(names)} stacked gate blocks (rows divisible by {len(names)}), "
+            f"got shape {W.shape}"
+        )
+    H = W.shape[0] // len(names)
+    return {name: W[j * H : (j + 1) * H] for j, name in enumerate(names)}
+
+
+def gate_spectra(W_hh: np.ndarray, mode: str) -> dict[str, Spectrum]:
+    """:func:`spectrum` of every H x H gate block of a stacked W_hh (see :func:`gate_blocks`)."""
+    return {name: spectrum(block) for name, block in gate_blocks(W_hh, mode).items()}
+
+
+# --------------------------------------------------------------------------------------
+# Theory: the Pascanu et al. (2013) bound
+# --------------------------------------------------------------------------------------
+
+
+def theory_bound(sigma_max: float, gamma: float, L: int) -> np.ndarray:
+    """Upper bound on the Jacobian norm through time, for t = 1 .. T (T = L).
+
+        ||dh_T/dh_t|| <= prod_{k=t+1..T} ||diag(phi'(a_k))|| ||W_hh|| <= (gamma * sigma_max)^(T - t)
+
+    with gamma = sup|phi'| (1 for tanh and relu, 1/4 for sigmoid, see NONLINEARITY_GAMMA)
+    and sigma_max = ||W_hh||_2 (Pascanu, Mikolov & Bengio 2013). If gamma*sigma_max < 1 the
+    gradient vanishes geometrically for sure. Returns float64 (L,); index 0 is t = 1, the last
+    entry (t = T) is 1. Computed in log space, so huge/tiny powers saturate to inf/0 quietly.
+    """
+    if L < 1:
+        raise RnnvizError(f"theory_bound needs L >= 1, got {L}")
+    if not (sigma_max >= 0 and gamma >= 0):
+        raise RnnvizError(f"theory_bound needs sigma_max >= 0 and gamma >= 0, got {sigma_max}, {gamma}")
+    exponent = np.arange(L - 1, -1, -1, dtype=np.float64)  # T - t for t = 1 .. T
+    base = float(gamma) * float(sigma_max)
+    if base == 0.0:
+        return (exponent == 0).astype(np.float64)  # 0^0 = 1 at t = T, 0 elsewhere
+    with np.errstate(over="ignore", under="ignore"):
+        return np.exp(exponent * math.log(base))
+
+
+# --------------------------------------------------------------------------------------
+# Gradient ratio and the one-line verdict
+# --------------------------------------------------------------------------------------
+
+
+def gradient_ratio(grad_norms: np.ndarray) -> float:
+    """How much of the gradient survives the trip back through time.
+
+        ratio = ||dL/dh_1|| / ||dL/dh_T||
+
+    from a per-timestep norm curve (L,) (e.g. ``Trace.grad_norms[layer, direction]``).
+    ~1 means the gradient is preserved, << 1 vanishing, >> 1 exploding. Only meaningful
+    when the loss sits at the end (adding, copy, temporal order); with a loss at every step
+    dL/dh_1 also holds its own direct term.
+
+    Edge cases (never raises on values, only on shape):
+      - either end inf/nan (a diverged run)          -> nan
+      - both ends 0 (no gradient reached the RNN)    -> nan
+      - ||dL/dh_T|| = 0 but ||dL/dh_1|| > 0          -> inf
+      - ||dL/dh_1|| = 0 (underflow below float range) -> 0.0
+    Computed in float64, so float32 norms near the underflow limit still divide exactly.
+    """
+    g = np.asarray(grad_norms, dtype=np.float64)
+    if g.ndim != 1 or g.size == 0:
+        raise RnnvizError(f"gradient_ratio needs a 1-D curve of L >= 1 norms, got shape {g.shape}")
+    first, last = abs(g[0]), abs(g[-1])
+    if not (math.isfinite(first) and math.isfinite(last)):
+        return math.nan
+    if last == 0.0:
+        return math.nan if first == 0.0 else math.inf
+    return first / last
+
+
+def format_ratio(ratio: float) -> str:
+    """Short human form of a ratio: 0.3, 12, 1e-7, 3e13 (one significant digit beyond 1e3)."""
+    if math.isnan(ratio):
+        return "undefined"
+    if math.isinf(ratio):
+        return "infinite"
+    if ratio == 0.0:
+        return "0"
+    if 1e-2 <= abs(ratio) < 1e3:
+        return f"{ratio:.2g}"
+    mantissa, exponent = f"{ratio:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def vanishing_verdict(
+    label: str, grad_norms: np.ndarray, vanish_below: float = 1e-3, explode_above: float = 1e3
+) -> str:
+    """One line for the Compare page, e.g. ``"RNN: gradient at t=1 is 1e-7 of t=T (vanishing)"``.
+
+    Classifies r = gradient_ratio(grad_norms): r < vanish_below -> vanishing,
+    r > explode_above -> exploding, otherwise preserved. Non-finite data gives a line
+    saying so instead of a number.
+    """
+    g = np.asarray(grad_norms, dtype=np.float64)
+    ratio = gradient_ratio(g)
+    if math.isnan(ratio):
+        if not (np.isfinite(g[0]) and np.isfinite(g[-1])):
+            return f"{label}: gradient not finite (the run diverged)"
+        return f"{label}: no gradient reached the recurrent layer"
+    if ratio < vanish_below:
+        kind = "vanishing"
+    elif ratio > explode_above:
+        kind = "exploding"
+    else:
+        kind = "preserved"
+    return f"{label}: gradient at t=1 is {format_ratio(ratio)} of t=T ({kind})"
+
+
+# --------------------------------------------------------------------------------------
+# PCA of hidden-state trajectories
+# --------------------------------------------------------------------------------------
+
+
+class PcaProjection(NamedTuple):
+    """projected (..., L, k) and explained_variance_ratio (k,) of :func:`pca_trajectory`."""
+
+    projected: np.ndarray
+    explained_variance_ratio: np.ndarray
+
+
+def pca_trajectory(hidden: np.ndarray, k: int = 2) -> PcaProjection:
+    """Project hidden-state trajectories onto their top-k principal components.
+
+    With X the (M, H) matrix of all finite states (M = L or N*L), mu its mean and
+    X - mu = U S V^T its thin SVD:
+
+        projected = (h - mu) V[:, :k],   explained_variance_ratio_j = S_j^2 / sum_i S_i^2
+
+    Sign convention (deterministic across redraws): each component is flipped so that its
+    largest-magnitude loading is positive. States with inf/nan are excluded from the fit
+    and project to nan. If fewer than k components exist (H < k, or too few points), the
+    missing columns are 0 with explained ratio 0. Returns float64.
+    """
+    if k not in (2, 3):
+        raise RnnvizError(f"pca_trajectory k must be 2 or 3, got {k}")
+    h = np.asarray(hidden, dtype=np.float64)
+    if h.ndim not in (2, 3):
+        raise RnnvizError(f"pca_trajectory needs hidden of shape (L, H) or (N, L, H), got {h.shape}")
+    H = h.shape[-1]
+    X = h.reshape(-1, H)  # (M, H)
+    finite_rows = np.all(np.isfinite(X), axis=1)
+    components = np.zeros((H, k))
+    ratio = np.zeros(k)
+    mean = np.zeros(H)
+    if finite_rows.any():
+        Xf = X[finite_rows]
+        mean = Xf.mean(axis=0)
+        _, S, Vt = np.linalg.svd(Xf - mean, full_matrices=False)
+        n = min(k, Vt.shape[0])
+        V = Vt[:n].T  # (H, n)
+        biggest = np.argmax(np.abs(V), axis=0)
+        V = V * np.where(V[biggest, np.arange(n)] < 0, -1.0, 1.0)
+        components[:, :n] = V
+        total = float(np.sum(S**2))
+        if total > 0:
+            ratio[:n] = S[:n] ** 2 / total
+    projected = np.full((X.shape[0], k), np.nan)
+    projected[finite_rows] = (X[finite_rows] - mean) @ components
+    return PcaProjection(projected.reshape(*h.shape[:-1], k), ratio)
+
+
+# --------------------------------------------------------------------------------------
+# Maths behind the Learn page's live widgets
+# --------------------------------------------------------------------------------------
+
+
+def jacobian_product(rho: float, T: int, gamma: float = 1.0) -> np.ndarray:
+    """(gamma * rho)^n for n = 0 .. T: the size of a product of n identical Jacobians.
+
+    If every step multiplies the gradient by a Jacobian of norm gamma*rho, after n steps
+    back it has been scaled by (gamma*rho)^n: vanishing for gamma*rho < 1, exploding above.
+    Returns float64 (T+1,), index n. Same maths as :func:`theory_bound`, read forwards.
+    """
+    return theory_bound(rho, gamma, T + 1)[::-1].copy()
+
+
+class Clipped(NamedTuple):
+    """Result of :func:`clip_by_norm`: the clipped vector, its norm before, the scale applied."""
+
+    clipped: np.ndarray
+    norm: float
+    scale: float
+
+
+def clip_by_norm(g: np.ndarray, threshold: float) -> Clipped:
+    """Gradient-norm clipping (Pascanu et al. 2013):
+
+        if ||g|| > theta:  g <- theta * g / ||g||     (direction kept, length capped at theta)
+
+    Returns the clipped vector, ||g|| before clipping and the scale factor min(1, theta/||g||).
+    A non-finite g cannot be rescaled and comes back as nan with scale nan.
+    """
+    if not threshold > 0:
+        raise RnnvizError(f"clipping threshold must be > 0, got {threshold}")
+    g = np.asarray(g, dtype=np.float64)
+    norm = float(np.linalg.norm(g))
+    if not math.isfinite(norm):
+        return Clipped(np.full_like(g, np.nan), norm, math.nan)
+    scale = 1.0 if norm <= threshold else threshold / norm
+    return Clipped(g * scale, norm, scale)
+
+
+def nonlinearity_curves(x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """The three nonlinearities and their slopes, for the "sigmoid_tanh" widget.
+
+    sigma(x) = 1/(1+e^{-x}),  sigma'(x) = sigma(x)(1 - sigma(x)) <= 1/4
+    tanh(x),                  tanh'(x) = 1 - tanh(x)^2           <= 1
+    relu(x) = max(0, x),      relu'(x) = [x > 0]                  <= 1
+    Returns {name: {"value": (n,), "slope": (n,)}}; the bounds are NONLINEARITY_GAMMA.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sig = 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free sigmoid
+    th = np.tanh(x)
+    return {
+        "sigmoid": {"value": sig, "slope": sig * (1.0 - sig)},
+        "tanh": {"value": th, "slope": 1.0 - th**2},
+        "relu": {"value": np.maximum(x, 0.0), "slope": (x > 0).astype(np.float64)},
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Jacobian norms live in rnnviz.jacobian (torch); re-exported lazily so this module stays
+# importable without torch and before that module exists.
+# --------------------------------------------------------------------------------------
+
+
+def jacobian_norms(*args, **kwargs):
+    """||dh_T/dh_t||_2 for every t (and ||dc_T/dc_t||_2 for LSTM); see rnnviz.jacobian."""
+    from rnnviz.jacobian import jacobian_norms as _jacobian_norms
+
+    return _jacobian_norms(*args, **kwargs)
+
+
+def __getattr__(name: str):
+    if name == "JacobianNorms":
+        from rnnviz.jacobian import JacobianNorms
+
+        return JacobianNorms
+    raise AttributeError(f"module 'rnnviz.analysis' has no attribute {name!r}")

@@ -1,0 +1,114 @@
+"""Norms of the state-to-state Jacobians dh_T/dh_t (and dc_T/dc_t for the LSTM).
+
+Shapes: L length, H hidden. For one layer, direction and batch sample, with the recorded
+states, the per-step Jacobian of step s (state at s-1 -> state at s) is, with W_h* the
+rows of W_hh for gate * and diag(v) written [v]:
+
+    vanilla  dh_s/dh_{s-1} = [φ'(a_s)] W_hh,   φ' = 1 - h_s² (tanh) or 1{h_s > 0} (relu)
+    GRU      dh_s/dh_{s-1} = [z_s] + [(h_{s-1} - n_s) ⊙ z_s(1-z_s)] W_hz
+                             + [(1-z_s) ⊙ (1-n_s²)] ([r_s] W_hn + [(W_hn h_{s-1} + b_hn) ⊙ r_s(1-r_s)] W_hr)
+    LSTM     the state is (h, c), a 2H x 2H Jacobian with
+             dc_s/dh_{s-1} = [g_s ⊙ i_s(1-i_s)] W_hi + [c_{s-1} ⊙ f_s(1-f_s)] W_hf + [i_s ⊙ (1-g_s²)] W_hg
+             dc_s/dc_{s-1} = [f_s]
+             dh_s/dh_{s-1} = [tanh(c_s) ⊙ o_s(1-o_s)] W_ho + [o_s ⊙ (1-tanh² c_s)] dc_s/dh_{s-1}
+             dh_s/dc_{s-1} = [o_s ⊙ (1-tanh² c_s) ⊙ f_s]
+
+dh_T/dh_t = J_T J_{T-1} ... J_{t+1} (the identity at t = T), T the direction's last step.
+For the LSTM a perturbation of h_t travels through all later h and c: hidden is the norm
+of the h<-h block of the product, cell the norm of its c<-c block. Norms are spectral
+(largest singular value). Index t is the input position (as in PyTorch's output), so for
+the reverse direction T is position 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from rnnviz.errors import RnnvizError
+from rnnviz.trace import trace
+
+
+@dataclasses.dataclass(frozen=True)
+class JacobianNorms:
+    hidden: np.ndarray  # (L,) ||dh_T/dh_t||_2
+    cell: np.ndarray | None  # (L,) ||dc_T/dc_t||_2, LSTM only
+
+
+def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sample: int = 0) -> JacobianNorms:
+    """Spectral norms of dh_T/dh_t (and dc_T/dc_t) for one layer, direction and sample."""
+    D = 2 if module.bidirectional else 1
+    tr = trace(module, x, None, h0)  # validates module, x and h0
+    for name, value, limit in (("layer", layer, module.num_layers), ("direction", direction, D),
+                               ("sample", sample, tr.batch_size)):
+        if not 0 <= value < limit:
+            raise RnnvizError(f"{name} must be in [0, {limit - 1}], got {value}")
+
+    def states(a):  # (Lyr, D, N, L, H) -> (L, H) in processing order
+        s = torch.from_numpy(np.ascontiguousarray(a[layer, direction, sample]))
+        return s.flip(0) if direction else s
+
+    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    w_hh = getattr(module, "weight_hh" + sfx).detach()  # (G*H, H)
+    b_hh = getattr(module, "bias_hh" + sfx).detach() if module.bias else torch.zeros(w_hh.shape[0], dtype=w_hh.dtype)
+    h = states(tr.hidden)  # (L, H)
+    gates = {k: states(v) for k, v in tr.gates.items()}
+    if tr.mode == "lstm":
+        jac = _lstm_steps(h, states(tr.cell), gates, w_hh)
+    elif tr.mode == "gru":
+        jac = _gru_steps(h, gates, w_hh, b_hh)
+    else:
+        jac = _rnn_steps(tr.mode, h, w_hh)
+    prods = _backward_products(jac)  # (L, S, S), prods[t] = dstate_T/dstate_t
+    H = h.shape[1]
+    hidden = torch.linalg.matrix_norm(prods[:, :H, :H], ord=2)  # (L,)
+    cell = torch.linalg.matrix_norm(prods[:, H:, H:], ord=2) if tr.mode == "lstm" else None
+    if direction:
+        hidden, cell = hidden.flip(0), (cell.flip(0) if cell is not None else None)
+    return JacobianNorms(hidden.numpy(), cell.numpy() if cell is not None else None)
+
+
+def _rnn_steps(mode: str, h: torch.Tensor, w_hh: torch.Tensor) -> torch.Tensor:
+    """dh_s/dh_{s-1} for s = 1..L-1: (L-1, H, H)."""
+    dphi = (1 - h[1:] ** 2) if mode == "rnn_tanh" else (h[1:] > 0).to(h.dtype)  # (L-1, H)
+    return dphi[:, :, None] * w_hh  # (L-1, H, H)
+
+
+def _gru_steps(h, g, w_hh, b_hh) -> torch.Tensor:
+    """dh_s/dh_{s-1} for s = 1..L-1: (L-1, H, H)."""
+    H = h.shape[1]
+    w_hr, w_hz, w_hn = w_hh.split(H, 0)  # (H, H) each
+    r, z, n, h_prev = g["r"][1:], g["z"][1:], g["n"][1:], h[:-1]  # (L-1, H)
+    gh_n = h_prev @ w_hn.T + b_hh[2 * H :]  # (L-1, H)
+    dn = (1 - z) * (1 - n**2)  # (L-1, H)
+    jac = torch.diag_embed(z)  # (L-1, H, H)
+    jac += ((h_prev - n) * z * (1 - z))[:, :, None] * w_hz
+    jac += (dn * r)[:, :, None] * w_hn + (dn * gh_n * r * (1 - r))[:, :, None] * w_hr
+    return jac
+
+
+def _lstm_steps(h, c, g, w_hh) -> torch.Tensor:
+    """d(h_s, c_s)/d(h_{s-1}, c_{s-1}) for s = 1..L-1: (L-1, 2H, 2H)."""
+    H = h.shape[1]
+    w_hi, w_hf, w_hg, w_ho = w_hh.split(H, 0)  # (H, H) each
+    i, f, gg, o, c_prev = g["i"][1:], g["f"][1:], g["g"][1:], g["o"][1:], c[:-1]  # (L-1, H)
+    tc = torch.tanh(c[1:])  # (L-1, H)
+    dtc = o * (1 - tc**2)  # dh_s/dc_s, (L-1, H)
+    dc_dh = ((gg * i * (1 - i))[:, :, None] * w_hi + (c_prev * f * (1 - f))[:, :, None] * w_hf
+             + (i * (1 - gg**2))[:, :, None] * w_hg)  # (L-1, H, H)
+    dh_dh = (tc * o * (1 - o))[:, :, None] * w_ho + dtc[:, :, None] * dc_dh  # (L-1, H, H)
+    top = torch.cat([dh_dh, torch.diag_embed(dtc * f)], 2)  # (L-1, H, 2H)
+    bottom = torch.cat([dc_dh, torch.diag_embed(f)], 2)  # (L-1, H, 2H)
+    return torch.cat([top, bottom], 1)  # (L-1, 2H, 2H)
+
+
+def _backward_products(jac: torch.Tensor) -> torch.Tensor:
+    """prods[t] = J_T ... J_{t+1} for jac[s-1] = J_s; (L, S, S) with prods[L-1] = I."""
+    L, S = jac.shape[0] + 1, jac.shape[1]
+    prods = torch.empty(L, S, S, dtype=jac.dtype)
+    prods[L - 1] = torch.eye(S, dtype=jac.dtype)
+    for t in range(L - 2, -1, -1):
+        torch.matmul(prods[t + 1], jac[t], out=prods[t])
+    return prods

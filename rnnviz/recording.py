@@ -18,14 +18,15 @@ Three tiers, so that a long run stays small (a 5,000-step LSTM run at H=64, L=10
    ``eigenvalues (Lyr, D, G, H)`` (complex, by modulus, descending). Gradient norms span 1e-20..1e20
    at T=100, so they stay float32 (range 1e-38..3e38, inf kept as inf), never float16.
 3. **Heavy tensors on the fixed probe batch, thinned with age**: ``hidden``, ``cell`` (LSTM) and the
-   gates ``(Lyr, D, P, L, H)`` plus the model's ``prediction (P, L, O)``. Stored float16 (3 significant
-   digits is plenty for heatmaps and saturation counts; every one of them is bounded: tanh/sigmoid
-   outputs lie in [-1, 1], an LSTM cell obeys |c_t| <= |c_{t-1}| + 1 so |c_t| <= L <= 1000), except
-   the hidden state of a ReLU RNN, which is unbounded and stays float32. Thinning: the latest ``K``
-   records are kept in full; an older record whose age (in records) lies in ``[2^(k-1) K, 2^k K)`` is
-   kept only if its ordinal is a multiple of ``2^k``; the record of step 0 is always kept. Each band
-   holds about K/2 records, so the total grows like ``K (1 + log2(S/K) / 2)``, and a record dropped
-   once is never needed again (multiples of 2^k are a subset of multiples of 2^(k-1)).
+   gates ``(Lyr, D, P, L, H)``, stored float16: 3 significant digits are plenty for heatmaps and
+   saturation counts, and each is bounded (tanh/sigmoid outputs lie in [-1, 1]; an LSTM cell obeys
+   |c_t| <= |c_{t-1}| + 1, so |c_t| <= L <= 1000). Two exceptions stay float32: the hidden state of
+   a ReLU RNN (unbounded) and the model's ``prediction (P, L, O)`` (unbounded, and small).
+   Thinning: the latest ``K`` records are kept in full; an older record whose age (in records) lies
+   in ``[2^(k-1) K, 2^k K)`` is kept only if its ordinal is a multiple of ``2^k``; the record of
+   step 0 is always kept. Each band holds about K/2 records, so the total grows like
+   ``K (1 + log2(S/K) / 2)``, and a record dropped once is never needed again (multiples of 2^k are
+   a subset of multiples of 2^(k-1)).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class StepRecord:
     hidden: np.ndarray | None = None  # (Lyr, D, P, L, H) float16 (float32 for rnn_relu)
     cell: np.ndarray | None = None  # (Lyr, D, P, L, H) float16, LSTM only
     gates: dict[str, np.ndarray] | None = None  # name -> (Lyr, D, P, L, H) float16
-    prediction: np.ndarray | None = None  # (P, L, O) float16
+    prediction: np.ndarray | None = None  # (P, L, O) float32 (unbounded outputs; small)
 
     @property
     def recorded(self) -> bool:

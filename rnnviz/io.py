@@ -1,0 +1,282 @@
+"""Runs on disk: one ``.npz`` per run (arrays + JSON, never pickle), and CSV exports of recorded tensors.
+
+File layout (``np.savez_compressed``; every entry a plain numeric or unicode array)::
+
+    format            () <U   "rnnviz-run"
+    format_version    () int64 FORMAT_VERSION
+    config_json       () <U   ExperimentConfig.to_json() ("" when the run has no config)
+    meta_json         () <U   RunHistory.to_arrays() meta: status, layout names
+    scalar/<name>     (n,)    per-step scalars (recording.SCALARS)
+    rec/step          (S,)    recorded steps; rec/<field> (S, ...) gradient-norm curves, spectra
+    param/<block>     (S, Lyr, D) per-gate parameter gradient norms
+    full/ordinal      (R,)    which records keep probe tensors; full/<name> (R, ...) float16/32
+    probe/<name>      the fixed probe batch
+
+Loading is defensive: a size limit on the file and on its unpacked arrays (zip bombs), ``allow_pickle=
+False`` (object arrays are refused, never unpickled), and every key, dtype and shape checked, so a
+malformed, truncated, oversized or foreign file raises :class:`RnnvizError` with the reason.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from rnnviz.errors import RnnvizError
+from rnnviz.recording import RunHistory
+
+__all__ = ["save_run", "load_run", "run_to_bytes", "history_to_csv", "FORMAT", "FORMAT_VERSION",
+           "MAX_FILE_BYTES", "MAX_UNPACKED_BYTES", "CSV_VIEWS"]
+
+FORMAT = "rnnviz-run"
+FORMAT_VERSION = 1
+# 200 MB: a 5,000-step default run compresses to far less; an upload larger than this is not ours.
+MAX_FILE_BYTES = 200 * 2**20
+# 1 GB unpacked: the history itself is bounded below this; more means a zip bomb or a foreign file.
+MAX_UNPACKED_BYTES = 2**30
+# Entries whose names we never read are still capped, so a foreign file cannot hide a huge member.
+MAX_ENTRIES = 10_000
+
+
+def run_to_bytes(history: RunHistory) -> bytes:
+    """The ``.npz`` file of a run, as bytes (for downloads)."""
+    buf = _io.BytesIO()
+    save_run(history, buf)
+    return buf.getvalue()
+
+
+def save_run(history: RunHistory, dest: str | os.PathLike | BinaryIO) -> None:
+    """Write ``history`` (with its config) to a path or binary file object as compressed npz."""
+    meta, arrays = history.to_arrays()
+    config = history.config
+    payload = {
+        "format": np.array(FORMAT),
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "config_json": np.array(config.to_json() if config is not None else ""),
+        "meta_json": np.array(json.dumps(meta, sort_keys=True)),
+        **arrays,
+    }
+    if isinstance(dest, str | os.PathLike):
+        # np.savez appends ".npz" to a path without it; write through a file object to keep the name.
+        with open(dest, "wb") as f:
+            np.savez_compressed(f, **payload)
+    else:
+        np.savez_compressed(dest, **payload)
+
+
+def load_run(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> RunHistory:
+    """Read a run saved by :func:`save_run`; ``history.config`` is its ExperimentConfig (or None).
+
+    Raises RnnvizError (never anything else for a bad file) when the file is missing, too large,
+    not a zip/npz, holds object (pickled) arrays, lacks our keys, has another format version, or
+    has arrays of the wrong dtype or shape.
+    """
+    data = _read_bytes(source)
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise RnnvizError(f"a run file has at most {MAX_ENTRIES} arrays, got {len(infos)}")
+            unpacked = sum(i.file_size for i in infos)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise RnnvizError(f"a run file unpacks to at most {MAX_UNPACKED_BYTES} bytes, "
+                                  f"got {unpacked} (not a run, or a zip bomb)")
+            bad = [i.filename for i in infos if not i.filename.endswith(".npy")]
+            if bad:
+                raise RnnvizError(f"a run file holds only .npy arrays, got {bad[:3]}")
+    except zipfile.BadZipFile as e:
+        raise RnnvizError(f"not a run file: expected an .npz (zip) archive, "
+                          f"got {_describe(data)} ({e})") from None
+    arrays = _load_arrays(data)
+    _check_header(arrays)
+    config = _parse_config(str(arrays["config_json"][()]))
+    try:
+        meta = json.loads(str(arrays["meta_json"][()]))
+    except json.JSONDecodeError as e:
+        raise RnnvizError(f"meta_json must be valid JSON, got a parse error: {e}") from None
+    body = {k: v for k, v in arrays.items() if "/" in k}
+    try:
+        return RunHistory.from_arrays(meta, body, config=config)
+    except RnnvizError as e:
+        raise RnnvizError(f"not a valid run file: {e}") from None
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as e:  # anything else odd in it
+        raise RnnvizError(f"not a valid run file: inconsistent arrays ({type(e).__name__}: {e})") from None
+
+
+def _read_bytes(source) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            raise RnnvizError(f"run file must exist and be readable, "
+                              f"got {str(path)!r} ({e.strerror})") from None
+        if size > MAX_FILE_BYTES:
+            raise RnnvizError(f"run files are at most {MAX_FILE_BYTES} bytes, got {size}")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise RnnvizError(f"run file must be readable, got {str(path)!r} ({e.strerror})") from None
+    elif hasattr(source, "read"):
+        data = source.read(MAX_FILE_BYTES + 1)
+        if isinstance(data, str):
+            raise RnnvizError("run file must be opened in binary mode, got a text stream")
+    else:
+        raise RnnvizError(f"run source must be a path, bytes or a binary file, got {type(source).__name__}")
+    if len(data) > MAX_FILE_BYTES:
+        raise RnnvizError(f"run files are at most {MAX_FILE_BYTES} bytes, got {len(data)} or more")
+    if not data:
+        raise RnnvizError("run file is empty")
+    return data
+
+
+def _describe(data: bytes) -> str:
+    return f"{len(data)} bytes starting {data[:8]!r}"
+
+
+def _load_arrays(data: bytes) -> dict[str, np.ndarray]:
+    try:
+        with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as e:
+        if "pickle" in str(e).lower() or "object" in str(e).lower():
+            raise RnnvizError("run files hold numeric arrays only, "
+                              "got an object (pickled) array: refused") from None
+        raise RnnvizError(f"not a valid run file: an array could not be read ({e})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, TypeError) as e:
+        raise RnnvizError(f"not a valid run file: an array could not be read "
+                          f"({type(e).__name__}: {e})") from None
+
+
+def _check_header(arrays: dict[str, np.ndarray]) -> None:
+    for key in ("format", "format_version", "config_json", "meta_json"):
+        if key not in arrays:
+            raise RnnvizError(f"not an rnnviz run: the file must contain {key!r}; it has "
+                              f"{sorted(arrays)[:6]}")
+    for key in ("format", "config_json", "meta_json"):
+        if arrays[key].shape != () or arrays[key].dtype.kind != "U":
+            raise RnnvizError(f"{key} must be a text scalar, got {arrays[key].dtype}{arrays[key].shape}")
+    if str(arrays["format"][()]) != FORMAT:
+        got = str(arrays["format"][()])[:40]
+        raise RnnvizError(f"not an rnnviz run: format must be {FORMAT!r}, got {got!r}")
+    v = arrays["format_version"]
+    if v.shape != () or v.dtype.kind not in "iu":
+        raise RnnvizError(f"format_version must be an integer scalar, got {v.dtype}{v.shape}")
+    if int(v) != FORMAT_VERSION:
+        raise RnnvizError(f"run file format version must be {FORMAT_VERSION}, got {int(v)} "
+                          f"(saved by {'a newer' if int(v) > FORMAT_VERSION else 'an older'} rnnviz)")
+
+
+def _parse_config(text: str):
+    if not text:
+        return None
+    from rnnviz.config import ExperimentConfig
+
+    try:
+        return ExperimentConfig.from_json(text)
+    except RnnvizError as e:
+        raise RnnvizError(f"the run's config is not valid: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise RnnvizError(f"the run's config is not valid: {e}") from None
+
+
+# ---------------------------------------------------------------------------------------- CSV
+#: Views :func:`history_to_csv` can export.
+CSV_VIEWS = ("scalars", "grad_norms", "cell_grad_norms", "input_grad_norms", "spectrum",
+             "hidden", "cell", "gate", "prediction")
+
+
+def history_to_csv(history: RunHistory, view: str, *, step: int | None = None, layer: int = 0,
+                   direction: int = 0, sample: int = 0, gate: str | None = None) -> str:
+    """CSV text of one view of a run (for download buttons).
+
+    - ``scalars``: one row per step: step, loss, metric, grad_norm, grad_norm_clipped, clipped, lr, finite.
+    - ``grad_norms`` / ``cell_grad_norms``: one row per recorded step, columns t=1..L (layer, direction).
+    - ``input_grad_norms``: one row per recorded step, columns t=1..L.
+    - ``spectrum``: at the record at or before ``step`` (default: last): block, k, sigma_k, Re, Im,
+      |lambda_k| of every W_hh gate block.
+    - ``hidden`` / ``cell`` / ``gate`` (with ``gate=`` name) at the full record at or before ``step``:
+      rows t=1..L (with the step it comes from), columns unit 1..H, for probe ``sample``, ``layer``,
+      ``direction``.
+    - ``prediction``: rows t=1..L, one column per output, for probe ``sample``.
+    """
+    if view not in CSV_VIEWS:
+        raise RnnvizError(f"CSV view must be one of {', '.join(CSV_VIEWS)}, got {view!r}")
+    out = _io.StringIO()
+    if view == "scalars":
+        sc = history.scalars
+        names = list(sc)
+        out.write(",".join(names) + "\n")
+        cols = [sc[n].astype(int) if sc[n].dtype == np.bool_ else sc[n] for n in names]
+        for row in zip(*cols, strict=True):
+            out.write(",".join(_fmt(v) for v in row) + "\n")
+        return out.getvalue()
+    if view in ("grad_norms", "cell_grad_norms", "input_grad_norms"):
+        kind = {"grad_norms": "hidden", "cell_grad_norms": "cell", "input_grad_norms": "input"}[view]
+        m = history.grad_norm_matrix(layer, direction, kind=kind)
+        out.write("step," + ",".join(f"t{t + 1}" for t in range(m.shape[1])) + "\n")
+        for s, row in zip(history.recorded_steps(), m, strict=True):
+            out.write(f"{int(s)}," + ",".join(_fmt(v) for v in row) + "\n")
+        return out.getvalue()
+    when = int(history.steps[-1]) if step is None and len(history) else (step if step is not None else 0)
+    rec = history.record_at(when, full=view not in ("spectrum",))
+    if rec is None:
+        raise RnnvizError(f"no recorded step at or before step {when} holds the {view} view")
+    if view == "spectrum":
+        blocks = _spectrum_blocks(rec.singular_values.shape[2], history.gate_names)
+        out.write("step,block,k,singular_value,eig_real,eig_imag,eig_abs\n")
+        sv, ev = rec.singular_values[layer, direction], rec.eigenvalues[layer, direction]
+        for g, name in enumerate(blocks):
+            for k in range(sv.shape[1]):
+                e = complex(ev[g, k])
+                out.write(f"{rec.step},{name},{k + 1},{_fmt(sv[g, k])},{_fmt(e.real)},{_fmt(e.imag)},"
+                          f"{_fmt(abs(e))}\n")
+        return out.getvalue()
+    if view == "prediction":
+        pred = rec.prediction[sample]  # (L, O)
+        out.write("t," + ",".join(f"output{o + 1}" for o in range(pred.shape[1])) + "\n")
+        for t, row in enumerate(pred):
+            out.write(f"{t + 1}," + ",".join(_fmt(v) for v in row) + "\n")
+        return out.getvalue()
+    if view == "gate":
+        if gate not in (rec.gates or {}):
+            raise RnnvizError(f"gate must be one of {sorted(rec.gates or {})}, got {gate!r}")
+        arr = rec.gates[gate]
+    else:
+        arr = getattr(rec, view)
+        if arr is None:
+            raise RnnvizError(f"this run has no {view} tensor (cell states exist for the LSTM only)")
+    _check_index(arr.shape, layer, direction, sample)
+    mat = arr[layer, direction, sample]  # (L, H)
+    out.write("step,t," + ",".join(f"unit{j + 1}" for j in range(mat.shape[1])) + "\n")
+    for t, row in enumerate(mat):
+        out.write(f"{rec.step},{t + 1}," + ",".join(_fmt(v) for v in row) + "\n")
+    return out.getvalue()
+
+
+def _spectrum_blocks(G: int, gate_names: list[str]) -> list[str]:
+    return {1: ["h"], 3: ["r", "z", "n"], 4: ["i", "f", "g", "o"]}.get(G, [str(g) for g in range(G)])
+
+
+def _check_index(shape, layer, direction, sample) -> None:
+    for name, value, n in (("layer", layer, shape[0]), ("direction", direction, shape[1]),
+                           ("sample", sample, shape[2])):
+        if not 0 <= value < n:
+            raise RnnvizError(f"{name} must be in 0..{n - 1}, got {value}")
+
+
+def _fmt(v) -> str:
+    """Shortest text that reads back to the same float32/64 value (repr of the Python float)."""
+    if isinstance(v, np.floating):
+        return repr(float(v)) if v.dtype == np.float64 else str(v)
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)

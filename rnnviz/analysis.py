@@ -102,7 +102,8 @@ def spectrum(W_hh: np.ndarray) -> Spectrum:
     W = np.asarray(W_hh, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise RnnvizError(
-            f"spectrum needs a square H x H matrix (split LSTM/GRU W_hh with gate_blocks), got shape {W.shape}"
+            f"spectrum needs a square H x H matrix (split LSTM/GRU W_hh with gate_blocks), "
+            f"got shape {W.shape}"
         )
     if not np.all(np.isfinite(W)):
         raise RnnvizError("spectrum needs finite weights, got inf/nan (the run diverged)")
@@ -156,18 +157,15 @@ def theory_bound(sigma_max: float, gamma: float, L: int) -> np.ndarray:
     with gamma = sup|phi'| (1 for tanh and relu, 1/4 for sigmoid, see NONLINEARITY_GAMMA)
     and sigma_max = ||W_hh||_2 (Pascanu, Mikolov & Bengio 2013). If gamma*sigma_max < 1 the
     gradient vanishes geometrically for sure. Returns float64 (L,); index 0 is t = 1, the last
-    entry (t = T) is 1. Computed in log space, so huge/tiny powers saturate to inf/0 quietly.
+    entry (t = T) is 1. Huge/tiny powers saturate to inf/0 quietly (no warning).
     """
     if L < 1:
         raise RnnvizError(f"theory_bound needs L >= 1, got {L}")
     if not (sigma_max >= 0 and gamma >= 0):
         raise RnnvizError(f"theory_bound needs sigma_max >= 0 and gamma >= 0, got {sigma_max}, {gamma}")
     exponent = np.arange(L - 1, -1, -1, dtype=np.float64)  # T - t for t = 1 .. T
-    base = float(gamma) * float(sigma_max)
-    if base == 0.0:
-        return (exponent == 0).astype(np.float64)  # 0^0 = 1 at t = T, 0 elsewhere
     with np.errstate(over="ignore", under="ignore"):
-        return np.exp(exponent * math.log(base))
+        return np.power(float(gamma) * float(sigma_max), exponent)  # 0^0 = 1 at t = T
 
 
 # --------------------------------------------------------------------------------------

@@ -311,10 +311,15 @@ def test_diverging_model_is_reported_not_hidden():
         module.weight_hh_l0.copy_(torch.eye(8) * 50.0)
         module.weight_ih_l0.fill_(1.0)
     x = torch.rand(200, 2, 4)
-    tr = trace(module, x, lambda out, h: out[-1].sum() * 1e30)
+    plain = copy.deepcopy(module)
+    loss_fn = lambda out, h: out[-1].sum() * 1e30  # noqa: E731
+    loss_fn(*plain(x)).backward()
+    tr = trace(module, x, loss_fn)
     assert not tr.finite
     assert not np.isfinite(tr.grad_hidden).all()
     assert not np.isfinite(module.weight_hh_l0.grad.numpy()).all()
+    for p, q in zip(module.parameters(), plain.parameters()):  # the same inf/nan as a plain backward
+        torch.testing.assert_close(p.grad, q.grad, equal_nan=True)
 
 
 # ----------------------------------------------------------------------------- bad input

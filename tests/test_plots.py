@@ -434,3 +434,83 @@ def test_heatmap_json_stays_light():
     text = fig.to_json()
     assert '"dtype":"f4"' in text.replace(" ", "")
     assert len(text) < 1_000_000  # 512 kB of float32 as base64 (lists would be ~2.5 MB)
+
+
+# ---------------------------------------------------------------- Learn page (rnnviz.lessons)
+# These live here because this task may only touch test_plots.py / test_analysis.py;
+# they belong in tests/test_lessons.py.
+
+from rnnviz import lessons  # noqa: E402
+
+# Topics DESIGN.md section 4 asks the app to answer -> words that must appear in some lesson.
+TOPICS = {
+    "RNN vs feed-forward": ["feed-forward"],
+    "time steps and hidden state": ["time step", "hidden state"],
+    "variable-length sequences": ["padding", "mask"],
+    "BPTT": ["backpropagation through time"],
+    "vanishing gradients": ["vanish", "jacobian", "spectral radius", "1/\\gamma", "pascanu"],
+    "exploding gradients": ["explode", "sigmoid"],
+    "gradient clipping": ["clip", "\\theta\\,\\frac{g}{\\|g\\|}"],
+    "LSTM and gates": ["forget gate", "c_t = f_t \\odot c_{t-1} + i_t \\odot g_t"],
+    "GRU": ["update gate", "reset gate", "(1 - z_t) \\odot n_t + z_t \\odot h_{t-1}"],
+    "bidirectional": ["bidirectional"],
+    "applications": ["language modelling", "forecasting"],
+    "limitations": ["sequential", "attention"],
+    "evaluation": ["loss", "accuracy", "perplexity", "error vs lag"],
+}
+
+
+def test_every_lesson_is_complete_and_short():
+    keys = [lesson.key for lesson in lessons.LESSONS]
+    assert len(keys) == len(set(keys)), "lesson keys must be unique"
+    for lesson in lessons.LESSONS:
+        assert lesson.title.strip() and lesson.body_markdown.strip(), lesson.key
+        words = len(lesson.body_markdown.split())
+        assert 80 <= words <= 200, f"{lesson.key}: {words} words"
+        assert lesson.body_markdown.count("$") % 2 == 0, f"{lesson.key}: unbalanced $ in LaTeX"
+
+
+def test_lessons_link_only_known_presets_and_widgets():
+    for lesson in lessons.LESSONS:
+        assert lesson.preset is None or lesson.preset in lessons.PRESET_NAMES, lesson.key
+        assert lesson.widget is None or lesson.widget in lessons.WIDGETS, lesson.key
+    linked = {lesson.preset for lesson in lessons.LESSONS} - {None}
+    assert linked == set(lessons.PRESET_NAMES), "every classroom preset is explained by a lesson"
+    assert {lesson.widget for lesson in lessons.LESSONS} - {None} == set(lessons.WIDGETS)
+
+
+def test_preset_names_match_the_config_presets():
+    config = pytest.importorskip("rnnviz.config")
+    assert set(lessons.PRESET_NAMES) <= set(config.PRESETS)
+
+
+@pytest.mark.parametrize("topic", sorted(TOPICS))
+def test_topic_is_covered(topic):
+    text = " ".join(f"{lesson.title} {lesson.body_markdown}" for lesson in lessons.LESSONS).lower()
+    for word in TOPICS[topic]:
+        assert word.lower() in text, f"{topic}: no lesson mentions {word!r}"
+
+
+def test_lesson_by_key():
+    assert lessons.lesson_by_key("bptt").title.startswith("Backpropagation")
+    with pytest.raises(RnnvizError, match="lesson must be one of"):
+        lessons.lesson_by_key("transformers")
+
+
+@pytest.mark.parametrize("key", sorted(lessons.WIDGETS))
+def test_widget_figures_at_defaults_and_extremes(key):
+    widget = lessons.WIDGETS[key]
+    for control in widget.controls:
+        assert control.min <= control.default <= control.max
+        assert len({type(v) for v in (control.min, control.max, control.default, control.step)}) == 1
+    assert_common(lessons.widget_figure(key), key)
+    for end in ("min", "max"):
+        fig = lessons.widget_figure(key, **{c.name: getattr(c, end) for c in widget.controls})
+        fig.to_json()
+
+
+def test_widget_figure_rejects_unknown_names():
+    with pytest.raises(RnnvizError, match="widget must be one of"):
+        lessons.widget_figure("attention")
+    with pytest.raises(RnnvizError, match="unknown"):
+        lessons.widget_figure("clipping", theta=1.0)

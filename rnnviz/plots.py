@@ -89,6 +89,14 @@ _TEMPLATE = go.layout.Template(
         xaxis=_AXIS,
         yaxis=_AXIS,
         hoverlabel=dict(font_size=BASE_FONT_SIZE),
+        font=dict(size=BASE_FONT_SIZE),
+        title=dict(
+            x=0.0, xanchor="left", y=0.985, yanchor="top", yref="container", font_size=TITLE_FONT_SIZE
+        ),
+        margin=dict(l=20, r=20, t=110, b=20),
+        hovermode="closest",
+        # Legend in one row above the plot: never on top of colour bars or a right-hand axis.
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.02, yanchor="bottom"),
     )
 )
 NOT_FINITE_NOTE = "diverged: values not finite"
@@ -125,30 +133,21 @@ def _styled(
     y_title: str | None = None,
     height: int = 480,
 ) -> go.Figure:
-    """The common look: template, fonts, title, axis titles and ``uirevision=kind``."""
-    fig.update_layout(
+    """The common look (the template) plus title, axis titles, height and ``uirevision=kind``.
+
+    One ``update_layout`` call: plotly validates every call, and figures redraw twice a second."""
+    layout = dict(
         template=_TEMPLATE,
         font=dict(size=BASE_FONT_SIZE),
-        title=dict(
-            text=title,
-            x=0.0,
-            xanchor="left",
-            y=0.985,
-            yanchor="top",
-            yref="container",
-            font_size=TITLE_FONT_SIZE,
-        ),
+        title=dict(text=title),
         uirevision=kind,
         height=height,
-        margin=dict(l=20, r=20, t=110, b=20),
-        hovermode="closest",
-        # Legend in one row above the plot: never on top of colour bars or a right-hand axis.
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.02, yanchor="bottom"),
     )
     if x_title is not None:
-        fig.update_layout(xaxis_title_text=x_title)
+        layout["xaxis"] = dict(title=dict(text=x_title))
     if y_title is not None:
-        fig.update_layout(yaxis_title_text=y_title)
+        layout["yaxis"] = dict(title=dict(text=y_title))
+    fig.update_layout(layout)
     return fig
 
 

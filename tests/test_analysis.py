@@ -271,3 +271,18 @@ def test_nonlinearity_slopes_respect_gamma():
 def test_jacobian_norms_is_lazy():
     # analysis imports without torch or rnnviz.jacobian; the name exists either way.
     assert callable(analysis.jacobian_norms)
+
+
+def test_measured_jacobian_norms_respect_the_pascanu_bound():
+    """The theory line is a true upper bound on what rnnviz.jacobian measures (tanh RNN)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("rnnviz.jacobian")
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(3, 8, batch_first=True).double()
+    x = torch.randn(1, 12, 3, dtype=torch.float64)
+    measured = analysis.jacobian_norms(rnn, x).hidden  # (L,) ||dh_T/dh_t||_2
+    sp = analysis.spectrum(rnn.weight_hh_l0.detach().numpy())
+    bound = analysis.theory_bound(sp.sigma_max, analysis.gamma_for("rnn_tanh"), 12)
+    assert measured.shape == bound.shape == (12,)
+    assert measured[-1] == pytest.approx(1.0)
+    assert np.all(measured <= bound * (1 + 1e-9))

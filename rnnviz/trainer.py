@@ -131,7 +131,7 @@ class Trainer:
         """
         if not isinstance(n, int) or n < 0:
             raise RnnvizError(f"step count must be an integer >= 0, got {n!r}")
-        if self.state in ("diverged", "finished"):
+        if n == 0 or self.state in ("diverged", "finished"):
             return []
         out: list[StepRecord] = []
         self._set_state("running", "")
@@ -149,6 +149,16 @@ class Trainer:
         """Mark the run paused (the app's pause button); ``step()`` resumes it."""
         if self.state in ("running", "ready"):
             self._set_state("paused", reason)
+
+    def resume(self) -> None:
+        """Leave ``paused`` (``step()`` also resumes by itself)."""
+        if self.state == "paused":
+            self._set_state("running", "")
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the run is paused, diverged or finished, in words ("" while ready or running)."""
+        return self.reason if self.state in ("paused", "diverged", "finished") else ""
 
     def reset(self) -> None:
         """Back to the exact initial weights, optimizer state and data stream; history emptied."""

@@ -173,8 +173,18 @@ def test_pause_on_gradient_threshold_then_resume():
     recs = t.step(10)
     assert len(recs) == 1 and t.state == "paused"
     assert "pause threshold" in t.reason and "at step 0" in t.reason
+    assert t.stop_reason == t.reason
     more = t.step(3)  # resumes; the norm stays above the threshold, so no new pause (rising edge)
-    assert len(more) == 3 and t.state == "running"
+    assert len(more) == 3 and t.state == "running" and t.stop_reason == ""
+    t.pause()
+    assert t.state == "paused" and t.stop_reason == "paused"
+    t.resume()
+    assert t.state == "running"
+
+
+def test_step_zero_changes_nothing():
+    t = Trainer(cfg())
+    assert t.step(0) == [] and t.state == "ready" and len(t.history) == 0
 
 
 def test_max_steps_finishes():

@@ -258,6 +258,9 @@ def test_presets_encode_the_documented_facts():
     assert e.clip == "none" and 1.5 <= e.rho <= 3.0
     assert t.clip == "norm" and t.replace(clip="none", clip_threshold=e.clip_threshold) == e
     assert PRESETS["lstm-remembers"].config.cell == "lstm"
+    # fair comparisons: the cell presets differ from vanishing-tanh only in what they are about
+    assert PRESETS["lstm-remembers"].config == v.replace(cell="lstm", init="default", rho=1.0)
+    assert PRESETS["gru-remembers"].config == v.replace(cell="gru", init="default", rho=1.0)
     assert PRESETS["gru-remembers"].config.cell == "gru"
     i = PRESETS["irnn"].config
     assert (i.cell, i.init) == ("rnn_relu", "identity")

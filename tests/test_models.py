@@ -193,3 +193,9 @@ def test_exploding_preset_gradient_norm():
 def test_irnn_preset_gradient_neither_vanishes_nor_explodes():
     norms, _ = grad_norms_by_step(PRESETS["irnn"].config)
     assert 0.1 < norms[0] / norms[-1] < 10
+
+
+def test_forget_bias_preset_keeps_the_early_gradient():
+    chrono, _ = grad_norms_by_step(PRESETS["forget-bias"].config)
+    default, _ = grad_norms_by_step(PRESETS["forget-bias"].config.replace(forget_bias="default"))
+    assert chrono[0] / chrono[-1] > 1e6 * (default[0] / default[-1])  # measured ~1e-3 vs ~1e-20

@@ -1,7 +1,28 @@
-"""rnnviz entry point: `streamlit run app.py` (or `make run`)."""
+"""rnnviz entry point: `streamlit run app.py` (or `make run`).
+
+Sets the page config, bounds torch's threads (many sessions share few cores), sets up the
+session's run from the URL, draws the shared sidebar and navigates over the pages in pages/.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="rnnviz", page_icon="🔁", layout="wide")
-st.title("rnnviz")
-st.info("Under construction: the playground lands with the app issue.")
+from rnnviz.trainer import limit_threads
+from ui import sidebar, state
+
+st.set_page_config(page_title="rnnviz: inside recurrent networks", page_icon="🔁", layout="wide")
+limit_threads(1)
+
+PAGES = [
+    st.Page("pages/playground.py", title="Playground", icon="▶️", default=True),
+    st.Page("pages/hidden_states.py", title="Hidden states", icon="🧠"),
+    st.Page("pages/gates.py", title="Gates", icon="🚪"),
+    st.Page("pages/gradient_flow.py", title="Gradient flow", icon="🌊"),
+    st.Page("pages/compare.py", title="Compare cells", icon="⚖️"),
+    st.Page("pages/learn.py", title="Learn", icon="📖"),
+]
+
+state.session()
+for notice in state.notices():
+    st.warning(f"Link parameter ignored: {notice}", icon="🔗")
+sidebar.render()
+st.navigation(PAGES).run()

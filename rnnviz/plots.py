@@ -695,6 +695,49 @@ def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool 
     return fig
 
 
+MAX_ANIMATION_FRAMES = 40
+
+
+def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
+    """A play-through of training: the hidden-state heatmap of one probe sequence at each recorded step.
+
+    ``steps`` (S,) and ``hiddens`` S arrays (L, H). Plotly animates in the browser (play button and a
+    step slider), so no server round trip per frame; at most ``MAX_ANIMATION_FRAMES`` evenly spaced
+    frames (always the first and the last) keep the figure light.
+    """
+    steps = [int(s) for s in steps]
+    if len(steps) != len(hiddens) or not steps:
+        raise RnnvizError(f"steps and hiddens must be non-empty and the same length, got {len(steps)} "
+                          f"and {len(hiddens)}")
+    pick = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_ANIMATION_FRAMES)).round().astype(int))
+    grids = [_grid(hiddens[i], "hidden")[0] for i in pick]
+    limit = max(_symmetric_range(g, bounded) for g in grids)
+    L, H = grids[0].shape
+
+    def heat(g):
+        return go.Heatmap(x=_timesteps(L), y=np.arange(1, H + 1, dtype=np.int32), z=g.T, colorscale="RdBu_r",
+                          zmin=-limit, zmax=limit, zmid=0,
+                          colorbar=dict(title=dict(text="h value", side="right")),
+                          hovertemplate="t=%{x}, unit %{y}<br>h = %{z:.3f}<extra></extra>")
+
+    labels = [str(steps[i]) for i in pick]
+    fig = go.Figure(heat(grids[-1]), frames=[go.Frame(data=[heat(g)], name=n) for g, n in zip(grids, labels)])
+    frame_args = dict(frame=dict(duration=250, redraw=True), mode="immediate", transition=dict(duration=0))
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.18, xanchor="left", showactive=False,
+                          buttons=[dict(label="▶ play", method="animate", args=[None, frame_args]),
+                                   dict(label="⏸", method="animate",
+                                        args=[[None], dict(frame_args, mode="immediate")])])],
+        sliders=[dict(active=len(labels) - 1, x=0.12, y=-0.12, len=0.88,
+                      currentvalue=dict(prefix="training step "),
+                      steps=[dict(label=n, method="animate", args=[[n], frame_args]) for n in labels])],
+    )
+    _styled(fig, "hidden_animation", "Hidden state of the probe sequence through training", "timestep t",
+            "hidden unit", height=600)
+    fig.update_layout(margin=dict(b=150))
+    return fig
+
+
 def gate_heatmaps(gates: Mapping[str, np.ndarray], mode: str) -> go.Figure:
     """One panel per gate (LSTM i, f, g, o; GRU r, z, n): units (rows) x timesteps (columns).
 

@@ -1,0 +1,47 @@
+"""Gates: the LSTM's input, forget, candidate and output gates, the GRU's reset, update and candidate."""
+
+import streamlit as st
+
+from rnnviz import analysis, plots
+from ui import live, widgets
+
+st.title("Gates")
+st.caption("Sigmoid gates run from 0 (closed) to 1 (open). A forget gate near 1 keeps the cell state; a "
+           "gate stuck at 0 or 1 is saturated and passes almost no gradient.")
+
+
+def saturation_over_training(hist, layer: int, direction: int) -> tuple[list[int], dict]:
+    """Fraction of gate values < 0.1 and > 0.9 per gate, at every step whose gates are kept."""
+    steps, per_gate = [], {g: ([], []) for g in hist.gate_names}
+    for s in hist.full_steps():
+        rec = hist.record_at(int(s), full=True)
+        steps.append(rec.step)
+        for g, values in rec.gates.items():
+            below, above = analysis.saturation(values[layer, direction])
+            per_gate[g][0].append(below)
+            per_gate[g][1].append(above)
+    return steps, per_gate
+
+
+def render(sess) -> None:
+    hist, config = sess.history, sess.config
+    if config.cell not in ("lstm", "gru"):
+        st.info("A vanilla RNN has no gates: h_t = tanh(W_ih x_t + W_hh h_(t−1) + b). Choose **LSTM** or "
+                "**GRU** as the cell in the sidebar to see gates at work.", icon="🚪")
+        return
+    steps = hist.full_steps()
+    if not len(steps):
+        widgets.empty_run_hint()
+        return
+    step = widgets.step_picker(steps, key="gates.step", playing=sess.playing)
+    layer, direction = widgets.layer_direction_picker(config, key="gates")
+    sample = widgets.sample_picker(config.probe_size, key="gates.sample")
+    rec = hist.record_at(step, full=True)
+    gates = {g: v[layer, direction, sample].astype("float32") for g, v in rec.gates.items()}
+    widgets.chart(plots.gate_heatmaps(gates, config.cell), key="gates.heatmaps", download_name="gates")
+    sat_steps, per_gate = saturation_over_training(hist, layer, direction)
+    widgets.chart(plots.saturation_curve(sat_steps, per_gate), key="gates.saturation",
+                  download_name="gate-saturation")
+
+
+live.live(render)

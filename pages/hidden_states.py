@@ -1,0 +1,47 @@
+"""Hidden states: what the network holds at every timestep, and how that changes with training."""
+
+import streamlit as st
+
+from rnnviz import analysis, plots
+from ui import live, widgets
+
+st.title("Hidden states")
+st.caption("Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "
+           "Scrub the training step to see how the same sequence is represented as the network learns.")
+
+
+def render(sess) -> None:
+    hist, config = sess.history, sess.config
+    steps = hist.full_steps()
+    if not len(steps):
+        widgets.empty_run_hint()
+        return
+    step = widgets.step_picker(steps, key="hidden.step", playing=sess.playing)
+    layer, direction = widgets.layer_direction_picker(config, key="hidden")
+    sample = widgets.sample_picker(config.probe_size, key="hidden.sample")
+    rec = hist.record_at(step, full=True)
+    h = rec.hidden[layer, direction, sample].astype("float32")  # (L, H)
+    x = hist.probe["x"][sample]  # (L, I)
+    bounded = config.cell != "rnn_relu"
+    widgets.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
+                                       bounded=bounded),
+                  key="hidden.heatmap", download_name="hidden-states")
+    if rec.cell is not None:
+        c = rec.cell[layer, direction, sample].astype("float32")
+        widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",
+                                           bounded=False),
+                      key="hidden.cell", download_name="cell-states")
+    dims = st.radio("Trajectory", (2, 3), horizontal=True, key="hidden.pca_k",
+                    format_func=lambda k: f"{k}-D PCA")
+    proj = analysis.pca_trajectory(h, k=dims)
+    widgets.chart(plots.pca_trajectory_figure(proj.projected, proj.explained_variance_ratio),
+                  key="hidden.pca", download_name="hidden-trajectory")
+    with st.expander("▶ Play through training (animation of the recorded steps)"):
+        frames = [hist.record_at(int(s), full=True) for s in steps]
+        widgets.chart(plots.hidden_animation([r.step for r in frames],
+                                             [r.hidden[layer, direction, sample].astype("float32") for r in frames],
+                                             bounded=bounded),
+                      key="hidden.animation")
+
+
+live.live(render)

@@ -1,0 +1,40 @@
+"""Playground: train live and watch the loss, the gradient norm and the gradient flow move."""
+
+import streamlit as st
+
+from rnnviz import plots
+from rnnviz.config import PRESETS
+from ui import live, state, widgets
+
+st.title("Playground")
+preset = state.preset_name()
+sess = state.session()
+if preset:
+    st.markdown(f"**{PRESETS[preset].title}.** {PRESETS[preset].effect}")
+with st.expander(f"Task: {sess.trainer.task.title}"):
+    st.markdown(sess.trainer.task.describe())
+
+
+def render(sess) -> None:
+    hist = sess.history
+    if not len(hist):
+        widgets.empty_run_hint()
+        return
+    config, task, scal = sess.config, sess.trainer.task, hist.scalars
+    left, right = st.columns(2)
+    with left:
+        widgets.chart(plots.loss_curve(scal["step"], scal["loss"], scal["metric"], task.metric_name,
+                                       task.baseline_loss, hist.status.get("diverged_step")),
+                      key="playground.loss", download_name="loss")
+    with right:
+        threshold = config.clip_threshold if config.clip == "norm" else None
+        widgets.chart(plots.grad_norm_curve(scal["step"], scal["grad_norm"], scal["grad_norm_clipped"],
+                                            scal["clipped"], threshold),
+                      key="playground.grad_norm", download_name="gradient-norm")
+    rec = hist.record_at(int(scal["step"][-1]))
+    if rec is not None:
+        widgets.chart(plots.gradient_flow(rec.grad_norms, step=rec.step), key="playground.flow",
+                      download_name="gradient-flow")
+
+
+live.live(render)

@@ -1,0 +1,208 @@
+"""A learner's live run: the config, its trainer(s), and the pacing of the play loop.
+
+Pure Python (no Streamlit), so the app's tick can be tested and benchmarked headless.
+The app keeps one :class:`PlaySession` per browser session in ``st.session_state``; its
+play loop is a ``st.fragment(run_every=TICK_SECONDS)`` that calls :meth:`PlaySession.tick`
+then redraws. A tick trains for at most ``train_budget`` seconds, so a redraw is never
+starved and a click during play takes effect on the next tick.
+
+:class:`CompareSession` trains RNN, LSTM and GRU in lockstep on the same task, seed and
+batches (the same config except ``cell``), for the Compare page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from rnnviz.config import ExperimentConfig
+from rnnviz.errors import RnnvizError
+
+TICK_SECONDS = 0.5  # redraw twice a second while playing
+TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
+MAX_STEPS_PER_TICK = 64  # bounds a tick on tiny models (keeps frames meaningful)
+COMPARE_CELLS = ("rnn_tanh", "lstm", "gru")
+
+
+@dataclass
+class TickResult:
+    """What one tick of the play loop did."""
+
+    steps: int  # training steps taken in this tick
+    seconds: float  # wall time spent training
+    stopped: str | None = None  # why play stopped (diverged, paused by watchdog, finished), else None
+
+
+@dataclass
+class _Rate:
+    """Steps per second over the last few ticks (what the step counter shows)."""
+
+    window: deque = field(default_factory=lambda: deque(maxlen=8))
+
+    def add(self, steps: int, seconds: float) -> None:
+        if steps:
+            self.window.append((steps, seconds))
+
+    @property
+    def per_second(self) -> float:
+        steps = sum(s for s, _ in self.window)
+        seconds = sum(t for _, t in self.window)
+        return steps / seconds if seconds > 0 else 0.0
+
+    def clear(self) -> None:
+        self.window.clear()
+
+
+def _train_for(trainers, budget: float, max_steps: int) -> tuple[int, float]:
+    """Step every trainer once per round until the budget or max_steps is spent.
+
+    A paused trainer resumes (the user asked for steps); one that diverges, finishes or is
+    paused by its watchdog during the loop drops out of it.
+    """
+    start = time.perf_counter()
+    steps = 0
+    live = [t for t in trainers if t.state in ("ready", "running", "paused")]
+    while live and steps < max_steps:
+        for t in live:
+            t.step(1)
+        steps += 1
+        live = [t for t in live if t.state == "running"]
+        if time.perf_counter() - start >= budget:
+            break
+    return steps, time.perf_counter() - start
+
+
+class PlaySession:
+    """One learner's run: config -> trainer, with play/pause/step/reset and a paced tick."""
+
+    def __init__(self, config: ExperimentConfig | None = None, data=None):
+        self.config = config or ExperimentConfig()
+        self.data = data
+        self.playing = False
+        self.rate = _Rate()
+        self.trainer = self._build(self.config)
+
+    def _build(self, config: ExperimentConfig):
+        from rnnviz.trainer import Trainer
+
+        trainer = Trainer(config, data=self.data)
+        trainer.step(1)  # step 0: the untrained network, shown at once
+        return trainer
+
+    # -- controls ---------------------------------------------------------------------
+    def set_config(self, config: ExperimentConfig, data=None) -> bool:
+        """Use a new config (and data); rebuild the run at step 0 if anything changed."""
+        if config == self.config and data is self.data:
+            return False
+        self.config, self.data = config, data
+        self.trainer = self._build(config)
+        self.playing = False
+        self.rate.clear()
+        return True
+
+    def play(self) -> None:
+        if self.trainer.state in ("ready", "running", "paused"):
+            self.playing = True
+
+    def pause(self) -> None:
+        self.playing = False
+
+    def step(self, n: int = 1) -> TickResult:
+        """Train exactly n steps (stops early on divergence or the end of the run)."""
+        if n < 1:
+            raise RnnvizError(f"steps must be >= 1, got {n}")
+        steps, seconds = _train_for([self.trainer], budget=float("inf"), max_steps=n)
+        self.rate.add(steps, seconds)
+        return TickResult(steps, seconds, self._stop_reason())
+
+    def reset(self) -> None:
+        """Back to the exact initial weights and batches; step 0 recorded again at once."""
+        self.trainer.reset()
+        self.trainer.step(1)
+        self.playing = False
+        self.rate.clear()
+
+    @property
+    def current_step(self) -> int:
+        """The newest trained (and shown) step; 0 right after a reset."""
+        return self.trainer.step_count - 1
+
+    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK) -> TickResult:
+        """One play-loop tick: train for up to ``budget`` seconds; stop playing if the run stopped."""
+        if not self.playing:
+            return TickResult(0, 0.0, None)
+        steps, seconds = _train_for([self.trainer], budget, max_steps)
+        self.rate.add(steps, seconds)
+        reason = self._stop_reason()
+        if reason:
+            self.playing = False
+        return TickResult(steps, seconds, reason)
+
+    def _stop_reason(self) -> str | None:
+        state = self.trainer.state
+        if state in ("diverged", "paused", "finished"):
+            return self.trainer.reason or state
+        return None
+
+    @property
+    def history(self):
+        return self.trainer.history
+
+    def jacobian(self, layer: int = 0, direction: int = 0, sample: int = 0):
+        """Measured ||dh_T/dh_t||_2 (and ||dc_T/dc_t||_2 for LSTM) at the current weights, on a probe
+        sequence: the quantity the Pascanu bound (gamma sigma_max)^(T-t) bounds."""
+        from rnnviz.jacobian import jacobian_norms
+
+        return jacobian_norms(self.trainer.model.rnn, self.trainer.probe.x, layer=layer,
+                              direction=direction, sample=sample)
+
+
+class CompareSession:
+    """RNN, LSTM and GRU trained in lockstep on the same task, seed and batches."""
+
+    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS):
+        self.base = base
+        self.data = data
+        self.cells = tuple(cells)
+        self.playing = False
+        self.rate = _Rate()
+        from rnnviz.trainer import Trainer
+
+        self.trainers = {c: Trainer(self._config_for(base, c), data=data) for c in self.cells}
+        for t in self.trainers.values():
+            t.step(1)  # step 0 of each cell, shown at once
+
+    @staticmethod
+    def _config_for(base: ExperimentConfig, cell: str) -> ExperimentConfig:
+        changes = {"cell": cell}
+        if cell != "lstm":
+            changes["forget_bias"] = "default"
+        if base.init == "identity" and cell != "rnn_relu":
+            changes["init"] = "default"
+        return base.replace(**changes)
+
+    def matches(self, base: ExperimentConfig, data=None) -> bool:
+        return base == self.base and data is self.data
+
+    def step(self, n: int = 1) -> TickResult:
+        steps, seconds = _train_for(list(self.trainers.values()), float("inf"), n)
+        self.rate.add(steps, seconds)
+        return TickResult(steps, seconds, None)
+
+    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK) -> TickResult:
+        if not self.playing:
+            return TickResult(0, 0.0, None)
+        steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps)
+        self.rate.add(steps, seconds)
+        if steps == 0:
+            self.playing = False
+            return TickResult(0, seconds, "all runs stopped")
+        return TickResult(steps, seconds, None)
+
+    def reset(self) -> None:
+        for t in self.trainers.values():
+            t.reset()
+            t.step(1)
+        self.playing = False
+        self.rate.clear()

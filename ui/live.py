@@ -1,0 +1,70 @@
+"""The live area of every page: a ``st.fragment`` that trains a tick's worth of steps, then redraws.
+
+While the run plays, the fragment reruns every ``TICK_SECONDS`` (``run_every``); each rerun
+trains for at most ``TRAIN_BUDGET_SECONDS`` (``PlaySession.tick``) and then calls the page's
+``render``. Widgets inside ``render`` rerun only the fragment, so scrubbing a slider during play
+is cheap. When the run stops by itself (diverged, paused by the watchdog, finished) the whole
+app reruns once so the sidebar's play button flips back and the timer stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from rnnviz.session import TICK_SECONDS, PlaySession
+from ui import state
+
+STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverged": "💥 diverged",
+              "finished": "finished"}
+
+
+def status_bar(sess: PlaySession) -> None:
+    """Step counter, steps/s, loss and run state; a loud banner when the watchdog stopped the run."""
+    trainer = sess.trainer
+    hist = sess.history
+    scal = hist.scalars if len(hist) else None
+    cols = st.columns(5)
+    cols[0].metric("Step", f"{sess.current_step:,}")
+    cols[1].metric("Steps / s", f"{sess.rate.per_second:.1f}" if sess.playing or sess.rate.per_second else "–")
+    cols[2].metric("Loss", _fmt(scal["loss"][-1]) if scal is not None else "–")
+    metric_name = getattr(trainer.task, "metric_name", "metric") or "metric"
+    cols[3].metric(metric_name.capitalize(), _fmt(scal["metric"][-1]) if scal is not None else "–")
+    cols[4].metric("State", "▶ playing" if sess.playing else STATE_TEXT.get(trainer.state, trainer.state))
+    if trainer.state == "diverged":
+        st.error(f"**The run diverged.** {trainer.reason}. Everything up to that step is kept: look at the "
+                 "gradient norms, then lower ρ or the learning rate, or turn on clipping, and reset.", icon="💥")
+    elif trainer.state == "paused" and trainer.reason:
+        st.warning(f"Paused: {trainer.reason}.", icon="⏸")
+    elif trainer.state == "finished":
+        st.success(f"Finished: {trainer.reason}.", icon="🏁")
+
+
+def _fmt(v) -> str:
+    v = float(v)
+    if v != v:
+        return "nan"
+    if abs(v) == float("inf"):
+        return "inf"
+    return f"{v:.4g}"
+
+
+def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
+    """Run ``render(sess)`` inside the play loop's fragment.
+
+    ``sess`` is the session whose ``tick()`` trains (the page's live run by default; the
+    Compare page passes its CompareSession).
+    """
+    sess = sess or state.session()
+
+    @st.fragment(run_every=TICK_SECONDS if sess.playing else None)
+    def area() -> None:
+        result = sess.tick()
+        if show_status and isinstance(sess, PlaySession):
+            status_bar(sess)
+        render(sess)
+        if result.stopped:
+            st.rerun()  # the whole app: the play button flips back and the timer stops
+
+    area()

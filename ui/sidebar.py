@@ -1,0 +1,163 @@
+"""The shared sidebar: preset picker, the config's knobs (built from ``rnnviz.config.FIELDS``)
+and the play / pause / step / reset controls. Rendered by app.py on every page.
+
+The widgets are *controlled*: every run writes the live config's values into their ``cfg.<field>``
+keys before drawing them, so what a knob shows is always the config that runs (and survives page
+switches and reruns). A change goes through one callback that validates the whole config
+(``ExperimentConfig(**values)``) and either switches the run to it (rebuilt at step 0, so the
+effect shows at once) or leaves the config as it was and says why.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
+from rnnviz.errors import RnnvizError
+from ui import state
+
+CUSTOM = "custom"
+PRESET_WIDGET = "cfg.preset"
+ERROR_KEY = "cfg.error"
+#: Knobs shown at the top of the sidebar; the rest sit in "More settings".
+MAIN_KNOBS = ("cell", "task", "seq_len", "hidden_size", "init", "rho", "forget_bias",
+              "clip", "clip_threshold", "optimizer", "lr", "seed")
+LABELS = {
+    "cell": "Cell", "hidden_size": "Hidden units H", "num_layers": "Layers", "bidirectional": "Bidirectional",
+    "task": "Task", "seq_len": "Sequence length / lag T", "noise": "Noise", "n_waves": "Sine waves",
+    "parity_bits": "Parity bits", "corpus": "Text", "batch_size": "Batch size", "optimizer": "Optimizer",
+    "lr": "Learning rate", "clip": "Gradient clipping", "clip_threshold": "Clip threshold θ",
+    "init": "Initialisation of W_hh", "rho": "Spectral radius ρ", "forget_bias": "Forget-gate bias",
+    "seed": "Seed", "record_every": "Record every k steps", "max_steps": "Stop after steps",
+    "probe_size": "Probe sequences", "checkpoint_every": "Checkpoint every", "pause_grad_norm": "Pause if ||g|| >",
+}
+CHOICE_LABELS = {
+    "rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (relu)", "lstm": "LSTM", "gru": "GRU",
+    "adding": "Adding problem", "copy": "Copy memory", "temporal_order": "Temporal order",
+    "parity": "Parity / delayed XOR", "sine": "Sine forecasting", "charlm": "Character language model",
+    "csv": "My CSV series", "sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "rmsprop": "RMSprop",
+    "none": "none", "norm": "by norm", "value": "by value", "default": "PyTorch default",
+    "xavier": "Xavier", "orthogonal": "orthogonal", "identity": "identity (IRNN)",
+    "scaled": "scaled to spectral radius ρ", "zero": "0", "one": "1", "chrono": "chrono",
+    "notes": "English notes", "reber": "Reber grammar",
+}
+_SLIDERS = {"seq_len", "hidden_size", "num_layers", "rho", "probe_size", "n_waves", "parity_bits", "noise"}
+
+
+def _key(name: str) -> str:
+    return f"cfg.{name}"
+
+
+def _matching_preset(config: ExperimentConfig) -> str | None:
+    return next((name for name, p in PRESETS.items() if p.config == config), None)
+
+
+def _on_preset() -> None:
+    name = st.session_state[PRESET_WIDGET]
+    if name != CUSTOM:
+        select_preset(name)
+
+
+def select_preset(name: str) -> None:
+    """Switch to a preset: its config, its knobs, a fresh run at step 0, and the link."""
+    config = PRESETS[name].config
+    st.session_state.pop(ERROR_KEY, None)
+    state.apply_config(config, preset=name)
+
+
+def _on_knob(name: str) -> None:
+    sess = state.session()
+    values = {n: st.session_state.get(_key(n), getattr(sess.config, n)) for n in FIELDS}
+    try:
+        config = ExperimentConfig(**values)
+    except RnnvizError as err:
+        st.session_state[ERROR_KEY] = str(err)  # the config stays; the next run redraws the knob from it
+        return
+    st.session_state.pop(ERROR_KEY, None)
+    state.apply_config(config, preset=_matching_preset(config))
+
+
+def _knob(name: str, config: ExperimentConfig, disabled: bool) -> None:
+    f = FIELDS[name]
+    key = _key(name)
+    st.session_state[key] = getattr(config, name)  # controlled: the knob shows the running config
+    common = dict(key=key, help=f.help, on_change=_on_knob, args=(name,),
+                  disabled=disabled or not config.relevant(name))
+    label = LABELS.get(name, name)
+    if f.kind == "choice":
+        st.selectbox(label, f.choices, format_func=lambda c: CHOICE_LABELS.get(c, c), **common)
+    elif f.kind == "bool":
+        st.toggle(label, **common)
+    elif f.kind == "int":
+        lo, hi = int(f.lo), int(f.hi)
+        if name in _SLIDERS:
+            st.slider(label, lo, hi, step=1, **common)
+        else:
+            st.number_input(label, lo, hi, step=1, **common)
+    elif name in _SLIDERS:
+        st.slider(label, float(f.lo), min(float(f.hi), 10.0), step=0.05 if name == "rho" else 0.01, **common)
+    else:
+        st.number_input(label, float(f.lo), float(f.hi), step=None, format="%g", **common)
+
+
+def render_config() -> None:
+    """Preset picker and knobs."""
+    sess = state.session()
+    flags = state.flags()
+    config = sess.config
+    if flags.usable("preset") or "preset" in flags.locked:
+        st.session_state[PRESET_WIDGET] = state.preset_name() or CUSTOM
+        options = [CUSTOM, *PRESETS]
+        st.selectbox(
+            "Preset", options, key=PRESET_WIDGET, on_change=_on_preset,
+            format_func=lambda n: "— your own settings —" if n == CUSTOM else PRESETS[n].title,
+            disabled="preset" in flags.locked,
+            help="A seeded experiment that shows one effect every time.",
+        )
+    if ERROR_KEY in st.session_state:
+        st.error(st.session_state[ERROR_KEY], icon="⚠️")
+    for name in MAIN_KNOBS:
+        if name not in flags.hidden:
+            _knob(name, config, disabled=name in flags.locked)
+    with st.expander("More settings"):
+        for name in FIELDS:
+            if name not in MAIN_KNOBS and name not in flags.hidden:
+                _knob(name, config, disabled=name in flags.locked)
+
+
+def _play() -> None:
+    sess = state.session()
+    sess.pause() if sess.playing else sess.play()
+
+
+def _step(n: int) -> None:
+    state.session().step(n)
+
+
+def _reset() -> None:
+    state.session().reset()
+
+
+def render_controls() -> None:
+    """Play / pause, step x1, step x10, reset."""
+    sess = state.session()
+    flags = state.flags()
+    stopped = sess.trainer.state in ("diverged", "finished")
+    if "play" not in flags.hidden:
+        cols = st.columns([1.3, 1, 1])
+        cols[0].button("⏸ Pause" if sess.playing else "▶ Play", key="ctl.play", on_click=_play,
+                       type="primary", disabled=stopped or "play" in flags.locked, width="stretch")
+        cols[1].button("Step", key="ctl.step1", on_click=_step, args=(1,), disabled=stopped or sess.playing,
+                       help="Train one step", width="stretch")
+        cols[2].button("×10", key="ctl.step10", on_click=_step, args=(10,), disabled=stopped or sess.playing,
+                       help="Train ten steps", width="stretch")
+    if "reset" not in flags.hidden:
+        st.button("↺ Reset to step 0", key="ctl.reset", on_click=_reset, disabled="reset" in flags.locked,
+                  width="stretch", help="Same initial weights, same batches: the run repeats exactly.")
+
+
+def render() -> None:
+    with st.sidebar:
+        render_controls()
+        st.divider()
+        render_config()

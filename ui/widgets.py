@@ -1,0 +1,79 @@
+"""Widgets shared by the pages (one place, no copy-paste between pages)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz import plots
+
+#: Plotly's own "download as PNG" button renders in the browser (no network, no kaleido).
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
+
+
+def chart(fig, key: str, *, download_name: str | None = None) -> None:
+    """Draw a figure full-width with our projector styling; optionally offer it as standalone HTML.
+
+    The HTML is built only when the button is clicked (deferred data), so redraws stay cheap.
+    """
+    st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
+    if download_name:
+        st.download_button(
+            "⬇ figure (HTML)", data=lambda: plots.figure_to_html(fig), file_name=f"{download_name}.html",
+            mime="text/html", key=f"{key}.html", on_click="ignore", type="tertiary",
+        )
+
+
+def _clamped(key: str, lo: int, hi: int, default: int) -> None:
+    """Keep a slider's stored value inside [lo, hi] (the range moves as training goes on or resets)."""
+    v = st.session_state.get(key, default)
+    st.session_state[key] = min(max(int(v), lo), hi)
+
+
+def step_picker(steps, key: str, label: str = "Training step", *, playing: bool = False) -> int | None:
+    """Pick a recorded training step. While playing (or with 'follow' on) it follows the newest one."""
+    if len(steps) == 0:
+        return None
+    lo, hi = int(steps[0]), int(steps[-1])
+    if lo == hi:
+        st.caption(f"{label}: {lo}")
+        return lo
+    follow_key = f"{key}.follow"
+    cols = st.columns([5, 1])
+    with cols[1]:
+        follow = st.toggle("Follow", value=True, key=follow_key, help="Always show the newest recorded step")
+    if follow or playing:
+        st.session_state[key] = hi
+    else:
+        _clamped(key, lo, hi, hi)
+    with cols[0]:
+        return int(st.slider(label, lo, hi, key=key, disabled=follow))
+
+
+def layer_direction_picker(config, key: str) -> tuple[int, int]:
+    """Choose which layer (and direction) to show, only when there is a choice."""
+    layer = direction = 0
+    if config.num_layers > 1 or config.bidirectional:
+        cols = st.columns(2)
+        if config.num_layers > 1:
+            layer = cols[0].selectbox("Layer", range(config.num_layers), key=f"{key}.layer",
+                                      format_func=lambda i: f"layer {i + 1}")
+        if config.bidirectional:
+            direction = cols[1].radio("Direction", (0, 1), key=f"{key}.dir", horizontal=True,
+                                      format_func=lambda d: "forward →" if d == 0 else "← backward")
+    return int(layer), int(direction)
+
+
+def sample_picker(n: int, key: str) -> int:
+    """Which of the fixed probe sequences to show."""
+    if n <= 1:
+        return 0
+    return int(st.radio("Probe sequence", range(n), key=key, horizontal=True, format_func=lambda i: f"#{i + 1}"))
+
+
+def empty_run_hint() -> None:
+    st.info("Nothing recorded yet. Press **▶ Play** or **Step** in the sidebar: step 0 records the "
+            "untrained network, so you see its gradients before it learns anything.", icon="👈")

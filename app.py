@@ -9,16 +9,16 @@ import streamlit as st
 from rnnviz.trainer import limit_threads
 from ui import sidebar, state
 
-st.set_page_config(page_title="rnnviz: inside recurrent networks", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="rnnviz: inside recurrent networks", page_icon=":material/cycle:", layout="wide")
 limit_threads(1)
 
 PAGES = [
-    st.Page("pages/playground.py", title="Playground", icon="▶️", default=True),
-    st.Page("pages/hidden_states.py", title="Hidden states", icon="🧠"),
-    st.Page("pages/gates.py", title="Gates", icon="🚪"),
-    st.Page("pages/gradient_flow.py", title="Gradient flow", icon="🌊"),
-    st.Page("pages/compare.py", title="Compare cells", icon="⚖️"),
-    st.Page("pages/learn.py", title="Learn", icon="📖"),
+    st.Page("pages/playground.py", title="Playground", icon=":material/play_circle:", default=True),
+    st.Page("pages/hidden_states.py", title="Hidden states", icon=":material/grid_on:"),
+    st.Page("pages/gates.py", title="Gates", icon=":material/tune:"),
+    st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/waterfall_chart:"),
+    st.Page("pages/compare.py", title="Compare cells", icon=":material/compare_arrows:"),
+    st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 
 state.session()

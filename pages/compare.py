@@ -24,9 +24,8 @@ if cols[2].button("↺ Reset", key="cmp.reset", width="stretch"):
 def render(cmp) -> None:
     trainers = cmp.trainers
     hists = {LABELS.get(c, c): t.history for c, t in trainers.items()}
-    counts = {label: t.step_count for label, t in zip(hists, trainers.values(), strict=True)}
-    st.markdown("  ·  ".join(f"**{label}** step {n:,} ({t.state})"
-                             for (label, n), t in zip(counts.items(), trainers.values(), strict=True)))
+    st.markdown("  ·  ".join(f"**{label}** step {t.step_count - 1:,}" + (f" ({t.state})" if t.state in
+                             ("diverged", "finished") else "") for label, t in zip(hists, trainers.values(), strict=True)))
     if not all(len(h) for h in hists.values()):
         st.info("Press **▶ Play all** or **Step ×10** to train the three cells in lockstep.", icon="⚖️")
         return

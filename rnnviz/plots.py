@@ -93,10 +93,11 @@ _TEMPLATE = go.layout.Template(
         title=dict(
             x=0.0, xanchor="left", y=0.985, yanchor="top", yref="container", font_size=TITLE_FONT_SIZE
         ),
-        margin=dict(l=20, r=20, t=110, b=20),
+        margin=dict(l=20, r=20, t=70, b=20),
         hovermode="closest",
-        # Legend in one row above the plot: never on top of colour bars or a right-hand axis.
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.02, yanchor="bottom"),
+        # Legend in rows below the x-axis title: never on top of the title, colour bars or a right-hand
+        # axis, however many entries a half-width chart has to wrap.
+        legend=dict(orientation="h", x=0.0, xanchor="left", yref="container", y=0.0, yanchor="bottom"),
     )
 )
 NOT_FINITE_NOTE = "diverged: values not finite"
@@ -179,6 +180,11 @@ def _same_length(**arrays) -> None:
     lengths = {k: len(v) for k, v in arrays.items() if v is not None}
     if len(set(lengths.values())) > 1:
         raise RnnvizError(f"arrays must have the same length, got {lengths}")
+
+
+def _line_mode(steps) -> str:
+    """Lines, plus markers while there are too few points for a line to show (e.g. only step 0)."""
+    return "lines" if len(steps) > 2 else "lines+markers"
 
 
 def _timesteps(L: int) -> np.ndarray:
@@ -294,7 +300,7 @@ def loss_curve(
         go.Scatter(
             x=steps,
             y=y,
-            mode="lines",
+            mode=_line_mode(steps),
             name=loss_name,
             line=dict(color=_PALETTE[0], width=3),
             hovertemplate=f"step %{{x}}<br>{loss_name} = %{{y:.4g}}<extra></extra>",
@@ -317,15 +323,16 @@ def loss_curve(
             )
         )
         fig.update_layout(
-            yaxis2=dict(_AXIS, title_text=metric_name, overlaying="y", side="right", showgrid=False)
+            yaxis2=dict(_AXIS, title_text=metric_name, overlaying="y", side="right", showgrid=False,
+                        tickmode="auto", nticks=6)
         )
-        title += f" and {metric_name}"
+        title += f" and {metric_name.split(' (')[0]}"  # the axis carries the full definition
     if baseline is not None:
         x0, x1 = _span(steps)
         _hline_trace(fig, x0, x1, float(baseline), f"chance baseline ({baseline:.3g})")
     if diverged_step is not None:
         _mark_divergence(fig, steps, y, int(diverged_step))
-    _styled(fig, "loss_curve", f"{title} per training step", "training step", loss_name)
+    _styled(fig, "loss_curve", title, "training step", loss_name)
     if bad:
         _note_not_finite(fig)
     return fig
@@ -365,7 +372,7 @@ def grad_norm_curve(
         go.Scatter(
             x=steps,
             y=before,
-            mode="lines",
+            mode=_line_mode(steps),
             name="||g|| before clipping",
             line=dict(color=_PALETTE[0], width=3),
             hovertemplate="step %{x}<br>||g|| = %{y:.3g}<extra>before clipping</extra>",
@@ -427,7 +434,7 @@ def compare_loss(curves: Mapping[str, tuple], baseline: float | None = None) -> 
             go.Scatter(
                 x=steps,
                 y=y,
-                mode="lines",
+                mode=_line_mode(steps),
                 name=label,
                 line=dict(color=cell_colour(label, index), width=3),
                 hovertemplate=f"{label}<br>step %{{x}}<br>loss = %{{y:.4g}}<extra></extra>",

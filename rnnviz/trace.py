@@ -12,37 +12,34 @@ Cell equations (PyTorch conventions, weight rows in the order listed):
     GRU      r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)           reset gate
              z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)           update gate
              n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn)) candidate
-             h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+             h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}  (computed as n_t + z_t ⊙ (h_{t-1} - n_t))
 
 Recorded gradients are the full BPTT adjoints: dL/dh_t is the total derivative through
 all later timesteps and all upper layers plus any direct use by the loss (h_n included);
 dL/dc_t likewise for the LSTM.
 
-How (exact and cheap): every layer and direction is one fused single-layer call
-(torch._VF.*), so the forward and backward run in PyTorch's own kernels. To read the
-recurrent adjoint out of the fused backward, the layer input is augmented with a zero
-probe p_t whose weight columns copy the recurrent weights:
+How (exact and cheap): every layer-direction is one custom autograd Function (``_Layer``)
+whose forward and backward are written here, so every internal quantity is produced once,
+directly into the Trace's arrays, and no second pass or probe is needed:
 
-    RNN, LSTM  W_ih' = [W_ih | W_hh]          dL/dp_t = W_hh^T dA_t
-    GRU        W_ih' = [W_ih | Q],  Q = [[W_hr, 0], [W_hz, 0], [0, 1]]  (3H, 2H)
-               dL/dp_t = [W_hr^T dA^r_t + W_hz^T dA^z_t,  dA^n_t]
+  - forward: the input projections X W_ih^T + b for all t are one matmul; then per step one
+    ``addmm`` (the recurrent matmul, in place on that step's pre-activation) and a few
+    elementwise ops that write h_t, c_t and the gates into their final arrays. The vanilla
+    RNN needs no gates: its forward is the fused kernel (torch._VF) and h is copied out.
+  - backward: with dA_t = dL/d(gate pre-activations on the W_hh side) at step t, each step is
+        dL/dh_{t-1} = W_hh^T dA_t  (+ the direct term from the loss / upper layer, + z_t ⊙ dL/dh_t for the GRU)
+    i.e. one (N, G*H) x (G*H, H) ``addmm`` plus one to three elementwise ops, with every
+    factor that does not depend on the adjoint (σ', tanh', ...) computed for all t at once
+    beforehand. dL/dh_t (and dL/dc_t) for every t are the loop's own state, so recording
+    them is free. Parameter and input gradients are then batched over all t:
+        dW_ih = Σ_t dAi_t^T x_t,  dW_hh = Σ_t dA_t^T h_{t-1},  db_ih = Σ_t dAi_t,  db_hh = Σ_t dA_t,
+        dL/dx_t = W_ih^T dAi_t,   dL/dh0 = W_hh^T dA_0 (+ z_0 ⊙ dL/dh_0 for the GRU)
+    where dAi is dA on the W_ih side (equal to dA except for the GRU's n rows).
+    The cell-specific backward formulas are next to the code (``_VanillaRun``, ``_LSTMRun``,
+    ``_GRURun``). Measured (benchmarks/bench_trace.py) faster than PyTorch's own backward.
 
-where dA_t is the gradient of the step-t gate pre-activations. Because p = 0 the forward
-values are unchanged, and the probe columns are detached so parameter gradients are
-exactly those of a plain ``loss.backward()``. Then (``direct_t`` = dL/d(output_t) as
-seen by the loss and the upper layers, plus dL/dh_n at t = L-1):
-
-    RNN, LSTM  dL/dh_{t-1} = dL/dp_t + direct_{t-1}
-    GRU        dL/dh_{t-1} = [dL/dp_t]_rz + W_hn^T (r_t ⊙ dA^n_t) + z_t ⊙ dL/dh_t + direct_{t-1}
-    LSTM       dL/dc_t = dL/dh_t ⊙ o_t ⊙ (1 - tanh² c_t) + f_{t+1} ⊙ dL/dc_{t+1}  (+ dL/dc_n)
-
-Gates and cell states are recomputed for all t at once from the recorded h.
-
-The vanilla RNN skips the probe: its layer is a custom autograd Function whose forward is
-the fused call without a graph and whose backward is the two-op-per-step BPTT loop above
-(dL/da_t = dL/dh_t ⊙ φ'(a_t), dL/dh_{t-1} = W_hh^T dL/da_t + direct_{t-1}) followed by
-batched parameter gradients; measured faster than the fused backward it replaces.
-(The same hand-written loop for the LSTM measured slower than the probe through oneDNN.)
+For the reverse direction index t is the input position; the per-step loops walk lists of
+per-step views in processing order, so both directions share one code path.
 """
 
 from __future__ import annotations
@@ -53,12 +50,12 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from rnnviz.errors import RnnvizError
 
 GATE_NAMES = {"rnn_tanh": (), "rnn_relu": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 _MODES = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "LSTM": "lstm", "GRU": "gru"}
-_FUSED = {"rnn_tanh": "rnn_tanh", "rnn_relu": "rnn_relu", "lstm": "lstm", "gru": "gru"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,20 +106,6 @@ class Trace:
         for table in (self.gates, self.param_grad_norms or {}):
             arrays.extend(table.values())
         return sum(a.nbytes for a in arrays)
-
-
-@dataclasses.dataclass
-class _Run:
-    """One layer-direction in processing order (time-major)."""
-
-    inp: torch.Tensor  # (L, N, I_l) layer input, time-flipped for the reverse direction
-    out: torch.Tensor  # (L, N, H)
-    h_n: torch.Tensor  # (1, N, H)
-    c_n: torch.Tensor | None  # (1, N, H) LSTM
-    h0: torch.Tensor  # (N, H)
-    c0: torch.Tensor | None  # (N, H) LSTM
-    probe: torch.Tensor | None  # (L, N, P) zero leaf
-    store: dict | None = None  # filled by a hand-written backward (vanilla RNN)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -187,7 +170,7 @@ def _check_state(module, x: torch.Tensor, h0):
     return (h0[0], h0[1]) if is_lstm else (h0, None)
 
 
-# ----------------------------------------------------------------------------- forward
+# ----------------------------------------------------------------------------- the layers
 
 
 def _weights(module, layer: int, direction: int) -> list[torch.Tensor]:
@@ -197,183 +180,318 @@ def _weights(module, layer: int, direction: int) -> list[torch.Tensor]:
     return [getattr(module, n + sfx) for n in names]
 
 
-def _probe_columns(mode: str, w_hh: torch.Tensor) -> torch.Tensor:
-    """Detached probe weight columns Q: (G*H, H) for RNN/LSTM, (3H, 2H) for GRU."""
-    w = w_hh.detach()
-    if mode != "gru":
-        return w  # (G*H, H)
-    H = w.shape[1]
-    q = w.new_zeros(3 * H, 2 * H)
-    q[: 2 * H, :H] = w[: 2 * H]  # W_hr, W_hz
-    q[2 * H :, H:] = torch.eye(H, dtype=w.dtype)  # identity on the n rows
-    return q
+def _steps(a: torch.Tensor, rev: bool, dim: int = 1) -> list[torch.Tensor]:
+    """Per-step views of a (indexed by input position along dim) in processing order."""
+    views = a.unbind(dim)
+    return list(views[::-1] if rev else views)
 
 
-class _VanillaLayer(torch.autograd.Function):
-    """Vanilla RNN layer: fused forward without a graph, BPTT by hand in backward.
+def _prev(a: torch.Tensor, a0: torch.Tensor, rev: bool) -> torch.Tensor:
+    """(N, L, H) by position: a at the previous processing step, a0 before the first."""
+    if rev:
+        return torch.cat([a[:, 1:], a0[:, None]], 1)
+    return torch.cat([a0[:, None], a[:, :-1]], 1)
 
-    With a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh and h_t = φ(a_t):
-        dL/da_t = dL/dh_t ⊙ φ'(a_t),   dL/dh_{t-1} = W_hh^T dL/da_t + direct_{t-1}
-    (φ' = 1 - h_t² for tanh, 1{h_t > 0} for relu, as autograd computes them). The loop is
-    two small ops per step and replaces the autograd graph of the fused call, so recording
-    dL/dh_t costs less than a plain backward. It is stored in ``store["dh"]`` (L, N, H).
+
+class _Buffers:
+    """The Trace's arrays (Lyr, D, N, L, H), allocated once; each run fills its [l, d] slice.
+
+    Allocated by torch (measured: fresh np.empty pages cost ~1 ms per 7 MB on first touch)
+    and handed over with .numpy() (no copy).
     """
 
-    @staticmethod
-    def forward(ctx, mode, store, inp, h0, w_ih, w_hh, b_ih=None, b_hh=None):
-        w = [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
-        out, h_n = getattr(torch._VF, mode)(inp, h0[None], w, len(w) == 4, 1, 0.0, False, False, False)
-        ctx.mode, ctx.store, ctx.has_bias = mode, store, b_ih is not None
-        ctx.save_for_backward(inp, h0, w_ih, w_hh, out)
-        return out, h_n  # (L, N, H), (1, N, H)
+    def __init__(self, mode: str, Lyr: int, D: int, N: int, L: int, H: int, dtype, with_grad: bool):
+        shape, G, is_lstm = (Lyr, D, N, L, H), len(GATE_NAMES[mode]), mode == "lstm"
 
-    @staticmethod
-    def backward(ctx, d_out, d_hn):
-        inp, h0, w_ih, w_hh, out = ctx.saved_tensors
-        L, N, H = out.shape
-        if ctx.mode == "rnn_tanh":
-            dphi = 1 - out * out  # (L, N, H)
-            step = lambda t: torch.mul(dh[t], dphi[t], out=da[t])  # noqa: E731
-        else:  # as relu's threshold_backward: zero where h_t <= 0 (inf/nan pass as autograd's do)
-            off, zero = out <= 0, out.new_zeros(())  # (L, N, H), scalar
-            step = lambda t: torch.where(off[t], zero, dh[t], out=da[t])  # noqa: E731
-        dh = d_out.clone()  # (L, N, H), the direct terms
-        dh[-1] += d_hn[0]
-        da = torch.empty_like(out)  # (L, N, H) dL/da_t
-        step(L - 1)
-        for t in range(L - 2, -1, -1):
-            dh[t].addmm_(da[t + 1], w_hh)
+        def empty(*lead):
+            return torch.empty(lead + shape, dtype=dtype).numpy()
+
+        self.hidden = empty()
+        self.gates = empty(G) if G else None  # gate k = gates[k]
+        self.cell = empty() if is_lstm else None
+        self.grad_hidden = empty() if with_grad else None
+        self.grad_cell = empty() if with_grad and is_lstm else None
+
+
+class _Run:
+    """One layer-direction: its slices of the Trace arrays and the hand-written passes.
+
+    Tensors are (N, L, ...) by input position, per-step lists are in processing order.
+    Slices are wrapped with torch.from_numpy (separate tensors sharing the memory), so
+    autograd sees plain tensors, not views whose base other layers write to.
+    Subclasses give ``_forward()`` and ``_backward_setup(dhs, d_cn) -> (dA, step)``.
+    """
+
+    def __init__(self, mode: str, bufs: _Buffers, layer: int, d: int):
+        def part(a):
+            return torch.from_numpy(a[..., layer, d, :, :, :]) if a is not None else None
+
+        self.mode, self.rev = mode, bool(d)
+        self.h, self.c, self.gates = part(bufs.hidden), part(bufs.cell), part(bufs.gates)  # gates (G, N, L, H)
+        self.dh, self.dc = part(bufs.grad_hidden), part(bufs.grad_cell)
+        self.backward_ran = False
+
+    def run(self, inp, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
+        """Forward; returns what the module returns for this layer-direction: out, h_n (, c_n)."""
+        self.inp, self.h0, self.c0 = inp.detach(), h0.detach(), c0.detach() if c0 is not None else None
+        self.w_ih, self.w_hh = w_ih.detach(), w_hh.detach()
+        self.b_ih = b_ih.detach() if b_ih is not None else None
+        self.b_hh = b_hh.detach() if b_hh is not None else None
+        N, L, I = inp.shape
+        self.x2 = self.inp.reshape(N * L, I)  # (N*L, I_l)
+        self._forward()
+        last = 0 if self.rev else L - 1
+        outs = (torch.from_numpy(self.h.numpy()), self.h[:, last].clone())  # (N, L, H), (N, H)
+        return outs + ((self.c[:, last].clone(),) if self.c is not None else ())
+
+    def _input_gates(self, bias) -> torch.Tensor:
+        """X W_ih^T (+ bias) for all t: (N, L, G*H)."""
+        N, L, _ = self.inp.shape
+        a = torch.addmm(bias, self.x2, self.w_ih.t()) if bias is not None else self.x2 @ self.w_ih.t()
+        return a.view(N, L, -1)
+
+    def backward(self, d_out, d_hn, d_cn, need):
+        """Gradients for (inp, h0, c0, w_ih, w_hh, b_ih, b_hh); fills self.dh (and self.dc)."""
+        N, L, H = self.h.shape
+        dh = self.dh
+        dh.copy_(d_out)  # the direct terms
+        dh[:, 0 if self.rev else L - 1] += d_hn
+        dhs = [torch.zeros_like(self.h0)] + _steps(dh, self.rev)  # dhs[t + 1] = dL/dh_t, dhs[0] = dL/dh0
+        da, step = self._backward_setup(dhs, d_cn)  # da (N, L, G*H) = dA, step(t) writes dA_t
+        das, w_hh = _steps(da, self.rev), self.w_hh
+        for t in range(L - 1, -1, -1):  # dhs[t + 1] is final here: all later steps have added to it
             step(t)
-        ctx.store["dh"] = dh
-        need = ctx.needs_input_grad
-        da2 = da.reshape(L * N, H)  # (L*N, H)
-        h_prev = torch.cat([h0[None], out[:-1]], 0).reshape(L * N, H)  # (L*N, H)
-        g_inp = torch.matmul(da, w_ih) if need[2] else None  # (L, N, I_l)
-        g_h0 = da[0] @ w_hh if need[3] else None  # (N, H)
-        g_wih = da2.T @ inp.reshape(L * N, -1) if need[4] else None  # (H, I_l)
-        g_whh = da2.T @ h_prev if need[5] else None  # (H, H)
-        g_b = da2.sum(0) if ctx.has_bias else None  # (H,)
-        g_bih = g_b if ctx.has_bias and need[6] else None
-        g_bhh = g_b.clone() if ctx.has_bias and need[7] else None
-        return None, None, g_inp, g_h0, g_wih, g_whh, g_bih, g_bhh
+            dhs[t].addmm_(das[t], w_hh)  # dL/dh_{t-1} += W_hh^T dA_t
+        self.backward_ran = True
+        dai = self._input_side(da)  # (N, L, G*H)
+        G = da.shape[2]
+        da2, dai2 = da.reshape(N * L, G), dai.reshape(N * L, G)
+        g_inp = (dai2 @ self.w_ih).view(N, L, -1) if need[0] else None
+        g_wih = dai2.t() @ self.x2 if need[3] else None  # (G*H, I_l)
+        g_whh = da2.t() @ _prev(self.h, self.h0, self.rev).reshape(N * L, H) if need[4] else None
+        g_bih = g_bhh = None
+        if need[5] or need[6]:
+            g_bih = dai2.sum(0)
+            g_bhh = g_bih.clone() if dai is da else da2.sum(0)
+        g_c0 = self._grad_c0() if need[2] else None
+        return g_inp, dhs[0] if need[1] else None, g_c0, g_wih, g_whh, g_bih, g_bhh
+
+    def _input_side(self, da: torch.Tensor) -> torch.Tensor:
+        """dAi, the gradient of the W_ih-side pre-activations; the same as dA except for the GRU."""
+        return da
+
+    def _grad_c0(self):
+        return None
 
 
-def _run_direction(mode, inp, h0, c0, weights, with_probe: bool) -> _Run:
-    """One fused single-layer, single-direction call on time-major inp (L, N, I_l)."""
-    if with_probe and mode in ("rnn_tanh", "rnn_relu"):
-        store: dict = {}
-        out, h_n = _VanillaLayer.apply(mode, store, inp, h0, *weights)
-        return _Run(inp, out, h_n, None, h0, None, None, store)
-    fused = getattr(torch._VF, _FUSED[mode])
-    probe = None
-    layer_in, w = inp, list(weights)
-    if with_probe:
-        q = _probe_columns(mode, weights[1])
-        probe = inp.new_zeros(inp.shape[0], inp.shape[1], q.shape[1]).requires_grad_()  # (L, N, P)
-        layer_in = torch.cat([inp, probe], 2)  # (L, N, I_l + P)
-        w[0] = torch.cat([weights[0], q], 1)  # (G*H, I_l + P)
-    hx = (h0[None], c0[None]) if mode == "lstm" else h0[None]
-    res = fused(layer_in, hx, w, len(w) == 4, 1, 0.0, False, False, False)
-    out, h_n = res[0], res[1]
-    c_n = res[2] if mode == "lstm" else None
-    if with_probe:
-        for t in (out, h_n, c_n):
-            if t is not None:
-                t.retain_grad()
-    return _Run(inp, out, h_n, c_n, h0, c0, probe)
+class _VanillaRun(_Run):
+    """h_t = φ(a_t), a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh.
+
+    Forward: the fused kernel (no gates to record). Backward per step:
+        dA_t = dL/dh_t ⊙ φ'(a_t)      φ' = 1 - h_t² (tanh), 1{h_t > 0} (relu, as threshold_backward:
+                                       a zero where h_t <= 0 even if dL/dh_t is inf/nan)
+    """
+
+    def _forward(self):
+        w = [self.w_ih, self.w_hh] + ([self.b_ih, self.b_hh] if self.b_ih is not None else [])
+        inp = self.inp.flip(1) if self.rev else self.inp  # processing order
+        out, _ = getattr(torch._VF, self.mode)(inp, self.h0[None], w, len(w) == 4, 1, 0.0, False, False, True)
+        self.h.copy_(out.flip(1) if self.rev else out)  # (N, L, H)
+
+    def _backward_setup(self, dhs, d_cn):
+        h, rev = self.h, self.rev
+        da = torch.empty_like(h)  # (N, L, H)
+        das = _steps(da, rev)
+        if self.mode == "rnn_tanh":
+            dphis = _steps(1 - h * h, rev)
+
+            def step(t):
+                torch.mul(dhs[t + 1], dphis[t], out=das[t])
+
+        else:
+            offs, zero = _steps(h <= 0, rev), h.new_zeros(())
+
+            def step(t):
+                torch.where(offs[t], zero, dhs[t + 1], out=das[t])
+
+        return da, step
 
 
-def _forward(module, mode, x_tm, h0, c0, with_probe: bool):
-    """All layers and directions; returns (runs[l][d], output (L,N,D*H), h_n, c_n)."""
+class _LSTMRun(_Run):
+    """LSTM layer-direction (equations in the module docstring).
+
+    Backward per step, with dh = dL/dh_t (total) and dc = dL/dc_t (total):
+        dc      = dh ⊙ o_t ⊙ (1 - tanh² c_t) + f_{t+1} ⊙ dL/dc_{t+1}     (+ dL/dc_n at the last step)
+        dA^i_t  = dc ⊙ g_t ⊙ i_t (1 - i_t)        dA^f_t = dc ⊙ c_{t-1} ⊙ f_t (1 - f_t)
+        dA^g_t  = dc ⊙ i_t ⊙ (1 - g_t²)           dA^o_t = dh ⊙ tanh(c_t) ⊙ o_t (1 - o_t)
+        dL/dc_{t-1} gets f_t ⊙ dc;  dL/dc0 = f_0 ⊙ dL/dc_0.
+    Every factor right of dh / dc is precomputed for all t. One buffer per step holds the
+    slots [0, f⊙dc, dA^i, dA^f, dA^g, dA^o, dc] so that a step is three ops:
+        [dA^o, dc]_t            = [0, f⊙dc]_{t+1} + dh ⊙ [K^o, K^c]_t       (addcmul)
+        [f⊙dc, dA^i, dA^f, dA^g]_t = dc ⊙ [f, P^i, P^f, P^g]_t               (mul)
+        dL/dh_{t-1}            += W_hh^T [dA^i, dA^f, dA^g, dA^o]_t          (addmm, shared)
+    """
+
+    def _forward(self):
+        N, L, H = self.h.shape
+        bias = self.b_ih + self.b_hh if self.b_ih is not None else None
+        a = self._input_gates(bias)  # (N, L, 4H), becomes the pre-activations step by step
+        self.tc = torch.empty_like(self.h)  # tanh(c_t)
+        a4 = a.view(N, L, 4, H).permute(2, 0, 1, 3)  # (4, N, L, H)
+        rev, g = self.rev, self.gates  # (4, N, L, H)
+        A, A4, Ag, G4 = _steps(a, rev), _steps(a4, rev, 2), _steps(a4[2], rev), _steps(g, rev, 2)
+        I_, F_, Gg, O_ = (_steps(gk, rev) for gk in g)
+        C, TC, Hs = _steps(self.c, rev), _steps(self.tc, rev), _steps(self.h, rev)
+        hp, cp, w = [self.h0] + Hs[:-1], [self.c0] + C[:-1], self.w_hh.t()
+        for t in range(L):
+            A[t].addmm_(hp[t], w)
+            torch.sigmoid(A4[t], out=G4[t])  # i, f, o (g is overwritten next)
+            torch.tanh(Ag[t], out=Gg[t])
+            torch.mul(I_[t], Gg[t], out=C[t])
+            C[t].addcmul_(F_[t], cp[t])  # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+            torch.tanh(C[t], out=TC[t])
+            torch.mul(O_[t], TC[t], out=Hs[t])
+
+    def _backward_setup(self, dhs, d_cn):
+        N, L, H = self.h.shape
+        rev, (i, f, g, o), tc = self.rev, self.gates, self.tc
+        k = torch.empty(N, L, 2, H, dtype=tc.dtype)  # [K^o, K^c]
+        torch.mul(tc, o * (1 - o), out=k[:, :, 0])
+        torch.mul(o, 1 - tc * tc, out=k[:, :, 1])
+        p = torch.empty(N, L, 4, H, dtype=tc.dtype)  # [f, P^i, P^f, P^g]
+        p[:, :, 0] = f
+        torch.mul(g, i * (1 - i), out=p[:, :, 1])
+        torch.mul(_prev(self.c, self.c0, rev), f * (1 - f), out=p[:, :, 2])
+        torch.mul(i, 1 - g * g, out=p[:, :, 3])
+        z = torch.empty(N, L, 7, H, dtype=tc.dtype)  # slots [0, f⊙dc, dA^i, dA^f, dA^g, dA^o, dc]
+        z[:, :, 0] = 0
+        after_last = torch.stack([torch.zeros_like(d_cn), d_cn], 1)  # (N, 2, H): [0, dL/dc_n]
+        Znext = _steps(z[:, :, 0:2], rev)[1:] + [after_last]  # slots 0:2 of step t + 1
+        Zoc, Zc, Zfd = _steps(z[:, :, 5:7], rev), _steps(z[:, :, 6:7], rev), _steps(z[:, :, 1:5], rev)
+        DH, K, P = [None] + _steps(self.dh[:, :, None], rev, 1), _steps(k, rev), _steps(p, rev)
+
+        def step(t):
+            torch.addcmul(Znext[t], DH[t + 1], K[t], out=Zoc[t])  # [dA^o, dc]_t
+            torch.mul(Zc[t], P[t], out=Zfd[t])  # [f⊙dc, dA^i, dA^f, dA^g]_t
+
+        self.z = z
+        return z[:, :, 2:6].flatten(2), step  # dA (N, L, 4H), a view of the slots
+
+    def backward(self, d_out, d_hn, d_cn, need):
+        grads = super().backward(d_out, d_hn, d_cn, need)
+        self.dc.copy_(self.z[:, :, 6])
+        return grads
+
+    def _grad_c0(self):
+        return self.z[:, -1 if self.rev else 0, 1].clone()  # f_0 ⊙ dL/dc_0
+
+
+class _GRURun(_Run):
+    """GRU layer-direction (equations in the module docstring).
+
+    Backward per step, with dh = dL/dh_t (total) and ĥ_t = W_hn h_{t-1} + b_hn:
+        dA^n_t = dh ⊙ (1 - z_t) ⊙ (1 - n_t²)                (W_ih side of n; W_hh side is r_t ⊙ dA^n_t)
+        dA^z_t = dh ⊙ (h_{t-1} - n_t) ⊙ z_t (1 - z_t)
+        dA^r_t = dA^n_t ⊙ ĥ_t ⊙ r_t (1 - r_t)
+        dL/dh_{t-1} += z_t ⊙ dh + W_hh^T [dA^r, dA^z, r ⊙ dA^n]_t
+    so a step is mul (dh ⊙ three precomputed factors), addcmul and the shared addmm.
+    """
+
+    def _forward(self):
+        N, L, H = self.h.shape
+        a = self._input_gates(self.b_ih)  # (N, L, 3H)
+        gin = a[..., 2 * H :].clone()  # W_in x_t + b_in
+        if self.b_hh is not None:
+            a[..., : 2 * H] += self.b_hh[: 2 * H]
+            a[..., 2 * H :] = self.b_hh[2 * H :]
+        else:
+            a[..., 2 * H :] = 0
+        self.a = a  # becomes [pre-activation of r, of z, ĥ_t] step by step
+        self.dlt = torch.empty_like(self.h)  # h_{t-1} - n_t
+        rev, g = self.rev, self.gates  # (3, N, L, H)
+        a3 = a.view(N, L, 3, H).permute(2, 0, 1, 3)  # (3, N, L, H)
+        A, Arz, Ahn, Grz = _steps(a, rev), _steps(a3[:2], rev, 2), _steps(a3[2], rev), _steps(g[:2], rev, 2)
+        R, Z, Nn = (_steps(gk, rev) for gk in g)
+        GIN, DLT, Hs = _steps(gin, rev), _steps(self.dlt, rev), _steps(self.h, rev)
+        hp, w = [self.h0] + Hs[:-1], self.w_hh.t()
+        for t in range(L):
+            A[t].addmm_(hp[t], w)
+            torch.sigmoid(Arz[t], out=Grz[t])
+            torch.addcmul(GIN[t], R[t], Ahn[t], out=Nn[t]).tanh_()
+            torch.sub(hp[t], Nn[t], out=DLT[t])
+            torch.addcmul(Nn[t], Z[t], DLT[t], out=Hs[t])  # h_t = n_t + z_t ⊙ (h_{t-1} - n_t)
+
+    def _backward_setup(self, dhs, d_cn):
+        N, L, H = self.h.shape
+        rev, (r, z, n) = self.rev, self.gates
+        self.qn = (1 - z) * (1 - n * n)  # (N, L, H), dA^n = dh ⊙ qn
+        q = torch.empty(N, L, 3, H, dtype=n.dtype)  # dA = dh ⊙ q
+        torch.mul(self.qn * self.a[..., 2 * H :], r * (1 - r), out=q[:, :, 0])
+        torch.mul(self.dlt, z * (1 - z), out=q[:, :, 1])
+        torch.mul(self.qn, r, out=q[:, :, 2])
+        da = torch.empty(N, L, 3 * H, dtype=n.dtype)
+        D3, Q, Zs = _steps(da.view(N, L, 3, H), rev), _steps(q, rev), _steps(z, rev)
+        DH = [None] + _steps(self.dh[:, :, None], rev, 1)
+
+        def step(t):
+            torch.mul(DH[t + 1], Q[t], out=D3[t])  # [dA^r, dA^z, r ⊙ dA^n]_t
+            dhs[t].addcmul_(Zs[t], dhs[t + 1])  # z_t ⊙ dL/dh_t
+
+        return da, step
+
+    def _input_side(self, da):
+        H = self.h.shape[2]
+        dai = da.clone()
+        torch.mul(self.dh, self.qn, out=dai[..., 2 * H :])  # dA^n
+        return dai
+
+
+_RUNS = {"rnn_tanh": _VanillaRun, "rnn_relu": _VanillaRun, "lstm": _LSTMRun, "gru": _GRURun}
+
+
+class _Layer(torch.autograd.Function):
+    """One layer-direction as an autograd node: forward = run.run, backward = run.backward."""
+
+    @staticmethod
+    def forward(ctx, run: _Run, inp, h0, c0, *weights):
+        ctx.run = run
+        return run.run(inp, h0, c0, *weights)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out, d_hn, d_cn=None):
+        need = ctx.needs_input_grad[1:]  # inp, h0, c0, w_ih, w_hh (, b_ih, b_hh)
+        need = tuple(need) + (False,) * (7 - len(need))
+        grads = ctx.run.backward(d_out, d_hn, d_cn, need)
+        return (None,) + grads[: len(ctx.needs_input_grad) - 1]
+
+
+def _forward(module, mode, x_bf, h0, c0, bufs: _Buffers, with_grad: bool):
+    """All layers and directions on batch-first x_bf (N, L, I); returns (runs, output (N, L, D*H), h_n, c_n)."""
     D = 2 if module.bidirectional else 1
-    N, H = x_tm.shape[1], module.hidden_size
+    N, H, is_lstm = x_bf.shape[0], module.hidden_size, mode == "lstm"
     runs, h_ns, c_ns = [], [], []
-    inp = x_tm  # (L, N, I)
+    inp = x_bf
     for layer in range(module.num_layers):
-        layer_runs, outs = [], []
+        outs = []
         for d in range(D):
             k = layer * D + d
-            h0_k = h0[k] if h0 is not None else x_tm.new_zeros(N, H)
-            c0_k = (c0[k] if c0 is not None else x_tm.new_zeros(N, H)) if mode == "lstm" else None
-            run = _run_direction(mode, inp.flip(0) if d else inp, h0_k, c0_k, _weights(module, layer, d), with_probe)
-            layer_runs.append(run)
-            outs.append(run.out.flip(0) if d else run.out)  # (L, N, H) by input position
-            h_ns.append(run.h_n)
-            c_ns.append(run.c_n)
-        runs.append(layer_runs)
-        inp = torch.cat(outs, 2) if D == 2 else outs[0]  # (L, N, D*H)
-    h_n = torch.cat(h_ns, 0)  # (Lyr*D, N, H)
-    c_n = torch.cat(c_ns, 0) if mode == "lstm" else None
+            h0_k = h0[k] if h0 is not None else x_bf.new_zeros(N, H)
+            c0_k = (c0[k] if c0 is not None else x_bf.new_zeros(N, H)) if is_lstm else None
+            run = _RUNS[mode](mode, bufs, layer, d)
+            args = (inp, h0_k, c0_k, *_weights(module, layer, d))
+            res = _Layer.apply(run, *args) if with_grad else run.run(*args)
+            runs.append(run)
+            outs.append(res[0])  # (N, L, H)
+            h_ns.append(res[1])
+            c_ns.append(res[2] if is_lstm else None)
+        inp = torch.cat(outs, 2) if D == 2 else outs[0]  # (N, L, D*H)
+    h_n = torch.stack(h_ns)  # (Lyr*D, N, H)
+    c_n = torch.stack(c_ns) if is_lstm else None
     return runs, inp, h_n, c_n
 
 
 # ----------------------------------------------------------------------------- recording
-
-
-def _recompute_gates(mode: str, run: _Run, weights) -> dict[str, torch.Tensor]:
-    """Gate activations for all t at once from the recorded h; name -> (L, N, H)."""
-    if mode not in ("lstm", "gru"):
-        return {}
-    h = run.out.detach()  # (L, N, H)
-    h_prev = torch.cat([run.h0.detach()[None], h[:-1]], 0)  # (L, N, H)
-    w_ih, w_hh = weights[0].detach(), weights[1].detach()
-    gi = torch.matmul(run.inp.detach(), w_ih.t())  # (L, N, G*H)
-    gh = torch.matmul(h_prev, w_hh.t())  # (L, N, G*H)
-    if len(weights) == 4:
-        gi += weights[2].detach()
-        gh += weights[3].detach()
-    if mode == "lstm":
-        a = gi.add_(gh)  # (L, N, 4H)
-        ai, af, ag, ao = a.chunk(4, 2)
-        return {"i": torch.sigmoid(ai), "f": torch.sigmoid(af), "g": torch.tanh(ag), "o": torch.sigmoid(ao)}
-    ir, iz, in_ = gi.chunk(3, 2)
-    hr, hz, hn = gh.chunk(3, 2)
-    r = torch.sigmoid(ir + hr)
-    return {"r": r, "z": torch.sigmoid(iz + hz), "n": torch.tanh(in_ + r * hn)}
-
-
-def _lstm_cells(gates: dict[str, np.ndarray], c0: np.ndarray) -> np.ndarray:
-    """c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t for all t; (L, N, H)."""
-    c = gates["i"] * gates["g"]  # (L, N, H), starts as i ⊙ g
-    prev = c0
-    for t in range(c.shape[0]):
-        c[t] += gates["f"][t] * prev
-        prev = c[t]
-    return c
-
-
-def _grad_or_zeros(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
-    return t.grad if t is not None and t.grad is not None else torch.zeros_like(like)
-
-
-def _grad_hidden(mode: str, run: _Run, gates, w_hh: torch.Tensor) -> np.ndarray:
-    """Total dL/dh_t in processing order, (L, N, H)."""
-    if run.store is not None:  # vanilla RNN: recorded by _VanillaLayer.backward
-        dh = run.store.get("dh")
-        return dh.numpy() if dh is not None else np.zeros(run.out.shape, _np_dtype(run.out))
-    direct = _grad_or_zeros(run.out, run.out)  # (L, N, H)
-    dh_n = _grad_or_zeros(run.h_n, run.h_n)  # (1, N, H)
-    dp = _grad_or_zeros(run.probe, run.probe)  # (L, N, P)
-    H = direct.shape[2]
-    if mode == "gru":
-        # [W_hr^T dA^r + W_hz^T dA^z] + W_hn^T (r ⊙ dA^n): the part not through z_t ⊙ h_{t-1}
-        dp = dp[..., :H] + torch.matmul(gates["r"] * dp[..., H:], w_hh.detach()[2 * H :])  # (L, N, H)
-    dh = (direct + torch.cat([dp[1:], dh_n], 0)).numpy()  # (L, N, H)
-    if mode == "gru":
-        z = gates["z"].numpy()
-        for t in range(dh.shape[0] - 2, -1, -1):
-            dh[t] += z[t + 1] * dh[t + 1]
-    return dh
-
-
-def _grad_cell(run: _Run, dh: np.ndarray, gates: dict[str, np.ndarray], c: np.ndarray) -> np.ndarray:
-    """dL/dc_t = dL/dh_t ⊙ o_t ⊙ (1 - tanh² c_t) + f_{t+1} ⊙ dL/dc_{t+1}; (L, N, H)."""
-    dc = dh * gates["o"] * (1 - np.tanh(c) ** 2)  # (L, N, H), the term through h_t
-    dc[-1] += _grad_or_zeros(run.c_n, run.c_n)[0].numpy()
-    f = gates["f"]
-    for t in range(dc.shape[0] - 2, -1, -1):
-        dc[t] += f[t + 1] * dc[t + 1]
-    return dc
 
 
 def _block_names(mode: str, bias: bool) -> list[tuple[str, str]]:
@@ -402,8 +520,6 @@ def _param_grad_norms(module, mode: str, grads: dict) -> dict[str, np.ndarray]:
     return norms
 
 
-def _np_dtype(t: torch.Tensor):
-    return np.float64 if t.dtype == torch.float64 else np.float32
 
 
 def _backward_with_own_grads(module, loss: torch.Tensor) -> dict:
@@ -424,6 +540,10 @@ def _backward_with_own_grads(module, loss: torch.Tensor) -> dict:
     return own
 
 
+def _np_dtype(t: torch.Tensor):
+    return np.float64 if t.dtype == torch.float64 else np.float32
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -440,27 +560,30 @@ def trace(module: nn.Module, x: torch.Tensor, loss_fn: Callable | None, h0=None)
     x = _check_input(module, x)
     h0, c0 = _check_state(module, x, h0)
     with_grad = loss_fn is not None
-    x_tm = x.transpose(0, 1) if module.batch_first else x  # (L, N, I) view
+    D = 2 if module.bidirectional else 1
+    N, L = (x.shape[0], x.shape[1]) if module.batch_first else (x.shape[1], x.shape[0])
+    bufs = _Buffers(mode, module.num_layers, D, N, L, module.hidden_size, x.dtype, with_grad)
     with torch.set_grad_enabled(with_grad):
-        x_leaf = _input_leaf(x_tm) if with_grad else x_tm.detach()
-        runs, out_tm, h_n, c_n = _forward(module, mode, x_leaf, h0, c0, with_grad)
+        x_leaf = _input_leaf(x) if with_grad else x.detach()
+        x_bf = x_leaf if module.batch_first else x_leaf.transpose(0, 1)  # (N, L, I) view
+        runs, out_bf, h_n, c_n = _forward(module, mode, x_bf, h0, c0, bufs, with_grad)
         loss, own = None, None
         if with_grad:
-            output = out_tm.transpose(0, 1) if module.batch_first else out_tm
+            output = out_bf if module.batch_first else out_bf.transpose(0, 1)
             loss = loss_fn(output, (h_n, c_n) if mode == "lstm" else h_n)
             _check_loss(loss)
             own = _backward_with_own_grads(module, loss)
     with torch.no_grad():
-        return _record(module, mode, runs, out_tm, x_leaf, loss, own)
+        return _record(module, mode, runs, bufs, out_bf, x_leaf, loss, own)
 
 
-def _input_leaf(x_tm: torch.Tensor) -> torch.Tensor:
+def _input_leaf(x: torch.Tensor) -> torch.Tensor:
     """A tensor whose .grad will be dL/dx; keeps x's own graph if x requires grad."""
-    if x_tm.requires_grad:
-        x_in = x_tm.clone()
+    if x.requires_grad:
+        x_in = x.clone()
         x_in.retain_grad()
         return x_in
-    return x_tm.detach().requires_grad_()
+    return x.detach().requires_grad_()
 
 
 def _check_loss(loss) -> None:
@@ -471,49 +594,26 @@ def _check_loss(loss) -> None:
         raise RnnvizError("loss_fn's result must depend on the module's output (requires_grad), got a constant")
 
 
-def _record(module, mode, runs, out_tm, x_leaf, loss, own) -> Trace:
-    Lyr, D = len(runs), len(runs[0])
-    L, N, H = out_tm.shape[0], out_tm.shape[1], module.hidden_size
-    dt = _np_dtype(out_tm)
-    shape = (Lyr, D, N, L, H)
-    hidden = np.empty(shape, dt)
-    gates = {g: np.empty(shape, dt) for g in GATE_NAMES[mode]}
+def _record(module, mode, runs, bufs: _Buffers, out_bf, x_leaf, loss, own) -> Trace:
     is_lstm, with_grad = mode == "lstm", loss is not None
-    cell = np.empty(shape, dt) if is_lstm else None
-    grad_hidden = np.empty(shape, dt) if with_grad else None
-    grad_cell = np.empty(shape, dt) if with_grad and is_lstm else None
-
-    def put(dst, l, d, a):  # a: (L, N, H) processing order -> dst[l, d] (N, L, H) by position
-        a = a.numpy() if isinstance(a, torch.Tensor) else a
-        dst[l, d] = (a[::-1] if d else a).transpose(1, 0, 2)
-
-    for l, layer_runs in enumerate(runs):
-        for d, run in enumerate(layer_runs):
-            weights = _weights(module, l, d)
-            g_t = _recompute_gates(mode, run, weights)
-            g_np = {k: v.numpy() for k, v in g_t.items()}
-            put(hidden, l, d, run.out.detach())
-            for k, v in g_np.items():
-                put(gates[k], l, d, v)
-            c = _lstm_cells(g_np, run.c0.detach().numpy()) if is_lstm else None
-            if is_lstm:
-                put(cell, l, d, c)
-            if with_grad:
-                dh = _grad_hidden(mode, run, g_t, weights[1])
-                put(grad_hidden, l, d, dh)
-                if is_lstm:
-                    put(grad_cell, l, d, _grad_cell(run, dh, g_np, c))
-
-    output = np.ascontiguousarray(out_tm.detach().numpy().transpose(1, 0, 2))  # (N, L, D*H)
+    output = out_bf.detach().numpy()  # (N, L, D*H)
+    output = output.copy() if np.shares_memory(output, bufs.hidden) else np.ascontiguousarray(output)
+    gates = dict(zip(GATE_NAMES[mode], bufs.gates, strict=True)) if bufs.gates is not None else {}
     grads = {}
     if with_grad:
+        for run in runs:  # a layer-direction the loss does not reach has zero adjoints
+            if not run.backward_ran:
+                run.dh.zero_()
+                if run.dc is not None:
+                    run.dc.zero_()
         gx = x_leaf.grad if x_leaf.grad is not None else torch.zeros_like(x_leaf)
+        gx = gx if module.batch_first else gx.transpose(0, 1)
         grads = dict(
-            grad_hidden=grad_hidden,
-            grad_cell=grad_cell,
-            grad_input=np.ascontiguousarray(gx.numpy().transpose(1, 0, 2)),  # (N, L, I)
-            grad_norms=_frobenius(grad_hidden),  # (Lyr, D, L)
-            grad_cell_norms=_frobenius(grad_cell) if is_lstm else None,
+            grad_hidden=bufs.grad_hidden,
+            grad_cell=bufs.grad_cell,
+            grad_input=np.ascontiguousarray(gx.numpy()),  # (N, L, I)
+            grad_norms=_frobenius(bufs.grad_hidden),  # (Lyr, D, L)
+            grad_cell_norms=_frobenius(bufs.grad_cell) if is_lstm else None,
             param_grad_norms=_param_grad_norms(module, mode, own),
         )
     loss_value = float(loss.detach()) if with_grad else None
@@ -521,8 +621,8 @@ def _record(module, mode, runs, out_tm, x_leaf, loss, own) -> Trace:
         mode=mode,
         loss=loss_value,
         output=output,
-        hidden=hidden,
-        cell=cell,
+        hidden=bufs.hidden,
+        cell=bufs.cell,
         gates=gates,
         grad_hidden=grads.get("grad_hidden"),
         grad_cell=grads.get("grad_cell"),
@@ -530,7 +630,7 @@ def _record(module, mode, runs, out_tm, x_leaf, loss, own) -> Trace:
         grad_norms=grads.get("grad_norms"),
         grad_cell_norms=grads.get("grad_cell_norms"),
         param_grad_norms=grads.get("param_grad_norms"),
-        finite=_all_finite(loss_value, hidden, cell, grads),
+        finite=_all_finite(loss_value, bufs.hidden, bufs.cell, grads),
     )
 
 

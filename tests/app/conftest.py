@@ -67,3 +67,25 @@ def session(at: AppTest):
     from ui.state import SESSION_KEY
 
     return at.session_state[SESSION_KEY]
+
+
+def values(v):
+    """A Plotly data array from a chart spec as NumPy: plain lists, or typed arrays sent as base64."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        shape = v.get("shape")
+        if shape:
+            a = a.reshape([int(s) for s in str(shape).split(",")])
+        return a
+    return np.asarray(v, dtype=float) if v is not None else None
+
+
+def trace_named(fig: dict, name_part: str) -> dict:
+    for tr in fig["data"]:
+        if name_part.lower() in str(tr.get("name", "")).lower():
+            return tr
+    raise AssertionError(f"no trace named like {name_part!r}; names: {[t.get('name') for t in fig['data']]}")

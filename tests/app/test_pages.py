@@ -1,0 +1,255 @@
+"""Every page through AppTest: controls pressed as a user would, figures checked against the backend.
+
+Small configs keep runs fast; each assertion compares what the page draws with the numbers the
+backend recorded (or a fresh headless run of the same config), not just that something rendered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import PAGES, assert_no_exception, figure, figures, open_app, session, trace_named, values
+
+from rnnviz import analysis
+from rnnviz.config import PRESETS, ExperimentConfig
+from rnnviz.trainer import Trainer, limit_threads
+
+SMALL = {"seq_len": "20", "hidden_size": "16", "batch_size": "8"}
+limit_threads(1)
+
+
+def small(**extra) -> dict[str, str]:
+    return {**SMALL, **{k: str(v) for k, v in extra.items()}}
+
+
+def click(at, key: str):
+    at.button(key=key).click().run()
+    assert_no_exception(at)
+    return at
+
+
+# ------------------------------------------------------------------------------------------- Playground
+def test_open_shows_step_zero_of_the_linked_config():
+    at = open_app(small(cell="lstm"))
+    sess = session(at)
+    assert sess.config == ExperimentConfig(cell="lstm", seq_len=20, hidden_size=16, batch_size=8)
+    assert sess.current_step == 0 and len(sess.history) == 1
+    assert at.metric[0].label == "Step" and at.metric[0].value == "0"
+    flow = figure(at, "Gradient flowing back")
+    rec = sess.history.record_at(0)
+    np.testing.assert_allclose(values(flow["data"][0]["y"]), rec.grad_norms[0, 0], rtol=1e-6)
+
+
+def test_step_buttons_train_and_loss_curve_shows_the_recorded_losses():
+    at = open_app(small())
+    click(at, "ctl.step10")
+    sess = session(at)
+    assert sess.current_step == 10
+    assert at.metric[0].value == "10"
+    loss_fig = figure(at, "Training loss")
+    np.testing.assert_allclose(values(trace_named(loss_fig, "loss")["y"]), sess.history.scalars["loss"], rtol=1e-6)
+    np.testing.assert_array_equal(values(trace_named(loss_fig, "loss")["x"]), np.arange(11))
+    baseline = trace_named(loss_fig, "chance baseline")
+    assert values(baseline["y"])[0] == pytest.approx(sess.trainer.task.baseline_loss)
+    click(at, "ctl.step1")
+    assert session(at).current_step == 11
+
+
+def test_recorded_numbers_equal_a_headless_run_of_the_same_config():
+    at = open_app(small(cell="gru", seed=7))
+    click(at, "ctl.step10")
+    sess = session(at)
+    alone = Trainer(sess.config)
+    alone.step(11)
+    np.testing.assert_array_equal(sess.history.scalars["loss"], alone.history.scalars["loss"])
+    np.testing.assert_array_equal(sess.history.record_at(10).grad_norms, alone.history.record_at(10).grad_norms)
+
+
+def test_reset_returns_to_step_zero_with_the_same_numbers():
+    at = open_app(small())
+    first = session(at).history.scalars["loss"][0]
+    click(at, "ctl.step10")
+    click(at, "ctl.reset")
+    sess = session(at)
+    assert sess.current_step == 0 and len(sess.history) == 1
+    assert sess.history.scalars["loss"][0] == first
+
+
+def test_play_trains_on_each_tick_and_pause_stops():
+    at = open_app(small())
+    click(at, "ctl.play")
+    sess = session(at)
+    assert sess.playing
+    before = sess.current_step
+    at.run()  # one more tick of the live fragment
+    assert_no_exception(at)
+    assert session(at).current_step > before
+    click(at, "ctl.play")  # the same button pauses
+    assert not session(at).playing
+    paused_at = session(at).current_step
+    at.run()
+    assert session(at).current_step == paused_at
+
+
+def test_a_knob_change_rebuilds_the_run_at_step_zero_and_updates_the_link():
+    at = open_app(small())
+    click(at, "ctl.step10")
+    at.sidebar.selectbox(key="cfg.cell").select("lstm").run()
+    assert_no_exception(at)
+    sess = session(at)
+    assert sess.config.cell == "lstm" and sess.current_step == 0
+    assert at.query_params.get("cell") in ("lstm", ["lstm"])
+
+
+def test_picking_a_preset_loads_its_config_and_link():
+    at = open_app()
+    at.sidebar.selectbox(key="cfg.preset").select("vanishing-tanh").run()
+    assert_no_exception(at)
+    assert session(at).config == PRESETS["vanishing-tanh"].config
+    assert at.query_params.get("preset") in ("vanishing-tanh", ["vanishing-tanh"])
+    assert PRESETS["vanishing-tanh"].effect in " ".join(m.value for m in at.markdown)
+
+
+def test_an_invalid_combination_is_refused_with_the_rule_and_the_run_is_kept():
+    at = open_app(small(task="sine"))
+    at.sidebar.toggle(key="cfg.bidirectional").set_value(True).run()
+    assert_no_exception(at)
+    assert session(at).config.bidirectional is False
+    assert any("bidirectional must be false" in e.value for e in at.error)
+
+
+def test_a_diverging_run_stops_with_a_banner_and_keeps_its_records():
+    at = open_app({"cell": "rnn_relu", "init": "scaled", "rho": "3", "seq_len": "100", "hidden_size": "16",
+                   "clip": "none", "optimizer": "sgd", "lr": "0.1"})
+    sess = session(at)
+    assert sess.trainer.state == "diverged"
+    assert any("The run diverged" in e.value and "at step 0" in e.value for e in at.error)
+    assert len(sess.history) == 1  # the diverged step itself is recorded: the inf is the lesson
+    assert at.button(key="ctl.play").disabled  # nothing left to train until a reset
+    click(at, "ctl.reset")
+    assert session(at).trainer.state == "diverged"  # the same seed diverges again, reproducibly
+
+
+# ------------------------------------------------------------------------------------------- other pages
+def test_every_page_opens_without_exception_and_draws_charts():
+    at = open_app(small(cell="lstm"))
+    click(at, "ctl.step10")
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_no_exception(at)
+        assert figures(at), f"{page} drew no chart"
+        assert session(at).current_step == 10  # switching pages keeps the run
+
+
+def test_hidden_states_heatmap_is_the_recorded_probe_hidden_state():
+    at = open_app(small(cell="lstm"), page="pages/hidden_states.py")
+    click(at, "ctl.step10")
+    sess = session(at)
+    rec = sess.history.record_at(10, full=True)
+    heat = figure(at, "Hidden state h_t")
+    z = next(values(t["z"]) for t in heat["data"] if t["type"] == "heatmap" and t.get("colorscale") is not None
+             and "h =" in t.get("hovertemplate", ""))
+    np.testing.assert_allclose(z, rec.hidden[0, 0, 0].astype(np.float32).T, rtol=1e-6)
+    cell = figure(at, "cell state c_t")
+    np.testing.assert_allclose(values(cell["data"][0]["z"]), rec.cell[0, 0, 0].astype(np.float32).T, rtol=1e-6)
+    pca = figure(at, "trajectory")
+    proj = analysis.pca_trajectory(rec.hidden[0, 0, 0].astype(np.float32), k=2)
+    path = max(pca["data"], key=lambda t: len(values(t.get("x")) if t.get("x") is not None else []))
+    np.testing.assert_allclose(values(path["x"]), proj.projected[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_hidden_states_scrubber_shows_an_older_step():
+    at = open_app(small(), page="pages/hidden_states.py")
+    click(at, "ctl.step10")
+    at.toggle(key="hidden.step.follow").set_value(False).run()
+    at.slider(key="hidden.step").set_value(3).run()
+    assert_no_exception(at)
+    rec = session(at).history.record_at(3, full=True)
+    assert "training step 3" in figure(at, "Hidden state h_t")["layout"]["title"]["text"]
+    heat = figure(at, "Hidden state h_t")
+    z = next(values(t["z"]) for t in heat["data"] if "h =" in t.get("hovertemplate", ""))
+    np.testing.assert_allclose(z, rec.hidden[0, 0, 0].astype(np.float32).T, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell, gates", [("lstm", "ifgo"), ("gru", "rzn")])
+def test_gate_heatmaps_are_the_recorded_gates(cell, gates):
+    at = open_app(small(cell=cell), page="pages/gates.py")
+    rec = session(at).history.record_at(0, full=True)
+    fig = figure(at, "gates at every timestep")
+    heatmaps = [t for t in fig["data"] if t["type"] == "heatmap"]
+    assert len(heatmaps) == len(gates)
+    for g, tr in zip(gates, heatmaps, strict=True):
+        np.testing.assert_allclose(values(tr["z"]), rec.gates[g][0, 0, 0].astype(np.float32).T, rtol=1e-6)
+    sat = figure(at, "saturation")
+    for g in gates:
+        below, above = analysis.saturation(rec.gates[g][0, 0])  # fractions over the probe batch
+        assert values(trace_named(sat, f"{g} > 0.9")["y"])[0] == pytest.approx(above, abs=1e-12)
+        assert values(trace_named(sat, f"{g} < 0.1")["y"])[0] == pytest.approx(below, abs=1e-12)
+
+
+def test_gates_page_explains_that_a_vanilla_rnn_has_none():
+    at = open_app(small(cell="rnn_tanh"), page="pages/gates.py")
+    assert any("has no gates" in i.value for i in at.info)
+    assert not figures(at)
+
+
+def test_gradient_flow_page_matches_the_record_and_the_theory_bound():
+    at = open_app(small(init="scaled", rho="0.9"), page="pages/gradient_flow.py")
+    click(at, "ctl.step10")
+    sess = session(at)
+    rec = sess.history.record_at(10)
+    flow = figure(at, "Gradient flowing back")
+    np.testing.assert_allclose(values(flow["data"][0]["y"]), rec.grad_norms[0, 0], rtol=1e-6)
+    bound = trace_named(flow, "bound")
+    sigma = float(rec.singular_values[0, 0, 0].max())
+    expected = analysis.theory_bound(sigma, 1.0, 20) * rec.grad_norms[0, 0, -1]
+    np.testing.assert_allclose(values(bound["y"]), expected, rtol=1e-5)
+    heat = figure(at, "Gradient flow over training")
+    z = values(heat["data"][0]["z"])
+    np.testing.assert_allclose(z, np.log10(sess.history.grad_norm_matrix(0, 0)), rtol=1e-5)
+    eig = figure(at, "Eigenvalues of W_hh")
+    pts = trace_named(eig, "eigenvalues")
+    lam = rec.eigenvalues[0, 0, 0]
+    np.testing.assert_allclose(np.sort(values(pts["x"])), np.sort(lam.real), atol=1e-4)
+    verdict = analysis.vanishing_verdict("RNN TANH", rec.grad_norms[0, 0])
+    assert any(verdict in m.value for m in at.markdown)
+
+
+def test_jacobian_overlay_is_the_measured_jacobian_at_the_newest_step():
+    at = open_app(small(), page="pages/gradient_flow.py")
+    at.toggle(key="flow.jacobian").set_value(True).run()
+    assert_no_exception(at)
+    jac = session(at).jacobian(0, 0)
+    pts = trace_named(figure(at, "Gradient flowing back"), "measured")
+    np.testing.assert_allclose(values(pts["y"]), jac.hidden, rtol=1e-5)
+
+
+def test_compare_trains_three_cells_in_lockstep_on_the_same_batches():
+    at = open_app(small(), page="pages/compare.py")
+    click(at, "cmp.step")
+    from ui.state import COMPARE_KEY
+
+    cmp = at.session_state[COMPARE_KEY]
+    assert {c: t.step_count for c, t in cmp.trainers.items()} == {"rnn_tanh": 11, "lstm": 11, "gru": 11}
+    loss = figure(at, "Training loss")
+    for label, cell in (("RNN", "rnn_tanh"), ("LSTM", "lstm"), ("GRU", "gru")):
+        np.testing.assert_allclose(values(trace_named(loss, label)["y"]),
+                                   cmp.trainers[cell].history.scalars["loss"], rtol=1e-6)
+        verdict = analysis.vanishing_verdict(label, cmp.trainers[cell].history.record_at(10).grad_norms[0, 0])
+        assert any(verdict in m.value for m in at.markdown)
+    probe_x = {c: t.probe.x for c, t in cmp.trainers.items()}
+    np.testing.assert_array_equal(probe_x["rnn_tanh"].numpy(), probe_x["gru"].numpy())
+
+
+def test_learn_widgets_draw_the_maths_and_open_presets():
+    at = open_app(page="pages/learn.py")
+    at.slider(key="learn.vanishing.rho").set_value(1.1).run()
+    at.slider(key="learn.vanishing.T").set_value(50).run()
+    assert_no_exception(at)
+    jac = figure(at, "after 50 steps")
+    np.testing.assert_allclose(values(trace_named(jac, "(γρ)^n")["y"]), analysis.jacobian_product(1.1, 50, 1.0),
+                               rtol=1e-6)
+    at.button(key="learn.vanishing.preset").click().run()
+    assert_no_exception(at)
+    assert session(at).config == PRESETS["vanishing-tanh"].config
+    assert figure(at, "Training loss")  # switched to the Playground

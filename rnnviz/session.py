@@ -8,10 +8,16 @@ starved and a click during play takes effect on the next tick.
 
 :class:`CompareSession` trains RNN, LSTM and GRU in lockstep on the same task, seed and
 batches (the same config except ``cell``), for the Compare page.
+
+A PlaySession can also *browse a saved run* (:meth:`PlaySession.load`): ``history``, ``config`` and
+``trainer`` then describe the loaded recording (``trainer`` is a :class:`RecordedRun`, no weights),
+play/step/reset are refused, and :meth:`PlaySession.unload` (or any :meth:`set_config`) returns to
+the live run, which was kept as it was.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -73,36 +79,140 @@ def _train_for(trainers, budget: float, max_steps: int) -> tuple[int, float]:
     return steps, time.perf_counter() - start
 
 
+class RecordedRun:
+    """Stands in for the Trainer while a saved run is browsed: its recording, no weights.
+
+    Has what the pages and the status bar read from a trainer: ``state`` (the recorded
+    diverged/finished/paused, else ``"loaded"``), ``reason``, ``step_count``, ``task``, ``history``.
+    """
+
+    def __init__(self, history, name: str = "run"):
+        if history.config is None:
+            raise RnnvizError("a loaded run must carry its config, got none")
+        if not len(history):
+            raise RnnvizError("a loaded run must hold at least one recorded step, got 0")
+        self.history = history
+        self.name = name
+        self.config = history.config
+        status = history.status or {}
+        recorded = str(status.get("state", ""))
+        self.state = recorded if recorded in ("diverged", "finished", "paused") else "loaded"
+        self.reason = str(status.get("reason", "") or "")
+        self.step_count = int(history.steps[-1]) + 1
+        self.task = _recorded_task(self.config, history)
+
+
+@dataclass
+class _TaskInfo:
+    """What the pages show of a task whose data is not in the run file (csv, charlm on own data)."""
+
+    name: str
+    title: str
+    kind: str
+    metric_name: str
+    baseline_loss: float | None
+    text: str
+
+    def describe(self) -> str:
+        return self.text
+
+
+def _recorded_task(config: ExperimentConfig, history):
+    from rnnviz.tasks import TASK_CLASSES, make_task
+
+    cls = TASK_CLASSES[config.task]
+    if not cls.uses_data:
+        try:
+            return make_task(config)  # synthetic tasks: the same task the run was trained on
+        except RnnvizError:
+            pass
+    n_in = int(history.probe["x"].shape[-1]) if "x" in (history.probe or {}) else 0
+    baseline = math.log(n_in) if config.task == "charlm" and n_in > 1 else None
+    text = (f"{cls.title}, recorded on data that a run file does not store (the numbers are as "
+            f"recorded; {n_in} input feature(s) per step).")
+    return _TaskInfo(config.task, cls.title, cls.kind, cls.metric_name, baseline, text)
+
+
 class PlaySession:
-    """One learner's run: config -> trainer, with play/pause/step/reset and a paced tick."""
+    """One learner's run: config -> trainer, with play/pause/step/reset and a paced tick.
+
+    ``loaded`` is None while training live, else the :class:`RecordedRun` being browsed.
+    """
 
     def __init__(self, config: ExperimentConfig | None = None, data=None):
-        self.config = config or ExperimentConfig()
+        self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
         self.rate = _Rate()
-        self.trainer = self._build(self.config)
+        self.loaded: RecordedRun | None = None
+        self._trainer = self._build(self._config, data)
 
-    def _build(self, config: ExperimentConfig):
+    @staticmethod
+    def _build(config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
 
-        trainer = Trainer(config, data=self.data)
+        trainer = Trainer(config, data=data)
         trainer.step(1)  # step 0: the untrained network, shown at once
         return trainer
 
+    # -- what the pages read (the loaded run while browsing one) ---------------------------
+    @property
+    def config(self) -> ExperimentConfig:
+        return self.loaded.config if self.loaded else self._config
+
+    @property
+    def trainer(self):
+        return self.loaded if self.loaded else self._trainer
+
+    @property
+    def history(self):
+        return self.trainer.history
+
+    @property
+    def live_config(self) -> ExperimentConfig:
+        return self._config
+
+    @property
+    def live_trainer(self):
+        return self._trainer
+
     # -- controls ---------------------------------------------------------------------
     def set_config(self, config: ExperimentConfig, data=None) -> bool:
-        """Use a new config (and data); rebuild the run at step 0 if anything changed."""
-        if config == self.config and data is self.data:
-            return False
-        self.config, self.data = config, data
-        self.trainer = self._build(config)
+        """Use a new config (and data); rebuild the run at step 0 if anything changed.
+
+        Ends browsing a loaded run. If the new run cannot be built (e.g. the data is too short for
+        ``seq_len``) the RnnvizError propagates and the session is left exactly as it was.
+        """
+        if config == self._config and data is self.data:
+            if self.loaded is None:
+                return False
+            self.unload()
+            return True
+        trainer = self._build(config, data)  # may raise: then nothing changed
+        self._config, self.data, self._trainer = config, data, trainer
+        self.loaded = None
         self.playing = False
         self.rate.clear()
         return True
 
+    def load(self, history, name: str = "run") -> None:
+        """Browse a saved run (from :func:`rnnviz.io.load_run`); the live run waits untouched."""
+        self.loaded = RecordedRun(history, name)
+        self.playing = False
+        self.rate.clear()
+
+    def unload(self) -> None:
+        """Back to the live run, where it was."""
+        self.loaded = None
+        self.rate.clear()
+
+    def _check_live(self, what: str) -> None:
+        if self.loaded is not None:
+            raise RnnvizError(f"{what} needs the live run; a loaded run is read-only, got the loaded "
+                              f"run {self.loaded.name!r} (go back to live training first)")
+
     def play(self) -> None:
-        if self.trainer.state in ("ready", "running", "paused"):
+        if self.loaded is None and self._trainer.state in ("ready", "running", "paused"):
             self.playing = True
 
     def pause(self) -> None:
@@ -110,16 +220,18 @@ class PlaySession:
 
     def step(self, n: int = 1) -> TickResult:
         """Train exactly n steps (stops early on divergence or the end of the run)."""
+        self._check_live("step")
         if n < 1:
             raise RnnvizError(f"steps must be >= 1, got {n}")
-        steps, seconds = _train_for([self.trainer], budget=float("inf"), max_steps=n)
+        steps, seconds = _train_for([self._trainer], budget=float("inf"), max_steps=n)
         self.rate.add(steps, seconds)
         return TickResult(steps, seconds, self._stop_reason())
 
     def reset(self) -> None:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
-        self.trainer.reset()
-        self.trainer.step(1)
+        self._check_live("reset")
+        self._trainer.reset()
+        self._trainer.step(1)
         self.playing = False
         self.rate.clear()
 
@@ -130,9 +242,9 @@ class PlaySession:
 
     def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK) -> TickResult:
         """One play-loop tick: train for up to ``budget`` seconds; stop playing if the run stopped."""
-        if not self.playing:
+        if not self.playing or self.loaded is not None:
             return TickResult(0, 0.0, None)
-        steps, seconds = _train_for([self.trainer], budget, max_steps)
+        steps, seconds = _train_for([self._trainer], budget, max_steps)
         self.rate.add(steps, seconds)
         reason = self._stop_reason()
         if reason:
@@ -140,21 +252,18 @@ class PlaySession:
         return TickResult(steps, seconds, reason)
 
     def _stop_reason(self) -> str | None:
-        state = self.trainer.state
+        state = self._trainer.state
         if state in ("diverged", "paused", "finished"):
-            return self.trainer.reason or state
+            return self._trainer.reason or state
         return None
-
-    @property
-    def history(self):
-        return self.trainer.history
 
     def jacobian(self, layer: int = 0, direction: int = 0, sample: int = 0):
         """Measured ||dh_T/dh_t||_2 (and ||dc_T/dc_t||_2 for LSTM) at the current weights, on a probe
         sequence: the quantity the Pascanu bound (gamma sigma_max)^(T-t) bounds."""
         from rnnviz.jacobian import jacobian_norms
 
-        return jacobian_norms(self.trainer.model.rnn, self.trainer.probe.x, layer=layer,
+        self._check_live("the measured Jacobian (it needs the weights)")
+        return jacobian_norms(self._trainer.model.rnn, self._trainer.probe.x, layer=layer,
                               direction=direction, sample=sample)
 
 

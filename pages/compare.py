@@ -10,22 +10,32 @@ LABELS = {"rnn_tanh": "RNN", "lstm": "LSTM", "gru": "GRU"}
 st.title("Compare RNN, LSTM and GRU")
 st.caption("The three cells train side by side on the sidebar's task, seed and batches (same data, same "
            "optimizer), so any difference comes from the cell alone.")
+if state.session().loaded is not None:
+    st.info("Compare trains three fresh runs live, so it works on your live settings, not on a loaded run. "
+            "Go **← Back to live training** in the sidebar to use it; the other pages show the loaded run.",
+            icon="⚖️")
+    st.stop()
 cmp = state.compare_session()
+flags = state.flags()
 cols = st.columns([1, 1, 1, 3])
-if cols[0].button("⏸ Pause" if cmp.playing else "▶ Play all", key="cmp.play", type="primary", width="stretch"):
-    cmp.playing = not cmp.playing
-    st.rerun()
-if cols[1].button("Step ×10", key="cmp.step", disabled=cmp.playing, width="stretch"):
-    cmp.step(10)
-if cols[2].button("↺ Reset", key="cmp.reset", width="stretch"):
+if "play" not in flags.hidden:
+    if cols[0].button("⏸ Pause" if cmp.playing else "▶ Play all", key="cmp.play", type="primary", width="stretch",
+                      disabled="play" in flags.locked):
+        cmp.playing = not cmp.playing
+        st.rerun()
+    if cols[1].button("Step ×10", key="cmp.step", disabled=cmp.playing or "play" in flags.locked, width="stretch"):
+        cmp.step(10)
+if "reset" not in flags.hidden and cols[2].button("↺ Reset", key="cmp.reset", width="stretch",
+                                                  disabled="reset" in flags.locked):
     cmp.reset()
 
 
 def render(cmp) -> None:
     trainers = cmp.trainers
     hists = {LABELS.get(c, c): t.history for c, t in trainers.items()}
-    st.markdown("  ·  ".join(f"**{label}** step {t.step_count - 1:,}" + (f" ({t.state})" if t.state in
-                             ("diverged", "finished") else "") for label, t in zip(hists, trainers.values(), strict=True)))
+    st.markdown("  ·  ".join(f"**{label}** step {t.step_count - 1:,}"
+                             + (f" ({t.state})" if t.state in ("diverged", "finished") else "")
+                             for label, t in zip(hists, trainers.values(), strict=True)))
     if not all(len(h) for h in hists.values()):
         st.info("Press **▶ Play all** or **Step ×10** to train the three cells in lockstep.", icon="⚖️")
         return

@@ -38,7 +38,9 @@ def render(sess) -> None:
     sample = widgets.sample_picker(config.probe_size, key="gates.sample")
     rec = hist.record_at(step, full=True)
     gates = {g: v[layer, direction, sample].astype("float32") for g, v in rec.gates.items()}
-    widgets.chart(plots.gate_heatmaps(gates, config.cell), key="gates.heatmaps", download_name="gates")
+    widgets.chart(plots.gate_heatmaps(gates, config.cell), key="gates.heatmaps", download_name="gates",
+                  csv=lambda: widgets.gates_csv(hist, step=rec.step, layer=layer, direction=direction,
+                                                sample=sample))
     sat_steps, per_gate = saturation_over_training(hist, layer, direction)
     widgets.chart(plots.saturation_curve(sat_steps, per_gate), key="gates.saturation",
                   download_name="gate-saturation")

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from rnnviz import analysis, plots
+from rnnviz import analysis, io, plots
 from ui import live, widgets
 
 st.title("Gradient flow")
@@ -33,21 +33,24 @@ def render(sess) -> None:
     step = widgets.step_picker(steps, key="flow.step", playing=sess.playing)
     layer, direction = widgets.layer_direction_picker(config, key="flow")
     rec = hist.record_at(step)
-    latest = rec.step == int(steps[-1])
+    latest = rec.step == int(steps[-1]) and sess.loaded is None  # a saved run has no weights to measure
     show_jac = st.toggle("Overlay the measured Jacobian norms ||∂h_T/∂h_t|| (current weights)",
                          key="flow.jacobian", value=False, disabled=not latest,
-                         help="Computed for the newest step only, on probe sequence #1.")
+                         help="Computed for the newest step only, on probe sequence #1 (live runs only: "
+                              "a saved run holds no weights).")
     jac = sess.jacobian(layer, direction) if show_jac and latest else None
     g = rec.grad_norms
     widgets.chart(plots.gradient_flow(g if config.num_layers > 1 or config.bidirectional else g[layer, direction],
                                       step=rec.step, theory=theory_overlay(rec, config, layer, direction),
                                       jacobian=jac),
-                  key="flow.curve", download_name="gradient-flow")
+                  key="flow.curve", download_name="gradient-flow",
+                  csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
     ratio = analysis.gradient_ratio(g[layer, direction])
     st.markdown(f"**{analysis.vanishing_verdict(config.cell.upper().replace('_', ' '), g[layer, direction])}** "
                 f"(ratio {analysis.format_ratio(ratio)})")
     widgets.chart(plots.gradient_flow_heatmap(steps, hist.grad_norm_matrix(layer, direction)),
-                  key="flow.heatmap", download_name="gradient-heatmap")
+                  key="flow.heatmap", download_name="gradient-heatmap",
+                  csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
     left, right = st.columns(2)
     with left:
         eig = rec.eigenvalues[layer, direction]  # (G, H): one row per gate block of W_hh
@@ -58,13 +61,16 @@ def render(sess) -> None:
                                  format_func=lambda i: f"W_h{blocks[i] if i < len(blocks) else i}")
         first = hist.record_at(int(steps[0]))
         widgets.chart(plots.eigenvalue_plot(eig[block], previous=first.eigenvalues[layer, direction, block]),
-                      key="flow.eigen", download_name="eigenvalues")
+                      key="flow.eigen", download_name="eigenvalues",
+                      csv=lambda: io.history_to_csv(hist, "spectrum", step=rec.step, layer=layer,
+                                                    direction=direction))
     with right:
         norms = {k: float(np.asarray(v)[layer, direction]) for k, v in rec.param_grad_norms.items()}
         widgets.chart(plots.param_grad_bars(norms), key="flow.params", download_name="parameter-gradients")
     if rec.cell_grad_norms is not None:
         widgets.chart(plots.cell_vs_hidden_flow(g[layer, direction], rec.cell_grad_norms[layer, direction]),
-                      key="flow.cell", download_name="cell-vs-hidden")
+                      key="flow.cell", download_name="cell-vs-hidden",
+                      csv=lambda: io.history_to_csv(hist, "cell_grad_norms", layer=layer, direction=direction))
 
 
 live.live(render)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnnviz import analysis, plots
+from rnnviz import analysis, io, plots
 from ui import live, widgets
 
 st.title("Hidden states")
@@ -25,12 +25,16 @@ def render(sess) -> None:
     bounded = config.cell != "rnn_relu"
     widgets.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
                                        bounded=bounded),
-                  key="hidden.heatmap", download_name="hidden-states")
+                  key="hidden.heatmap", download_name="hidden-states",
+                  csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
+                                                sample=sample))
     if rec.cell is not None:
         c = rec.cell[layer, direction, sample].astype("float32")
         widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",
                                            bounded=False),
-                      key="hidden.cell", download_name="cell-states")
+                      key="hidden.cell", download_name="cell-states",
+                      csv=lambda: io.history_to_csv(hist, "cell", step=rec.step, layer=layer,
+                                                    direction=direction, sample=sample))
     dims = st.radio("Trajectory", (2, 3), horizontal=True, key="hidden.pca_k",
                     format_func=lambda k: f"{k}-D PCA")
     proj = analysis.pca_trajectory(h, k=dims)

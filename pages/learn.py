@@ -4,7 +4,7 @@ import streamlit as st
 
 from rnnviz.config import PRESETS
 from rnnviz.lessons import LESSONS, WIDGETS, widget_figure
-from ui import state, widgets
+from ui import sidebar, state, widgets
 
 st.title("Learn")
 st.caption("Short answers in plain words. Each opens a preset that shows the effect live, or has a "
@@ -12,8 +12,6 @@ st.caption("Short answers in plain words. Each opens a preset that shows the eff
 
 
 def open_preset(name: str) -> None:
-    from ui import sidebar
-
     sidebar.select_preset(name)
 
 
@@ -31,7 +29,7 @@ for lesson in LESSONS:
                                             key=f"learn.{lesson.key}.{c.name}")
             widgets.chart(widget_figure(lesson.widget, **values), key=f"learn.{lesson.key}.fig")
             st.caption(w.caption)
-        if lesson.preset and state.flags().usable("preset"):
+        if lesson.preset and state.flags().usable("preset") and lesson.preset in sidebar.presets_allowed():
             if st.button(f"Open the preset “{PRESETS[lesson.preset].title}” ▶", key=f"learn.{lesson.key}.preset",
                          on_click=open_preset, args=(lesson.preset,)):
                 st.switch_page("pages/playground.py")

@@ -58,11 +58,30 @@ def _on_preset() -> None:
         select_preset(name)
 
 
-def select_preset(name: str) -> None:
-    """Switch to a preset: its config, its knobs, a fresh run at step 0, and the link."""
+def presets_allowed() -> list[str]:
+    """Presets that leave every locked field as it is (instructor mode), in table order."""
+    flags, config = state.flags(), state.session().live_config
+    return [n for n, p in PRESETS.items() if not flags.blocked(config, p.config)]
+
+
+def select_preset(name: str) -> bool:
+    """Switch to a preset: its config, its knobs, a fresh run at step 0, and the link.
+
+    Refused (with the reason shown in the sidebar) when it would change a locked field.
+    """
     config = PRESETS[name].config
+    blocked = state.flags().blocked(state.session().live_config, config)
+    if blocked:
+        st.session_state[ERROR_KEY] = (f"preset {name!r} would change {', '.join(blocked)}, which the "
+                                       f"instructor locked; kept the current settings")
+        return False
     st.session_state.pop(ERROR_KEY, None)
-    state.apply_config(config, preset=name)
+    try:
+        state.apply_config(config, preset=name)
+    except RnnvizError as err:
+        st.session_state[ERROR_KEY] = str(err)
+        return False
+    return True
 
 
 def _on_knob(name: str) -> None:
@@ -73,8 +92,12 @@ def _on_knob(name: str) -> None:
     except RnnvizError as err:
         st.session_state[ERROR_KEY] = str(err)  # the config stays; the next run redraws the knob from it
         return
+    try:
+        state.apply_config(config, preset=_matching_preset(config))
+    except RnnvizError as err:  # e.g. the uploaded series is shorter than the new seq_len
+        st.session_state[ERROR_KEY] = str(err)
+        return
     st.session_state.pop(ERROR_KEY, None)
-    state.apply_config(config, preset=_matching_preset(config))
 
 
 def _knob(name: str, config: ExperimentConfig, disabled: bool) -> None:
@@ -104,10 +127,14 @@ def render_config() -> None:
     """Preset picker and knobs."""
     sess = state.session()
     flags = state.flags()
-    config = sess.config
-    if flags.usable("preset") or "preset" in flags.locked:
-        st.session_state[PRESET_WIDGET] = state.preset_name() or CUSTOM
-        options = [CUSTOM, *PRESETS]
+    config = sess.config  # a loaded run's config while browsing one (its knobs are then read-only)
+    loaded = sess.loaded is not None
+    if "preset" not in flags.hidden:
+        current = None if loaded else state.preset_name()
+        st.session_state[PRESET_WIDGET] = current or CUSTOM
+        options = [CUSTOM, *presets_allowed()]
+        if current and current not in options:
+            options.append(current)
         st.selectbox(
             "Preset", options, key=PRESET_WIDGET, on_change=_on_preset,
             format_func=lambda n: "— your own settings —" if n == CUSTOM else PRESETS[n].title,
@@ -116,13 +143,15 @@ def render_config() -> None:
         )
     if ERROR_KEY in st.session_state:
         st.error(st.session_state[ERROR_KEY], icon="⚠️")
+    if loaded:
+        st.caption("The settings of the loaded run (read-only).")
     for name in MAIN_KNOBS:
         if name not in flags.hidden:
-            _knob(name, config, disabled=name in flags.locked)
+            _knob(name, config, disabled=loaded or name in flags.locked)
     with st.expander("More settings"):
         for name in FIELDS:
             if name not in MAIN_KNOBS and name not in flags.hidden:
-                _knob(name, config, disabled=name in flags.locked)
+                _knob(name, config, disabled=loaded or name in flags.locked)
 
 
 def _play() -> None:
@@ -138,19 +167,53 @@ def _reset() -> None:
     state.session().reset()
 
 
+def _unload() -> None:
+    state.session().unload()
+
+
+def _train_loaded() -> None:
+    """Train the loaded run's settings live (same seed: the same numbers, for synthetic tasks)."""
+    sess = state.session()
+    config = sess.config
+    blocked = state.flags().blocked(sess.live_config, config)
+    if blocked:
+        st.session_state[ERROR_KEY] = (f"the loaded run's settings would change {', '.join(blocked)}, "
+                                       f"which the instructor locked")
+        return
+    try:
+        state.apply_config(config, preset=_matching_preset(config), data=None)
+    except RnnvizError as err:
+        st.session_state[ERROR_KEY] = str(err)
+
+
+def render_loaded(sess) -> None:
+    """In place of the training controls while a saved run is browsed."""
+    run = sess.loaded
+    st.info(f"📂 **Browsing a saved run** ({run.name}, steps 0–{run.step_count - 1:,}), exactly as "
+            f"recorded. Play, step and reset are off: a file holds the recording, not the weights.")
+    st.button("← Back to live training", key="ctl.unload", on_click=_unload, type="primary", width="stretch")
+    st.button("Train these settings live", key="ctl.train_loaded", on_click=_train_loaded, width="stretch",
+              help="A fresh run of the loaded run's config (same seed; on your own data only if you "
+                   "upload it again).")
+
+
 def render_controls() -> None:
-    """Play / pause, step x1, step x10, reset."""
+    """Play / pause, step x1, step x10, reset (``play`` locks or hides the first three together)."""
     sess = state.session()
     flags = state.flags()
+    if sess.loaded is not None:
+        render_loaded(sess)
+        return
     stopped = sess.trainer.state in ("diverged", "finished")
     if "play" not in flags.hidden:
+        locked = "play" in flags.locked
         cols = st.columns([1.3, 1, 1])
         cols[0].button("⏸ Pause" if sess.playing else "▶ Play", key="ctl.play", on_click=_play,
-                       type="primary", disabled=stopped or "play" in flags.locked, width="stretch")
-        cols[1].button("Step", key="ctl.step1", on_click=_step, args=(1,), disabled=stopped or sess.playing,
-                       help="Train one step", width="stretch")
-        cols[2].button("×10", key="ctl.step10", on_click=_step, args=(10,), disabled=stopped or sess.playing,
-                       help="Train ten steps", width="stretch")
+                       type="primary", disabled=stopped or locked, width="stretch")
+        cols[1].button("Step", key="ctl.step1", on_click=_step, args=(1,),
+                       disabled=stopped or sess.playing or locked, help="Train one step", width="stretch")
+        cols[2].button("×10", key="ctl.step10", on_click=_step, args=(10,),
+                       disabled=stopped or sess.playing or locked, help="Train ten steps", width="stretch")
     if "reset" not in flags.hidden:
         st.button("↺ Reset to step 0", key="ctl.reset", on_click=_reset, disabled="reset" in flags.locked,
                   width="stretch", help="Same initial weights, same batches: the run repeats exactly.")

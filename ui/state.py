@@ -5,8 +5,11 @@ and, on demand, one :class:`rnnviz.session.CompareSession`. The URL is the share
 the config: on the first run of a session the query parameters are parsed leniently
 (``ExperimentConfig.from_params``); every later config change writes them back.
 
-Instructor mode: ``?lock=cell,rho&hide=optimizer`` locks or hides sidebar controls so a demo
-cannot be wrecked; the flags are read once per session and written back with the config.
+Instructor mode: ``?lock=cell,rho&hide=optimizer`` locks or hides controls so a demo cannot be
+wrecked; the flags are read once per session and written back with the config. Besides the config
+fields the controls are ``preset`` (the picker and the Learn page's preset buttons), ``play`` (play,
+step, x10, here and on Compare), ``reset``, ``upload`` (runs, CSV, text) and ``download`` (every
+download button). A locked field also holds against presets and uploads that would change it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ class InstructorFlags:
     locked: frozenset[str] = field(default_factory=frozenset)
     hidden: frozenset[str] = field(default_factory=frozenset)
 
-    CONTROLS = (*FIELDS, "preset", "play", "reset")
+    CONTROLS = (*FIELDS, "preset", "play", "reset", "upload", "download")
+    PARAMS = ("lock", "hide")  # URL keys that are flags, not config fields
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> tuple[InstructorFlags, list[str]]:
@@ -57,6 +61,10 @@ class InstructorFlags:
     def usable(self, name: str) -> bool:
         return name not in self.locked and name not in self.hidden
 
+    def blocked(self, old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
+        """Locked fields that ``new`` would change (a preset or an upload must not touch them)."""
+        return [n for n in FIELDS if n in self.locked and getattr(old, n) != getattr(new, n)]
+
 
 def _query_params() -> dict[str, str]:
     return {k: st.query_params.get(k) for k in st.query_params.keys()}
@@ -66,7 +74,8 @@ def session() -> PlaySession:
     """The session's live run, created on its first script run from the URL's parameters."""
     if SESSION_KEY not in st.session_state:
         params = _query_params()
-        config, problems = ExperimentConfig.from_params(params)
+        config_params = {k: v for k, v in params.items() if k not in InstructorFlags.PARAMS}
+        config, problems = ExperimentConfig.from_params(config_params)
         flags, flag_problems = InstructorFlags.from_params(params)
         preset = params.get("preset")
         preset = preset if preset in PRESETS and PRESETS[preset].config == config else None
@@ -88,18 +97,41 @@ def notices() -> list[str]:
     return st.session_state[NOTICES_KEY]
 
 
+def dismiss_notices() -> None:
+    st.session_state[NOTICES_KEY] = []
+
+
 def preset_name() -> str | None:
     session()
     return st.session_state[PRESET_KEY]
 
 
-def apply_config(config: ExperimentConfig, preset: str | None = None) -> bool:
-    """Switch the live run to ``config`` (rebuilt at step 0 when it changed) and update the URL."""
+KEEP = object()  # apply_config(data=KEEP): keep the session's own data while the task stays the same
+
+
+def apply_config(config: ExperimentConfig, preset: str | None = None, data=KEEP) -> bool:
+    """Switch the live run to ``config`` (rebuilt at step 0 when it changed) and update the URL.
+
+    ``data`` (an uploaded CSV array or text) defaults to the data already in use, as long as the
+    task does not change. Raises RnnvizError (and changes nothing) when the run cannot be built.
+    """
     sess = session()
+    if data is KEEP:
+        data = sess.data if config.task == sess.live_config.task else None
+    changed = sess.set_config(config, data)
     st.session_state[PRESET_KEY] = preset
-    changed = sess.set_config(config)
     write_url(config, preset)
     return changed
+
+
+def data_note(sess: PlaySession | None = None) -> str | None:
+    """Why a link cannot reproduce this run exactly (uploaded data stays in this browser session)."""
+    sess = sess or session()
+    if sess.data is not None and sess.loaded is None:
+        what = "CSV series" if sess.config.task == "csv" else "text"
+        return (f"This run trains on your uploaded {what}, which never leaves this session: the link "
+                f"carries the settings, and whoever opens it trains on the shipped sample instead.")
+    return None
 
 
 def write_url(config: ExperimentConfig, preset: str | None) -> None:
@@ -112,9 +144,10 @@ def write_url(config: ExperimentConfig, preset: str | None) -> None:
 
 def compare_session() -> CompareSession:
     """RNN vs LSTM vs GRU on the live run's task, seed and batches (rebuilt when the config changes)."""
-    base = session().config
+    sess = session()
+    base, data = sess.live_config, sess.data
     current = st.session_state.get(COMPARE_KEY)
-    if current is None or not current.matches(base):
-        current = CompareSession(base)
+    if current is None or not current.matches(base, data):
+        current = CompareSession(base, data=data)
         st.session_state[COMPARE_KEY] = current
     return current

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
-from rnnviz import plots
+from rnnviz import io, plots
+from ui import state
 
 #: Plotly's own "download as PNG" button renders in the browser (no network, no kaleido).
 PLOTLY_CONFIG = {
@@ -14,17 +17,51 @@ PLOTLY_CONFIG = {
 }
 
 
-def chart(fig, key: str, *, download_name: str | None = None) -> None:
-    """Draw a figure full-width with our projector styling; optionally offer it as standalone HTML.
+PNG_HINT = "PNG: the 📷 button in the chart's toolbar (your browser draws it; nothing is sent anywhere)."
 
-    The HTML is built only when the button is clicked (deferred data), so redraws stay cheap.
+
+def download(label: str, data: Callable[[], str | bytes], file_name: str, mime: str, key: str,
+             *, help: str | None = None, type: str = "tertiary") -> None:
+    """A download button whose file is built only when clicked (``data`` is a callable).
+
+    Honours the instructor flag ``download`` (hidden: no button; locked: shown disabled).
+    """
+    flags = state.flags()
+    if "download" in flags.hidden:
+        return
+    st.download_button(label, data=data, file_name=file_name, mime=mime, key=key, on_click="ignore",
+                       type=type, disabled="download" in flags.locked, help=help)
+
+
+def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None) -> None:
+    """Draw a figure full-width with our projector styling; optionally offer it as standalone HTML
+    and the numbers behind it as CSV (``csv``: a callable returning the text).
+
+    Files are built only when a button is clicked (deferred data), so redraws stay cheap.
     """
     st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
-    if download_name:
-        st.download_button(
-            "⬇ figure (HTML)", data=lambda: plots.figure_to_html(fig), file_name=f"{download_name}.html",
-            mime="text/html", key=f"{key}.html", on_click="ignore", type="tertiary",
-        )
+    if not (download_name or csv) or "download" in state.flags().hidden:
+        return
+    name = download_name or key.replace(".", "-")
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        if download_name:
+            download("⬇ figure (HTML)", lambda: plots.figure_to_html(fig), f"{name}.html", "text/html",
+                     key=f"{key}.html", help=f"A standalone page with the interactive figure. {PNG_HINT}")
+        if csv is not None:
+            download("⬇ data (CSV)", csv, f"{name}.csv", "text/csv", key=f"{key}.csv",
+                     help="The recorded numbers this figure shows, for a spreadsheet or your own plots.")
+
+
+def gates_csv(history, *, step: int, layer: int, direction: int, sample: int) -> str:
+    """Every gate of one full record as one CSV: a ``gate`` column, then ``step, t, unit1..unitH``."""
+    parts = []
+    for g in history.gate_names:
+        lines = io.history_to_csv(history, "gate", step=step, layer=layer, direction=direction,
+                                  sample=sample, gate=g).splitlines()
+        if not parts:
+            parts.append("gate," + lines[0])
+        parts.extend(f"{g},{line}" for line in lines[1:])
+    return "\n".join(parts) + "\n"
 
 
 def _clamped(key: str, lo: int, hi: int, default: int) -> None:

@@ -1,0 +1,312 @@
+"""Share, export and bring your own data: the link, the downloads, the uploads, the URL notices.
+
+Uploads stay in memory: the bytes go to :mod:`rnnviz.uploads` (parsing and checks, pure), the
+result to the session (``PlaySession.load`` for a run, ``apply_config(..., data=...)`` for a CSV
+series or a text). Nothing is written to disk, nothing is unpickled, and a file's name is only
+shown (made safe by ``uploads.display_name``). Every problem is an RnnvizError shown as a message.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from rnnviz import io, uploads
+from rnnviz.errors import RnnvizError
+from ui import sidebar, state, widgets
+
+PAGE_PATH = "share"  # url_path of the Share & data page (stripped from the shared link)
+MAX_NOTICES = 12
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~$])")  # inline markup; user text never starts a line
+
+
+def md_escape(text: str, limit: int = 240) -> str:
+    """User-controlled text (URL parameters, file names) shown as plain text inside markdown."""
+    text = str(text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+
+
+# ------------------------------------------------------------------------------------------ notices
+def render_notices() -> None:
+    """The link parameters that were ignored, each with its reason, and a dismiss button."""
+    notes = state.notices()
+    if not notes:
+        return
+    shown = notes[:MAX_NOTICES]
+    more = f"\n- … and {len(notes) - MAX_NOTICES} more" if len(notes) > MAX_NOTICES else ""
+    lines = "\n".join(f"- {_notice_line(n)}" for n in shown)
+    with st.container(horizontal=True, vertical_alignment="top", key="link-notices"):
+        st.warning(f"**The link had settings this app cannot use.** They were ignored and the defaults "
+                   f"are used instead; everything else in the link applies.\n{lines}{more}", icon="🔗",
+                   width="stretch")
+        st.button("✕", key="notices.dismiss", on_click=state.dismiss_notices, help="Dismiss this message",
+                  type="tertiary")
+
+
+def _notice_line(notice: str) -> str:
+    name, sep, rest = str(notice).partition(": ")
+    if sep and len(name) <= 40:
+        return f"**{md_escape(name)}**: {md_escape(rest)}"
+    return md_escape(notice)
+
+
+def render_loaded_banner() -> None:
+    sess = state.session()
+    if sess.loaded is None:
+        return
+    run = sess.loaded
+    st.info(f"📂 You are browsing the saved run **{md_escape(run.name)}** exactly as recorded "
+            f"(steps 0–{run.step_count - 1:,}). Training is off; use **← Back to live training** in the "
+            f"sidebar to continue your own run.", icon=None)
+
+
+# ------------------------------------------------------------------------------------------ the link
+def share_params(sess=None) -> dict[str, str]:
+    """The query parameters that reproduce what this session shows (config and instructor flags)."""
+    sess = sess or state.session()
+    preset = None if sess.loaded else state.preset_name()
+    params = {"preset": preset} if preset else sess.config.to_params()
+    params.update(state.flags().to_params())
+    return params
+
+
+def app_url() -> str:
+    """The app's address without the page path or query (``st.context.url``; localhost if unknown)."""
+    url = st.context.url or "http://localhost:8501/"
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/" + PAGE_PATH) or path == PAGE_PATH:
+        path = path[: -len(PAGE_PATH)]
+    return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/", "", ""))
+
+
+def link(params: dict[str, str]) -> str:
+    query = urlencode(params, safe=",")
+    return app_url() + (f"?{query}" if query else "")
+
+
+def render_link() -> None:
+    sess = state.session()
+    st.subheader("Share this experiment")
+    params = share_params(sess)
+    st.code(link(params), language=None, wrap_lines=True)
+    st.caption("Copy it with the ⧉ button at the right of the box. Opening it starts the same run from step 0: "
+               "the settings and the seed are in the link, so the batches, the weights and every number repeat "
+               "exactly.")
+    if sess.loaded is not None:
+        st.caption("These are the loaded run's settings.")
+    note = state.data_note(sess)
+    if note:
+        st.warning(note, icon="📎")
+    with st.expander("Instructor mode: a link whose controls are locked or hidden"):
+        st.markdown("Add `lock=` or `hide=` with comma-separated control names. A locked control is shown "
+                    "but cannot be changed (and presets or uploads that would change it are refused); a "
+                    "hidden one is not shown at all. Controls: the settings' names, plus `preset`, `play` "
+                    "(play and step), `reset`, `upload` and `download`.")
+        choices = list(state.InstructorFlags.CONTROLS)
+        cols = st.columns(2)
+        lock = cols[0].multiselect("Lock", choices, key="share.lock",
+                                   default=sorted(state.flags().locked))
+        hide = cols[1].multiselect("Hide", choices, key="share.hide",
+                                   default=sorted(state.flags().hidden))
+        base = {k: v for k, v in params.items() if k not in state.InstructorFlags.PARAMS}
+        if lock:
+            base["lock"] = ",".join(lock)
+        if hide:
+            base["hide"] = ",".join(hide)
+        st.code(link(base), language=None, wrap_lines=True)
+
+
+# ------------------------------------------------------------------------------------------ downloads
+def run_file_name(sess) -> str:
+    c = sess.config
+    return f"rnnviz-{c.cell}-{c.task}-step{sess.current_step}.npz"
+
+
+def render_downloads() -> None:
+    sess = state.session()
+    flags = state.flags()
+    st.subheader("Download")
+    if "download" in flags.hidden:
+        st.caption("Downloads are turned off for this session.")
+        return
+    hist = sess.history
+    cols = st.columns(2)
+    with cols[0]:
+        widgets.download("⬇ the run (.npz)", lambda: io.run_to_bytes(hist), run_file_name(sess),
+                         "application/octet-stream", key="share.npz", type="secondary",
+                         help="Every recorded step with its config. Open it again here (below), or read it "
+                              "with `python -m rnnviz info run.npz` / `report`.")
+    with cols[1]:
+        widgets.download("⬇ loss, metric and gradient norm per step (CSV)",
+                         lambda: io.history_to_csv(hist, "scalars"), "rnnviz-scalars.csv", "text/csv",
+                         key="share.scalars", type="secondary")
+    st.caption(f"Each figure has its own **⬇ figure (HTML)** (a standalone interactive page) and, where it "
+               f"shows recorded tensors, **⬇ data (CSV)** for the step, layer and sequence shown. "
+               f"{widgets.PNG_HINT}")
+
+
+# ------------------------------------------------------------------------------------------ uploads
+def _uploader(label: str, key: str, types: list[str], help: str):
+    flags = state.flags()
+    return st.file_uploader(f"{label} (up to {uploads.MAX_UPLOAD_MB} MB)", type=types, key=key, help=help,
+                            max_upload_size=uploads.MAX_UPLOAD_MB, disabled="upload" in flags.locked)
+
+
+def _once(key: str, file, fn):
+    """``fn(bytes)`` for a newly uploaded file, remembered by the file's id (not redone on reruns).
+
+    Returns ``(result, error_message)``; exactly one of them is None.
+    """
+    memo = st.session_state.get(f"{key}.memo")
+    if memo is None or memo[0] != file.file_id:
+        try:
+            memo = (file.file_id, fn(file.getvalue()), None)
+        except RnnvizError as err:
+            memo = (file.file_id, None, str(err))
+        st.session_state[f"{key}.memo"] = memo
+    return memo[1], memo[2]
+
+
+def render_run_upload() -> None:
+    st.subheader("Open a saved run")
+    st.caption("A `.npz` saved by this app (⬇ the run) or by `python -m rnnviz train --out run.npz`. Every page "
+               "then shows it exactly as it was recorded.")
+    file = _uploader("Run file (.npz)", "upload.run", ["npz"], "Nothing is stored: the file stays in memory.")
+    if file is None:
+        return
+    name = uploads.display_name(file.name)
+    history, error = _once("upload.run", file, uploads.read_run)
+    if error:
+        st.error(f"Could not open **{md_escape(name)}**: {md_escape(error, 600)}", icon="📂")
+        return
+    sess = state.session()
+    memo_key = "upload.run.shown"
+    if st.session_state.get(memo_key) != file.file_id:  # load once; "Back to live" is then respected
+        st.session_state[memo_key] = file.file_id
+        sess.load(history, name)
+        st.rerun()  # the sidebar, drawn before this page, switches to the loaded run's controls
+    if sess.loaded is not None and sess.loaded.history is history:
+        st.success(f"Browsing **{md_escape(name)}**: {_describe(sess.config)}, steps 0–{sess.current_step:,}. "
+                   f"Open any page to explore it.", icon="📂")
+    else:
+        st.button("Browse this run again", key="upload.run.reopen", on_click=sess.load, args=(history, name))
+
+
+def _describe(config) -> str:
+    cell = sidebar.CHOICE_LABELS.get(config.cell, config.cell)
+    task = sidebar.CHOICE_LABELS.get(config.task, config.task)
+    return f"{cell} on {task}, T = {config.seq_len}, H = {config.hidden_size}, seed {config.seed}"
+
+
+def _train_on(task: str, data, what: str) -> None:
+    """Switch the live run to ``task`` with the uploaded ``data`` (validated; locks respected)."""
+    sess = state.session()
+    base = sess.live_config
+    try:
+        config = base.replace(task=task, bidirectional=False)
+    except RnnvizError as err:
+        st.session_state["upload.message"] = ("error", str(err))
+        return
+    blocked = state.flags().blocked(base, config)
+    if blocked:
+        st.session_state["upload.message"] = ("error", f"training on {what} changes {', '.join(blocked)}, "
+                                                       f"which the instructor locked")
+        return
+    try:
+        state.apply_config(config, preset=None, data=data)
+    except RnnvizError as err:
+        st.session_state["upload.message"] = ("error", f"{what} cannot be used with these settings: {err}")
+        return
+    st.session_state["upload.message"] = ("success", f"The live run now trains on {what} (step 0). "
+                                                     f"Open the Playground and press ▶ Play.")
+
+
+def _message() -> None:
+    msg = st.session_state.pop("upload.message", None)
+    if msg:
+        kind, text = msg
+        (st.error if kind == "error" else st.success)(md_escape(text, 600), icon="⚠️" if kind == "error" else "✅")
+
+
+def render_csv_upload() -> None:
+    st.subheader("Your own time series (CSV)")
+    st.caption(f"Rows are time steps, columns are series; a header row is optional. The network learns to "
+               f"forecast the next row. Up to {uploads.MAX_CSV_ROWS:,} rows and {uploads.MAX_CSV_COLUMNS} "
+               f"chosen columns; every chosen column must be numbers only, complete and not constant.")
+    file = _uploader("CSV file", "upload.csv", ["csv", "tsv", "txt"], "Comma, semicolon, tab or | separated.")
+    if file is None:
+        return
+    name = uploads.display_name(file.name)
+    table, error = _once("upload.csv", file, uploads.parse_csv)
+    if error:
+        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon="📈")
+        return
+    st.markdown(f"**{md_escape(name)}**: {table.summary()}.")
+    if table.problems:
+        st.caption("Not usable: " + "; ".join(f"**{md_escape(n, 40)}** ({md_escape(p, 80)})"
+                                              for n, p in list(table.problems.items())[:10]))
+    if not table.usable:
+        st.error("No column of this file can be used: each needs numbers only, no gaps, and some variation.",
+                 icon="📈")
+        return
+    columns = st.multiselect("Columns to forecast", table.names, default=table.usable[:uploads.MAX_CSV_COLUMNS],
+                             key=f"upload.csv.columns.{file.file_id}",
+                             max_selections=uploads.MAX_CSV_COLUMNS)
+    if st.button("Train on these columns", key="upload.csv.train", type="primary",
+                 disabled="upload" in state.flags().locked):
+        try:
+            data = uploads.select_columns(table, columns)
+        except RnnvizError as err:
+            st.session_state["upload.message"] = ("error", str(err))
+        else:
+            _train_on("csv", data, f"your series {name} ({', '.join(columns)})")
+        st.rerun()
+
+
+def render_text_upload() -> None:
+    st.subheader("Your own text (character model)")
+    st.caption(f"Any plain text file (UTF-8 or UTF-16) with {uploads.MIN_TEXT_CHARS} to "
+               f"{uploads.MAX_TEXT_CHARS:,} characters and at most {uploads.MAX_TEXT_VOCAB} distinct characters. "
+               f"The network reads it one character at a time and learns to predict the next one.")
+    file = _uploader("Text file", "upload.text", ["txt", "md"], "A poem, some code, a chapter: anything in plain text.")
+    if file is None:
+        return
+    name = uploads.display_name(file.name)
+    text, error = _once("upload.text", file, uploads.decode_text)
+    if error:
+        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon="📝")
+        return
+    st.markdown(f"**{md_escape(name)}**: {len(text):,} characters, {len(set(text))} distinct.")
+    if st.button("Train on this text", key="upload.text.train", type="primary",
+                 disabled="upload" in state.flags().locked):
+        _train_on("charlm", text, f"your text {name}")
+        st.rerun()
+
+
+def render_uploads() -> None:
+    if "upload" in state.flags().hidden:
+        return
+    _message()
+    if "upload" in state.flags().locked:
+        st.caption("Uploads are locked for this session.")
+    render_run_upload()
+    st.divider()
+    render_csv_upload()
+    st.divider()
+    render_text_upload()
+
+
+def render_page() -> None:
+    render_link()
+    st.divider()
+    render_downloads()
+    st.divider()
+    render_uploads()
+
+
+__all__ = ["render_notices", "render_loaded_banner", "render_page", "share_params", "link"]

@@ -4,6 +4,9 @@ import streamlit as st
 
 from rnnviz import analysis, plots
 from ui import live, state, widgets
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 LABELS = {"rnn_tanh": "RNN", "lstm": "LSTM", "gru": "GRU"}
 

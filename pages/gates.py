@@ -4,6 +4,9 @@ import streamlit as st
 
 from rnnviz import analysis, plots
 from ui import live, widgets
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Gates")
 st.caption("Sigmoid gates run from 0 (closed) to 1 (open). A forget gate near 1 keeps the cell state; a "

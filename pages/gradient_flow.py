@@ -5,6 +5,9 @@ import streamlit as st
 
 from rnnviz import analysis, io, plots
 from ui import live, widgets
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Gradient flow")
 st.caption("Backpropagation through time multiplies the gradient by one Jacobian per step. If those "

@@ -4,6 +4,9 @@ import streamlit as st
 
 from rnnviz import analysis, io, plots
 from ui import live, widgets
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Hidden states")
 st.caption("Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "

@@ -5,6 +5,9 @@ import streamlit as st
 from rnnviz.config import PRESETS
 from rnnviz.lessons import LESSONS, WIDGETS, widget_figure
 from ui import sidebar, state, widgets
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Learn")
 st.caption("Short answers in plain words. Each opens a preset that shows the effect live, or has a "

@@ -5,6 +5,9 @@ import streamlit as st
 from rnnviz import io, plots
 from rnnviz.config import PRESETS
 from ui import live, state, widgets
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Playground")
 preset = state.preset_name()

@@ -3,6 +3,9 @@
 import streamlit as st
 
 from ui import share
+from ui.frame import ensure_frame
+
+ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Share & data")
 st.caption("Hand out a link that reproduces this run, take the numbers home, or bring your own data.")

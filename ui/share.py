@@ -41,7 +41,7 @@ def render_notices() -> None:
     lines = "\n".join(f"- {_notice_line(n)}" for n in shown)
     with st.container(horizontal=True, vertical_alignment="top", key="link-notices"):
         st.warning(f"**The link had settings this app cannot use.** They were ignored and the defaults "
-                   f"are used instead; everything else in the link applies.\n{lines}{more}", icon="🔗",
+                   f"are used instead; everything else in the link applies.\n{lines}{more}", icon=":material/link:",
                    width="stretch")
         st.button("✕", key="notices.dismiss", on_click=state.dismiss_notices, help="Dismiss this message",
                   type="tertiary")
@@ -59,9 +59,9 @@ def render_loaded_banner() -> None:
     if sess.loaded is None:
         return
     run = sess.loaded
-    st.info(f"📂 You are browsing the saved run **{md_escape(run.name)}** exactly as recorded "
+    st.info(f"You are browsing the saved run **{md_escape(run.name)}** exactly as recorded "
             f"(steps 0–{run.step_count - 1:,}). Training is off; use **← Back to live training** in the "
-            f"sidebar to continue your own run.", icon=None)
+            f"sidebar to continue your own run.", icon=":material/folder_open:")
 
 
 # ------------------------------------------------------------------------------------------ the link
@@ -94,14 +94,14 @@ def render_link() -> None:
     st.subheader("Share this experiment")
     params = share_params(sess)
     st.code(link(params), language=None, wrap_lines=True)
-    st.caption("Copy it with the ⧉ button at the right of the box. Opening it starts the same run from step 0: "
-               "the settings and the seed are in the link, so the batches, the weights and every number repeat "
-               "exactly.")
+    st.caption("To copy it, point at the box and click the copy icon at its right. Opening it starts the same "
+               "run from step 0: the settings and the seed are in the link, so the batches, the weights and "
+               "every number repeat exactly.")
     if sess.loaded is not None:
         st.caption("These are the loaded run's settings.")
     note = state.data_note(sess)
     if note:
-        st.warning(note, icon="📎")
+        st.warning(note, icon=":material/attach_file:")
     with st.expander("Instructor mode: a link whose controls are locked or hidden"):
         st.markdown("Add `lock=` or `hide=` with comma-separated control names. A locked control is shown "
                     "but cannot be changed (and presets or uploads that would change it are refused); a "
@@ -182,7 +182,7 @@ def render_run_upload() -> None:
     name = uploads.display_name(file.name)
     history, error = _once("upload.run", file, uploads.read_run)
     if error:
-        st.error(f"Could not open **{md_escape(name)}**: {md_escape(error, 600)}", icon="📂")
+        st.error(f"Could not open **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
         return
     sess = state.session()
     memo_key = "upload.run.shown"
@@ -192,7 +192,7 @@ def render_run_upload() -> None:
         st.rerun()  # the sidebar, drawn before this page, switches to the loaded run's controls
     if sess.loaded is not None and sess.loaded.history is history:
         st.success(f"Browsing **{md_escape(name)}**: {_describe(sess.config)}, steps 0–{sess.current_step:,}. "
-                   f"Open any page to explore it.", icon="📂")
+                   f"Open any page to explore it.", icon=":material/folder_open:")
     else:
         st.button("Browse this run again", key="upload.run.reopen", on_click=sess.load, args=(history, name))
 
@@ -230,7 +230,8 @@ def _message() -> None:
     msg = st.session_state.pop("upload.message", None)
     if msg:
         kind, text = msg
-        (st.error if kind == "error" else st.success)(md_escape(text, 600), icon="⚠️" if kind == "error" else "✅")
+        icon = ":material/error:" if kind == "error" else ":material/check_circle:"
+        (st.error if kind == "error" else st.success)(md_escape(text, 600), icon=icon)
 
 
 def render_csv_upload() -> None:
@@ -244,7 +245,7 @@ def render_csv_upload() -> None:
     name = uploads.display_name(file.name)
     table, error = _once("upload.csv", file, uploads.parse_csv)
     if error:
-        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon="📈")
+        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
         return
     st.markdown(f"**{md_escape(name)}**: {table.summary()}.")
     if table.problems:
@@ -252,7 +253,7 @@ def render_csv_upload() -> None:
                                               for n, p in list(table.problems.items())[:10]))
     if not table.usable:
         st.error("No column of this file can be used: each needs numbers only, no gaps, and some variation.",
-                 icon="📈")
+                 icon=":material/error:")
         return
     columns = st.multiselect("Columns to forecast", table.names, default=table.usable[:uploads.MAX_CSV_COLUMNS],
                              key=f"upload.csv.columns.{file.file_id}",
@@ -279,7 +280,7 @@ def render_text_upload() -> None:
     name = uploads.display_name(file.name)
     text, error = _once("upload.text", file, uploads.decode_text)
     if error:
-        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon="📝")
+        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
         return
     st.markdown(f"**{md_escape(name)}**: {len(text):,} characters, {len(set(text))} distinct.")
     if st.button("Train on this text", key="upload.text.train", type="primary",

@@ -142,7 +142,7 @@ def render_config() -> None:
             help="A seeded experiment that shows one effect every time.",
         )
     if ERROR_KEY in st.session_state:
-        st.error(st.session_state[ERROR_KEY], icon="⚠️")
+        st.error(st.session_state[ERROR_KEY], icon=":material/error:")
     if loaded:
         st.caption("The settings of the loaded run (read-only).")
     for name in MAIN_KNOBS:
@@ -189,8 +189,10 @@ def _train_loaded() -> None:
 def render_loaded(sess) -> None:
     """In place of the training controls while a saved run is browsed."""
     run = sess.loaded
-    st.info(f"📂 **Browsing a saved run** ({run.name}, steps 0–{run.step_count - 1:,}), exactly as "
-            f"recorded. Play, step and reset are off: a file holds the recording, not the weights.")
+    from ui.share import md_escape
+
+    st.info(f"**Browsing a saved run** ({md_escape(run.name)}). Play, step and reset are off: a file holds "
+            f"the recording, not the weights.", icon=":material/folder_open:")
     st.button("← Back to live training", key="ctl.unload", on_click=_unload, type="primary", width="stretch")
     st.button("Train these settings live", key="ctl.train_loaded", on_click=_train_loaded, width="stretch",
               help="A fresh run of the loaded run's config (same seed; on your own data only if you "

@@ -17,7 +17,8 @@ PLOTLY_CONFIG = {
 }
 
 
-PNG_HINT = "PNG: the 📷 button in the chart's toolbar (your browser draws it; nothing is sent anywhere)."
+PNG_HINT = ("PNG: the camera icon in the chart's toolbar (top right of the chart, on hover) saves the picture; "
+            "your browser draws it, nothing is sent anywhere.")
 
 
 def download(label: str, data: Callable[[], str | bytes], file_name: str, mime: str, key: str,

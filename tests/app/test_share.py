@@ -75,7 +75,7 @@ def test_a_link_reproduces_the_run_exactly():
     link = shared_link(at)
     assert query_of(link) == expected.to_params()
     assert ExperimentConfig.from_params(query_of(link), strict=True)[0] == expected
-    assert any("copy" in c.value.lower() for c in at.caption)
+    assert any("copy icon" in c.value.lower() for c in at.caption)
 
 
 def test_a_knob_change_rewrites_the_link_and_a_preset_link_stays_short():
@@ -339,4 +339,4 @@ def test_playground_csv_and_png_hint(deferred):
     rows = _csv_rows(download(at, "playground.loss.csv", deferred))
     assert float(rows[0]["loss"]) == session(at).history.scalars["loss"][0]
     helps = " ".join(b.proto.help for b in at.get("download_button"))
-    assert "📷" in helps and "PNG" in helps
+    assert "camera icon" in helps and "PNG" in helps

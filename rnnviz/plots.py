@@ -530,9 +530,23 @@ def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=Non
         title += f" (training step {step})"
     _styled(fig, "gradient_flow", title, "timestep t", "||dL/dh_t|| (log scale)")
     _log_y(fig)
+    if theory is not None:
+        _focus_on_measured(fig)
     if bad:
         _note_not_finite(fig)
     return fig
+
+
+def _focus_on_measured(fig: go.Figure, pad_decades: float = 1.0) -> None:
+    """Fit the log y range to the measured curves: a bound far above them (sigma_max > 1, where the
+    Pascanu bound says nothing) runs off the top instead of squashing the data into a thin band."""
+    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data
+          if t.y is not None and len(t.y) and not str(t.name or "").startswith("bound")]
+    y = np.concatenate(ys) if ys else np.empty(0)
+    y = y[np.isfinite(y) & (y > 0)]
+    if y.size:
+        lo, hi = math.log10(y.min()) - pad_decades, math.log10(y.max()) + pad_decades
+        fig.update_yaxes(range=[lo, hi], dtick=max(1, math.ceil((hi - lo) / 8)))
 
 
 def cell_vs_hidden_flow(grad_norms, grad_cell_norms) -> go.Figure:
@@ -728,7 +742,8 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
                           hovertemplate="t=%{x}, unit %{y}<br>h = %{z:.3f}<extra></extra>")
 
     labels = [str(steps[i]) for i in pick]
-    fig = go.Figure(heat(grids[-1]), frames=[go.Frame(data=[heat(g)], name=n) for g, n in zip(grids, labels)])
+    frames = [go.Frame(data=[heat(g)], name=n) for g, n in zip(grids, labels, strict=True)]
+    fig = go.Figure(heat(grids[-1]), frames=frames)
     frame_args = dict(frame=dict(duration=250, redraw=True), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.18, xanchor="left", showactive=False,

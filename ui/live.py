@@ -31,7 +31,9 @@ def status_bar(sess: PlaySession) -> None:
     cols[2].metric("Loss", _fmt(scal["loss"][-1]) if scal is not None else "–")
     metric_name = getattr(trainer.task, "metric_name", "metric") or "metric"
     cols[3].metric(metric_name.capitalize(), _fmt(scal["metric"][-1]) if scal is not None else "–")
-    cols[4].metric("State", "▶ playing" if sess.playing else STATE_TEXT.get(trainer.state, trainer.state))
+    state_text = "ready" if sess.current_step == 0 and trainer.state == "running" else \
+        STATE_TEXT.get(trainer.state, trainer.state)
+    cols[4].metric("State", "▶ playing" if sess.playing else state_text)
     if trainer.state == "diverged":
         st.error(f"**The run diverged.** {trainer.reason}. Everything up to that step is kept: look at the "
                  "gradient norms, then lower ρ or the learning rate, or turn on clipping, and reset.", icon="💥")

@@ -16,7 +16,7 @@ st.caption("The three cells train side by side on the sidebar's task, seed and b
 if state.session().loaded is not None:
     st.info("Compare trains three fresh runs live, so it works on your live settings, not on a loaded run. "
             "Go **← Back to live training** in the sidebar to use it; the other pages show the loaded run.",
-            icon="⚖️")
+            icon=":material/compare_arrows:")
     st.stop()
 cmp = state.compare_session()
 flags = state.flags()
@@ -40,7 +40,7 @@ def render(cmp) -> None:
                              + (f" ({t.state})" if t.state in ("diverged", "finished") else "")
                              for label, t in zip(hists, trainers.values(), strict=True)))
     if not all(len(h) for h in hists.values()):
-        st.info("Press **▶ Play all** or **Step ×10** to train the three cells in lockstep.", icon="⚖️")
+        st.info("Press **▶ Play all** or **Step ×10** to train the three cells in lockstep.", icon=":material/compare_arrows:")
         return
     task = next(iter(trainers.values())).task
     curves = {label: (h.scalars["step"], h.scalars["loss"]) for label, h in hists.items()}

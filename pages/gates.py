@@ -30,7 +30,7 @@ def render(sess) -> None:
     hist, config = sess.history, sess.config
     if config.cell not in ("lstm", "gru"):
         st.info("A vanilla RNN has no gates: h_t = tanh(W_ih x_t + W_hh h_(t−1) + b). Choose **LSTM** or "
-                "**GRU** as the cell in the sidebar to see gates at work.", icon="🚪")
+                "**GRU** as the cell in the sidebar to see gates at work.", icon=":material/info:")
         return
     steps = hist.full_steps()
     if not len(steps):

@@ -114,4 +114,4 @@ def sample_picker(n: int, key: str) -> int:
 
 def empty_run_hint() -> None:
     st.info("Nothing recorded yet. Press **▶ Play** or **Step** in the sidebar: step 0 records the "
-            "untrained network, so you see its gradients before it learns anything.", icon="👈")
+            "untrained network, so you see its gradients before it learns anything.", icon=":material/arrow_back:")

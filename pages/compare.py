@@ -40,7 +40,8 @@ def render(cmp) -> None:
                              + (f" ({t.state})" if t.state in ("diverged", "finished") else "")
                              for label, t in zip(hists, trainers.values(), strict=True)))
     if not all(len(h) for h in hists.values()):
-        st.info("Press **▶ Play all** or **Step ×10** to train the three cells in lockstep.", icon=":material/compare_arrows:")
+        st.info("Press **▶ Play all** or **Step ×10** to train the three cells in lockstep.",
+                icon=":material/compare_arrows:")
         return
     task = next(iter(trainers.values())).task
     curves = {label: (h.scalars["step"], h.scalars["loss"]) for label, h in hists.items()}

@@ -27,19 +27,15 @@ def saturation_over_training(hist, layer: int, direction: int) -> tuple[list[int
 
 
 def render(sess) -> None:
-    hist, config = sess.history, sess.config
-    if config.cell not in ("lstm", "gru"):
+    if sess.config.cell not in ("lstm", "gru"):
         st.info("A vanilla RNN has no gates: h_t = tanh(W_ih x_t + W_hh h_(t−1) + b). Choose **LSTM** or "
                 "**GRU** as the cell in the sidebar to see gates at work.", icon=":material/info:")
         return
-    steps = hist.full_steps()
-    if not len(steps):
-        widgets.empty_run_hint()
+    view = widgets.view_picker(sess, "gates", full=True)
+    if view is None:
         return
-    step = widgets.step_picker(steps, key="gates.step", playing=sess.playing)
-    layer, direction = widgets.layer_direction_picker(config, key="gates")
-    sample = widgets.sample_picker(config.probe_size, key="gates.sample")
-    rec = hist.record_at(step, full=True)
+    hist, config, rec = view.hist, view.config, view.rec
+    layer, direction, sample = view.layer, view.direction, view.sample
     gates = {g: v[layer, direction, sample].astype("float32") for g, v in rec.gates.items()}
     widgets.chart(plots.gate_heatmaps(gates, config.cell), key="gates.heatmaps", download_name="gates",
                   csv=lambda: widgets.gates_csv(hist, step=rec.step, layer=layer, direction=direction,

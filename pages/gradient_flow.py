@@ -28,14 +28,11 @@ def theory_overlay(rec, config, layer: int, direction: int):
 
 
 def render(sess) -> None:
-    hist, config = sess.history, sess.config
-    steps = hist.recorded_steps()
-    if not len(steps):
-        widgets.empty_run_hint()
+    view = widgets.view_picker(sess, "flow", full=False, pick_sample=False)
+    if view is None:
         return
-    step = widgets.step_picker(steps, key="flow.step", playing=sess.playing)
-    layer, direction = widgets.layer_direction_picker(config, key="flow")
-    rec = hist.record_at(step)
+    hist, config, steps, rec = view.hist, view.config, view.steps, view.rec
+    layer, direction = view.layer, view.direction
     latest = rec.step == int(steps[-1]) and sess.loaded is None  # a saved run has no weights to measure
     show_jac = st.toggle("Overlay the measured Jacobian norms ||∂h_T/∂h_t|| (current weights)",
                          key="flow.jacobian", value=False, disabled=not latest,

@@ -14,15 +14,11 @@ st.caption("Each column is one timestep t of a fixed probe sequence, each row on
 
 
 def render(sess) -> None:
-    hist, config = sess.history, sess.config
-    steps = hist.full_steps()
-    if not len(steps):
-        widgets.empty_run_hint()
+    view = widgets.view_picker(sess, "hidden", full=True)
+    if view is None:
         return
-    step = widgets.step_picker(steps, key="hidden.step", playing=sess.playing)
-    layer, direction = widgets.layer_direction_picker(config, key="hidden")
-    sample = widgets.sample_picker(config.probe_size, key="hidden.sample")
-    rec = hist.record_at(step, full=True)
+    hist, config, steps, rec = view.hist, view.config, view.steps, view.rec
+    layer, direction, sample = view.layer, view.direction, view.sample
     h = rec.hidden[layer, direction, sample].astype("float32")  # (L, H)
     x = hist.probe["x"][sample]  # (L, I)
     bounded = config.cell != "rnn_relu"

@@ -36,7 +36,8 @@ def status_bar(sess: PlaySession) -> None:
     cols[4].metric("State", "▶ playing" if sess.playing else state_text)
     if trainer.state == "diverged":
         st.error(f"**The run diverged.** {trainer.reason}. Everything up to that step is kept: look at the "
-                 "gradient norms, then lower ρ or the learning rate, or turn on clipping, and reset.", icon=":material/error:")
+                 "gradient norms, then lower ρ or the learning rate, or turn on clipping, and reset.",
+                 icon=":material/error:")
     elif trainer.state == "paused" and trainer.reason:
         st.warning(f"Paused: {trainer.reason}.", icon=":material/pause_circle:")
     elif trainer.state == "finished":

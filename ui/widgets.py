@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -110,6 +111,36 @@ def sample_picker(n: int, key: str) -> int:
     if n <= 1:
         return 0
     return int(st.radio("Probe sequence", range(n), key=key, horizontal=True, format_func=lambda i: f"#{i + 1}"))
+
+
+@dataclass(frozen=True)
+class View:
+    """What a page shows: one recorded step of one layer/direction (and one probe sequence)."""
+
+    hist: object  # RunHistory
+    config: object  # ExperimentConfig
+    steps: object  # the recorded steps the picker chose from
+    rec: object  # StepRecord at the chosen step
+    layer: int
+    direction: int
+    sample: int
+
+
+def view_picker(sess, key: str, *, full: bool, pick_sample: bool = True) -> View | None:
+    """The step scrubber, the layer/direction choice and the probe-sequence choice every page shares.
+
+    ``full=True`` picks among the steps whose hidden states and gates are kept; ``False`` among all
+    steps with gradient curves. ``None`` (with a hint shown) when nothing is recorded yet.
+    """
+    hist, config = sess.history, sess.config
+    steps = hist.full_steps() if full else hist.recorded_steps()
+    if not len(steps):
+        empty_run_hint()
+        return None
+    step = step_picker(steps, key=f"{key}.step", playing=sess.playing)
+    layer, direction = layer_direction_picker(config, key=key)
+    sample = sample_picker(config.probe_size, key=f"{key}.sample") if pick_sample else 0
+    return View(hist, config, steps, hist.record_at(step, full=full), layer, direction, sample)
 
 
 def empty_run_hint() -> None:

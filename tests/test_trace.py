@@ -372,3 +372,22 @@ def test_bad_state():
     _raises("h0 for an LSTM must be a tuple (h0, c0), got Tensor", lstm, x, _sum, torch.zeros(1, 2, 4))
     _raises("c0 must have shape (num_layers*num_directions, N, H) = (1, 2, 4), got (1, 3, 4)",
             lstm, x, _sum, (torch.zeros(1, 2, 4), torch.zeros(1, 3, 4)))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_gc_state_restored(enabled):
+    """trace pauses the cyclic GC during its loops and restores the caller's setting (also on error)."""
+    import gc
+
+    module = make_module("lstm", 2, 3, bidirectional=True)
+    x = torch.randn(4, 2, 2, dtype=torch.float64)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert trace(module, x, _sum).finite
+        assert gc.isenabled() == enabled
+        with pytest.raises(RnnvizError):
+            trace(module, x, lambda o, h: o)
+        assert gc.isenabled() == enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -2,7 +2,8 @@
 
 While the run plays, the fragment reruns every ``TICK_SECONDS`` (``run_every``); each rerun
 trains for at most ``TRAIN_BUDGET_SECONDS`` (``PlaySession.tick``) and then calls the page's
-``render``. Widgets inside ``render`` rerun only the fragment, so scrubbing a slider during play
+``render``. The page is drawn before the tick trains (no chart sits faded while training runs). Widgets inside
+``render`` rerun only the fragment, so scrubbing a slider during play
 is cheap. When the run stops by itself (diverged, paused by the watchdog, finished) the whole
 app reruns once so the sidebar's play button flips back and the timer stops.
 """
@@ -16,7 +17,7 @@ import streamlit as st
 from rnnviz.session import TICK_SECONDS, PlaySession
 from ui import state
 
-STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverged": "💥 diverged",
+STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverged": "diverged",
               "finished": "finished"}
 
 
@@ -63,10 +64,13 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
 
     @st.fragment(run_every=TICK_SECONDS if sess.playing else None)
     def area() -> None:
-        result = sess.tick()
+        # Draw first, then train: while a tick trains, every chart on the page has already been
+        # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
+        # out for most of each tick during play). What is drawn lags the training by one tick.
         if show_status and isinstance(sess, PlaySession):
             status_bar(sess)
         render(sess)
+        result = sess.tick()
         if result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
 

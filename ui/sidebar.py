@@ -210,7 +210,9 @@ def render_controls() -> None:
     if "play" not in flags.hidden:
         locked = "play" in flags.locked
         cols = st.columns([1.3, 1, 1])
-        cols[0].button("⏸ Pause" if sess.playing else "▶ Play", key="ctl.play", on_click=_play,
+        # "⏸" has no glyph in common fonts: the pause button uses a Material icon instead
+        cols[0].button("Pause" if sess.playing else "▶ Play", key="ctl.play", on_click=_play,
+                       icon=":material/pause:" if sess.playing else None,
                        type="primary", disabled=stopped or locked, width="stretch")
         cols[1].button("Step", key="ctl.step1", on_click=_step, args=(1,),
                        disabled=stopped or sess.playing or locked, help="Train one step", width="stretch")

@@ -391,3 +391,33 @@ def test_gc_state_restored(enabled):
         assert gc.isenabled() == enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_gc_stays_enabled_after_overlapping_traces_in_threads():
+    """Sessions trace in parallel threads: overlapping pauses must not leave the collector off."""
+    import gc
+    import threading
+
+    module = make_module("lstm", 2, 3)
+    x = torch.randn(40, 4, 2, dtype=torch.float64)  # (L, N, I): time-major module
+    inside = threading.Barrier(2)
+    errors, finished = [], []
+
+    def run():
+        try:
+            finished.append(trace(module, x, overlapping_loss).finite)
+        except Exception as err:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(err)
+
+    def overlapping_loss(out, h):
+        inside.wait(timeout=30)  # both traces are inside their GC pause at once
+        return out.sum()
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and finished == [True, True], errors
+    assert gc.isenabled()

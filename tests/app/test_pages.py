@@ -253,3 +253,22 @@ def test_learn_widgets_draw_the_maths_and_open_presets():
     assert_no_exception(at)
     assert session(at).config == PRESETS["vanishing-tanh"].config
     assert figure(at, "Training loss")  # switched to the Playground
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
+def test_deep_bidirectional_runs_show_the_chosen_layer_and_direction(cell):
+    at = open_app(small(cell=cell, num_layers=2, bidirectional=1), page="pages/hidden_states.py")
+    click(at, "ctl.step1")
+    at.selectbox(key="hidden.layer").select(1).run()
+    at.radio(key="hidden.dir").set_value(1).run()
+    assert_no_exception(at)
+    rec = session(at).history.record_at(1, full=True)
+    heat = figure(at, "Hidden state h_t")
+    z = next(values(t["z"]) for t in heat["data"] if "h =" in t.get("hovertemplate", ""))
+    np.testing.assert_allclose(z, rec.hidden[1, 1, 0].astype(np.float32).T, rtol=1e-6)
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_no_exception(at)
+    at.switch_page("pages/gradient_flow.py").run()
+    flow = figure(at, "Gradient flowing back")
+    assert len([t for t in flow["data"] if "layer" in str(t.get("name", ""))]) == 4  # 2 layers x 2 directions

@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -557,7 +557,7 @@ def _param_grad_norms(module, mode: str, grads: dict) -> dict[str, np.ndarray]:
                 g = grads.get(p)
                 g = torch.zeros_like(p) if g is None else g
                 chunks = g.chunk(len(gates), 0) if gates else [g]
-                for gate, chunk in zip(gates or ("",), chunks):
+                for gate, chunk in zip(gates or ("",), chunks, strict=True):
                     name = block + (gate if gates else "h")  # W_ii .. b_ho, or W_ih .. b_hh
                     arr = norms.setdefault(name, np.zeros((module.num_layers, D), dtype=_np_dtype(p)))
                     arr[layer, d] = float(torch.linalg.vector_norm(chunk))

@@ -144,7 +144,7 @@ def param_blocks(cell, module, grads):
                 if pname + sfx not in grads:
                     continue
                 g = grads[pname + sfx]
-                for gate, chunk in zip(gates or ("h",), g.chunk(len(gates) or 1, 0)):
+                for gate, chunk in zip(gates or ("h",), g.chunk(len(gates) or 1, 0), strict=True):
                     out.setdefault(block + gate, np.zeros((module.num_layers, D)))[layer, d] = chunk.norm()
     return out
 
@@ -191,7 +191,7 @@ def run_case(seed, dtype):
             p.grad = torch.randn_like(p)
     ref_module, ref_head = copy.deepcopy(module), copy.deepcopy(head)
     for src, dst in ((module, ref_module), (head, ref_head)):  # deepcopy drops .grad
-        for p, q in zip(src.parameters(), dst.parameters()):
+        for p, q in zip(src.parameters(), dst.parameters(), strict=True):
             q.grad = None if p.grad is None else p.grad.clone()
     before = {n: p.grad.clone() if p.grad is not None else torch.zeros_like(p) for n, p in module.named_parameters()}
 
@@ -229,9 +229,9 @@ def run_case(seed, dtype):
         assert tr.cell is None and tr.grad_cell is None and tr.grad_cell_norms is None
 
     # accumulated .grad equals the reference's (module and head), and norms are of this call only
-    for (name, p), (_, q) in zip(module.named_parameters(), ref_module.named_parameters()):
+    for (name, p), (_, q) in zip(module.named_parameters(), ref_module.named_parameters(), strict=True):
         assert_close(p.grad, q.grad, dtype, "grad " + name)
-    for p, q in zip(head.parameters(), ref_head.parameters()):
+    for p, q in zip(head.parameters(), ref_head.parameters(), strict=True):
         assert_close(p.grad, q.grad, dtype, "head grad")
     own = {n: q.grad - before[n] for n, q in ref_module.named_parameters()}
     want = param_blocks(cell, module, own)
@@ -277,7 +277,7 @@ def test_grads_equal_plain_backward(cell):
     plain_loss(*plain_m(x)).backward()
     trace(module, x, loss_fn)
     for p, q in zip(list(module.parameters()) + list(head.parameters()),
-                    list(plain_m.parameters()) + list(plain_h.parameters())):
+                    list(plain_m.parameters()) + list(plain_h.parameters()), strict=True):
         torch.testing.assert_close(p.grad, q.grad, atol=1e-12, rtol=1e-12)
 
 
@@ -318,7 +318,7 @@ def test_diverging_model_is_reported_not_hidden():
     assert not tr.finite
     assert not np.isfinite(tr.grad_hidden).all()
     assert not np.isfinite(module.weight_hh_l0.grad.numpy()).all()
-    for p, q in zip(module.parameters(), plain.parameters()):  # the same inf/nan as a plain backward
+    for p, q in zip(module.parameters(), plain.parameters(), strict=True):  # the same inf/nan as a plain backward
         torch.testing.assert_close(p.grad, q.grad, equal_nan=True)
 
 
@@ -350,7 +350,8 @@ def test_bad_input():
     _raises("x must have 8 features (module.input_size), got 5", m, torch.zeros(2, 3, 5), _sum)
     _raises("x must be 3-D (N, L, I), got 2-D with shape (3, 8)", m, torch.zeros(3, 8), _sum)
     _raises("x must be 3-D (L, N, I), got 4-D with shape (1, 2, 3, 8)", nn.LSTM(8, 4), torch.zeros(1, 2, 3, 8), _sum)
-    _raises("x must have the module's dtype torch.float32, got torch.float64", m, torch.zeros(2, 3, 8, dtype=torch.float64), _sum)
+    _raises("x must have the module's dtype torch.float32, got torch.float64", m,
+            torch.zeros(2, 3, 8, dtype=torch.float64), _sum)
     _raises("x must be a torch.Tensor, got list", m, [[[0.0] * 8]], _sum)
     x = torch.zeros(2, 3, 8)
     x[0, 1, 2], x[1, 2, 3] = float("nan"), float("inf")

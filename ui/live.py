@@ -1,21 +1,52 @@
-"""The live area of every page: a ``st.fragment`` that trains a tick's worth of steps, then redraws.
+"""The live area of every page: a ``st.fragment`` that redraws the page, then trains a tick's worth.
 
-While the run plays, the fragment reruns every ``TICK_SECONDS`` (``run_every``); each rerun
-trains for at most ``TRAIN_BUDGET_SECONDS`` (``PlaySession.tick``) and then calls the page's
-``render``. The page is drawn before the tick trains (no chart sits faded while training runs). Widgets inside
-``render`` rerun only the fragment, so scrubbing a slider during play
-is cheap. When the run stops by itself (diverged, paused by the watchdog, finished) the whole
-app reruns once so the sidebar's play button flips back and the timer stops.
+While the run plays, the fragment reruns every ``TICK_SECONDS`` (``run_every``). Each rerun first
+draws the page (``render``), then trains for at most ``TRAIN_BUDGET_SECONDS`` (``PlaySession.tick``),
+so no chart sits faded as stale while training runs; what is drawn lags training by one tick.
+Widgets inside ``render`` rerun only the fragment, so scrubbing a slider during play is cheap.
+
+A server-wide :class:`rnnviz.capacity.TrainingGate` caps how many sessions train at once; a
+session over the cap still redraws, says it is queued, and trains on a later tick in its turn.
+When the run stops by itself (diverged, paused by the watchdog, finished) the whole app reruns
+once so the sidebar's play button flips back and the timer stops.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import streamlit as st
 
+from rnnviz.capacity import DEFAULT_SLOTS, TrainingGate
 from rnnviz.session import TICK_SECONDS, PlaySession
 from ui import state
+
+#: How long a tick waits for a training slot before it shows "queued" and just redraws.
+SLOT_WAIT_SECONDS = 0.2
+
+
+@st.cache_resource
+def training_gate() -> TrainingGate:
+    """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
+    slots = os.environ.get("RNNVIZ_TRAINING_SLOTS", "")
+    return TrainingGate(slots=int(slots) if slots.isdigit() and int(slots) > 0 else DEFAULT_SLOTS)
+
+
+def _gated_tick(sess, notice):
+    """Train this tick if a slot is free (waiting briefly); else say so and keep the place in line."""
+    if not sess.playing:
+        return sess.tick()  # nothing to train: the tick only reports
+    gate, owner = training_gate(), id(sess)
+    if not gate.acquire(owner, timeout=SLOT_WAIT_SECONDS):
+        ahead = max(gate.position(owner), 0) + gate.active
+        notice.info(f"Server busy: {ahead} other run(s) are training; yours is queued and keeps its place.",
+                    icon=":material/hourglass_top:")
+        return None
+    try:
+        return sess.tick()
+    finally:
+        gate.release(owner)
 
 STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverged": "diverged",
               "finished": "finished"}
@@ -67,11 +98,12 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # Draw first, then train: while a tick trains, every chart on the page has already been
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
+        notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
         if show_status and isinstance(sess, PlaySession):
             status_bar(sess)
         render(sess)
-        result = sess.tick()
-        if result.stopped:
+        result = _gated_tick(sess, notice)
+        if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
 
     area()

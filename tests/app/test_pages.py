@@ -272,3 +272,25 @@ def test_deep_bidirectional_runs_show_the_chosen_layer_and_direction(cell):
     at.switch_page("pages/gradient_flow.py").run()
     flow = figure(at, "Gradient flowing back")
     assert len([t for t in flow["data"] if "layer" in str(t.get("name", ""))]) == 4  # 2 layers x 2 directions
+
+
+def test_a_session_over_the_training_cap_is_told_it_is_queued_and_trains_in_its_turn():
+    from ui.live import training_gate
+
+    at = open_app(small())
+    gate = training_gate()
+    others = [f"other-{k}" for k in range(gate.slots)]
+    for o in others:
+        assert gate.acquire(o)
+    try:
+        click(at, "ctl.play")
+        at.run()
+        assert_no_exception(at)
+        assert any("Server busy" in i.value and "queued" in i.value for i in at.info)
+        assert session(at).current_step == 0  # waited, did not train
+    finally:
+        for o in others:
+            gate.release(o)
+    at.run()
+    assert session(at).current_step > 0  # its turn came
+    assert not any("Server busy" in i.value for i in at.info)

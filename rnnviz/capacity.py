@@ -1,0 +1,119 @@
+"""A process-wide cap on how many sessions train at the same moment, with fair queuing.
+
+A classroom server has a few cores and tens of students pressing play. Without a cap every
+session trains at once, the cores thrash, and every tick (and redraw) slows for everyone. With
+:class:`TrainingGate` at most ``slots`` sessions train at a time; the others wait their turn in
+first-come, first-served order and keep their place across ticks, so no session starves, and a
+waiting session still redraws and can say "server busy, queued (n ahead)" instead of hanging.
+
+A session that stops asking (tab closed, paused) drops out of the queue after ``stale_after``
+seconds, so it can never block the others.
+
+Pure Python (threading only); the app keeps one shared instance (``st.cache_resource``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from rnnviz.errors import RnnvizError
+
+DEFAULT_SLOTS = 2  # one per core on the classroom machines: training is CPU-bound, one thread each
+STALE_AFTER_SECONDS = 5.0  # a queued session that has not asked again for this long has left
+
+
+class TrainingGate:
+    """At most ``slots`` owners inside at once; waiting owners are admitted in arrival order.
+
+    ``acquire(owner, timeout)`` returns True when ``owner`` may train now (then ``release(owner)``),
+    False when it is still queued after ``timeout`` seconds (its place is kept for the next call).
+    """
+
+    def __init__(self, slots: int = DEFAULT_SLOTS, stale_after: float = STALE_AFTER_SECONDS,
+                 clock=time.monotonic):
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
+            raise RnnvizError(f"training slots must be an integer >= 1, got {slots!r}")
+        self.slots = slots
+        self.stale_after = float(stale_after)
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._active: set[Hashable] = set()
+        self._queue: OrderedDict[Hashable, float] = OrderedDict()  # owner -> last time it asked
+        self._waiting: set[Hashable] = set()  # owners inside acquire() right now
+
+    # ------------------------------------------------------------------ entering and leaving
+    def acquire(self, owner: Hashable, timeout: float = 0.0) -> bool:
+        """Take a slot for ``owner`` (waiting up to ``timeout`` s); False leaves it queued in place."""
+        deadline = self._clock() + max(0.0, timeout)
+        with self._cond:
+            if owner in self._active:
+                raise RnnvizError(f"owner {owner!r} already holds a training slot")
+            self._queue.setdefault(owner, self._clock())
+            self._waiting.add(owner)
+            try:
+                while True:
+                    now = self._clock()
+                    self._queue[owner] = now  # still here: keep the place
+                    self._drop_stale(now)
+                    if self._admissible(owner):
+                        del self._queue[owner]
+                        self._active.add(owner)
+                        return True
+                    remaining = deadline - now
+                    if remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+            finally:
+                self._waiting.discard(owner)
+                self._cond.notify_all()  # the order among waiters changed
+
+    def release(self, owner: Hashable) -> None:
+        with self._cond:
+            self._active.discard(owner)
+            self._cond.notify_all()
+
+    def leave(self, owner: Hashable) -> None:
+        """Give up a place in the queue (the session paused or went away)."""
+        with self._cond:
+            self._queue.pop(owner, None)
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ what a waiting session is told
+    def position(self, owner: Hashable) -> int:
+        """How many queued sessions are ahead of ``owner`` (0: next in line; -1: not queued)."""
+        with self._cond:
+            for i, o in enumerate(self._queue):
+                if o == owner:
+                    return i
+            return -1
+
+    @property
+    def active(self) -> int:
+        with self._cond:
+            return len(self._active)
+
+    @property
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    # ------------------------------------------------------------------ rules
+    def _admissible(self, owner: Hashable) -> bool:
+        """Free slots go to the longest-queued owners that are asking now: ``owner`` enters if it is
+        among the first ``free`` of them. A queued owner between two ticks (not asking) holds its place
+        but does not hold a slot idle: it is first again as soon as it asks."""
+        free = self.slots - len(self._active)
+        if free <= 0:
+            return False
+        asking = [o for o in self._queue if o in self._waiting]
+        return owner in asking[:free]
+
+    def _drop_stale(self, now: float) -> None:
+        stale = [o for o, seen in self._queue.items() if now - seen > self.stale_after]
+        for o in stale:
+            del self._queue[o]
+        if stale:
+            self._cond.notify_all()

@@ -1,0 +1,127 @@
+"""TrainingGate: the cap holds, the queue is first come first served, nobody starves or deadlocks."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+
+from rnnviz.capacity import TrainingGate
+from rnnviz.errors import RnnvizError
+
+
+def test_at_most_slots_owners_inside_at_once():
+    gate = TrainingGate(slots=2)
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    def worker(owner):
+        for _ in range(30):
+            while not gate.acquire(owner, timeout=0.05):
+                pass
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            time.sleep(0.001)
+            with lock:
+                inside[0] -= 1
+            gate.release(owner)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)  # no deadlock
+    assert peak[0] == 2
+
+
+def test_queued_owners_enter_in_arrival_order_and_keep_their_place():
+    gate = TrainingGate(slots=1)
+    assert gate.acquire("x")
+    assert not gate.acquire("a", timeout=0.01)  # queued first
+    assert not gate.acquire("b", timeout=0.01)
+    assert (gate.position("a"), gate.position("b"), gate.position("x")) == (0, 1, -1)
+    order = []
+
+    def wait_for(owner):
+        while not gate.acquire(owner, timeout=0.05):
+            pass
+        order.append(owner)
+        time.sleep(0.02)
+        gate.release(owner)
+
+    tb = threading.Thread(target=wait_for, args=("b",))
+    tb.start()  # b asks first this time...
+    time.sleep(0.05)
+    ta = threading.Thread(target=wait_for, args=("a",))
+    ta.start()
+    time.sleep(0.05)
+    gate.release("x")  # ...but a has waited longer
+    ta.join(5)
+    tb.join(5)
+    assert order == ["a", "b"]
+
+
+def test_a_queued_owner_between_ticks_does_not_hold_a_slot_idle():
+    gate = TrainingGate(slots=1)
+    assert gate.acquire("x")
+    assert not gate.acquire("a", timeout=0.0)  # a is queued, then stops asking for a while
+    gate.release("x")
+    assert gate.acquire("b", timeout=0.0)  # b, asking now, is not blocked by a's place
+    gate.release("b")
+    assert gate.acquire("a", timeout=0.0)  # and a, asking again, is first
+
+
+def test_owners_that_stopped_asking_drop_out():
+    now = [0.0]
+    gate = TrainingGate(slots=1, stale_after=5.0, clock=lambda: now[0])
+    assert gate.acquire("x")
+    assert not gate.acquire("gone")
+    assert gate.waiting == 1
+    now[0] = 6.0
+    assert not gate.acquire("c")  # the slot is still taken; the stale owner is dropped meanwhile
+    assert gate.position("gone") == -1 and gate.position("c") == 0
+
+
+def test_leave_gives_up_the_place():
+    gate = TrainingGate(slots=1)
+    gate.acquire("x")
+    gate.acquire("a")
+    gate.leave("a")
+    assert gate.waiting == 0
+
+
+def test_random_load_never_deadlocks_and_everyone_trains():
+    gate = TrainingGate(slots=2)
+    counts = {k: 0 for k in range(8)}
+    stop = time.monotonic() + 1.5
+    rng = random.Random(0)
+    delays = {k: rng.uniform(0, 0.003) for k in counts}
+
+    def session(owner):
+        while time.monotonic() < stop:
+            if gate.acquire(owner, timeout=rng.uniform(0, 0.02)):
+                counts[owner] += 1
+                time.sleep(delays[owner])
+                gate.release(owner)
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=session, args=(k,)) for k in counts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert min(counts.values()) > 0, counts  # no starvation
+    assert gate.active == 0
+
+
+def test_rules_stated():
+    with pytest.raises(RnnvizError, match="training slots must be an integer >= 1, got 0"):
+        TrainingGate(slots=0)
+    gate = TrainingGate(slots=1)
+    gate.acquire("x")
+    with pytest.raises(RnnvizError, match="already holds a training slot"):
+        gate.acquire("x")

@@ -39,12 +39,17 @@ def render(sess) -> None:
     proj = analysis.pca_trajectory(h, k=dims)
     widgets.chart(plots.pca_trajectory_figure(proj.projected, proj.explained_variance_ratio),
                   key="hidden.pca", download_name="hidden-trajectory")
-    with st.expander("▶ Play through training (animation of the recorded steps)"):
-        frames = [hist.record_at(int(s), full=True) for s in steps]
-        widgets.chart(plots.hidden_animation([r.step for r in frames],
-                                             [r.hidden[layer, direction, sample].astype("float32") for r in frames],
-                                             bounded=bounded),
-                      key="hidden.animation")
+    # The play-through holds every kept step (up to MAX_ANIMATION_FRAMES heatmaps, ~0.7 MB): built on
+    # request, and not while training plays (it would be rebuilt and resent twice a second).
+    if st.toggle("Play through training: an animation of the recorded steps", key="hidden.animate"):
+        if sess.playing:
+            st.info("Pause training to build the animation of all recorded steps.", icon=":material/pause_circle:")
+        else:
+            frames = [hist.record_at(int(s), full=True) for s in steps]
+            widgets.chart(plots.hidden_animation([r.step for r in frames],
+                                                 [r.hidden[layer, direction, sample].astype("float32")
+                                                  for r in frames], bounded=bounded),
+                          key="hidden.animation")
 
 
 live.live(render)

@@ -294,3 +294,21 @@ def test_a_session_over_the_training_cap_is_told_it_is_queued_and_trains_in_its_
     at.run()
     assert session(at).current_step > 0  # its turn came
     assert not any("Server busy" in i.value for i in at.info)
+
+
+def test_the_training_animation_is_built_on_request_and_not_during_play():
+    at = open_app(small(), page="pages/hidden_states.py")
+    click(at, "ctl.step10")
+    assert not any("training step" in f["layout"].get("sliders", [{}])[0].get("currentvalue", {}).get("prefix", "")
+                   for f in figures(at) if f["layout"].get("sliders"))
+    at.toggle(key="hidden.animate").set_value(True).run()
+    assert_no_exception(at)
+    anim = figure(at, "through training")
+    sess = session(at)
+    steps = sess.history.full_steps()
+    assert [int(f["name"]) for f in anim["frames"]] == [int(s) for s in steps]  # 11 steps: every one a frame
+    last = sess.history.record_at(int(steps[-1]), full=True)
+    np.testing.assert_allclose(values(anim["frames"][-1]["data"][0]["z"]), last.hidden[0, 0, 0].astype(np.float32).T,
+                               rtol=1e-6)
+    click(at, "ctl.play")
+    assert any("Pause training to build the animation" in i.value for i in at.info)

@@ -172,18 +172,29 @@ def _once(key: str, file, fn):
     return memo[1], memo[2]
 
 
+def _read_upload(label: str, key: str, types: list[str], help: str, parse, verb: str = "use"):
+    """The uploader, then ``parse(bytes)`` once per new file: ``(file, display name, result)``, or None
+    when there is no file or it was refused (the refusal is shown, naming the file and the rule)."""
+    file = _uploader(label, key, types, help)
+    if file is None:
+        return None
+    name = uploads.display_name(file.name)
+    result, error = _once(key, file, parse)
+    if error:
+        st.error(f"Could not {verb} **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
+        return None
+    return file, name, result
+
+
 def render_run_upload() -> None:
     st.subheader("Open a saved run")
     st.caption("A `.npz` saved by this app (⬇ the run) or by `python -m rnnviz train --out run.npz`. Every page "
                "then shows it exactly as it was recorded.")
-    file = _uploader("Run file (.npz)", "upload.run", ["npz"], "Nothing is stored: the file stays in memory.")
-    if file is None:
+    got = _read_upload("Run file (.npz)", "upload.run", ["npz"], "Nothing is stored: the file stays in memory.",
+                       uploads.read_run, verb="open")
+    if got is None:
         return
-    name = uploads.display_name(file.name)
-    history, error = _once("upload.run", file, uploads.read_run)
-    if error:
-        st.error(f"Could not open **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
-        return
+    file, name, history = got
     sess = state.session()
     memo_key = "upload.run.shown"
     if st.session_state.get(memo_key) != file.file_id:  # load once; "Back to live" is then respected
@@ -239,14 +250,11 @@ def render_csv_upload() -> None:
     st.caption(f"Rows are time steps, columns are series; a header row is optional. The network learns to "
                f"forecast the next row. Up to {uploads.MAX_CSV_ROWS:,} rows and {uploads.MAX_CSV_COLUMNS} "
                f"chosen columns; every chosen column must be numbers only, complete and not constant.")
-    file = _uploader("CSV file", "upload.csv", ["csv", "tsv", "txt"], "Comma, semicolon, tab or | separated.")
-    if file is None:
+    got = _read_upload("CSV file", "upload.csv", ["csv", "tsv", "txt"], "Comma, semicolon, tab or | separated.",
+                       uploads.parse_csv)
+    if got is None:
         return
-    name = uploads.display_name(file.name)
-    table, error = _once("upload.csv", file, uploads.parse_csv)
-    if error:
-        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
-        return
+    file, name, table = got
     st.markdown(f"**{md_escape(name)}**: {table.summary()}.")
     if table.problems:
         st.caption("Not usable: " + "; ".join(f"**{md_escape(n, 40)}** ({md_escape(p, 80)})"
@@ -274,14 +282,11 @@ def render_text_upload() -> None:
     st.caption(f"Any plain text file (UTF-8 or UTF-16) with {uploads.MIN_TEXT_CHARS} to "
                f"{uploads.MAX_TEXT_CHARS:,} characters and at most {uploads.MAX_TEXT_VOCAB} distinct characters. "
                f"The network reads it one character at a time and learns to predict the next one.")
-    file = _uploader("Text file", "upload.text", ["txt", "md"], "A poem, some code, a chapter: anything in plain text.")
-    if file is None:
+    got = _read_upload("Text file", "upload.text", ["txt", "md"],
+                       "A poem, some code, a chapter: anything in plain text.", uploads.decode_text)
+    if got is None:
         return
-    name = uploads.display_name(file.name)
-    text, error = _once("upload.text", file, uploads.decode_text)
-    if error:
-        st.error(f"Could not use **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
-        return
+    _, name, text = got
     st.markdown(f"**{md_escape(name)}**: {len(text):,} characters, {len(set(text))} distinct.")
     if st.button("Train on this text", key="upload.text.train", type="primary",
                  disabled="upload" in state.flags().locked):

@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fast lint bench chromium clean
+.PHONY: run test test-fast lint bench bench-app load-test run-class check-nginx chromium clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -44,6 +44,20 @@ lint: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_trace.py
+
+# Not tests: measurements and the deployment check (they print numbers and a verdict).
+bench-app: $(VENV)/.dev-installed
+	$(PY) benchmarks/bench_app.py
+
+load-test: $(VENV)/.dev-installed chromium
+	$(PY) benchmarks/load_classroom.py --students 20 --seconds 60
+
+# One machine, two app processes behind nginx on :8080 (installs nginx when missing).
+run-class: $(VENV)/.installed
+	deploy/run_two_behind_nginx.sh
+
+check-nginx: $(VENV)/.dev-installed chromium
+	$(PY) benchmarks/check_nginx.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/e2e/artifacts

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 import numpy as np  # noqa: E402
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_server, wait_for_app  # noqa: E402
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
 
 from rnnviz import io  # noqa: E402
 from rnnviz.config import ExperimentConfig  # noqa: E402

@@ -43,6 +43,7 @@ class TrainingGate:
         self._active: set[Hashable] = set()
         self._queue: OrderedDict[Hashable, float] = OrderedDict()  # owner -> last time it asked
         self._waiting: set[Hashable] = set()  # owners inside acquire() right now
+        self._seen: dict[Hashable, float] = {}  # every owner -> last time it asked (for demand())
 
     # ------------------------------------------------------------------ entering and leaving
     def acquire(self, owner: Hashable, timeout: float = 0.0) -> bool:
@@ -52,6 +53,7 @@ class TrainingGate:
             if owner in self._active:
                 raise RnnvizError(f"owner {owner!r} already holds a training slot")
             self._queue.setdefault(owner, self._clock())
+            self._seen[owner] = self._clock()
             self._waiting.add(owner)
             try:
                 while True:
@@ -89,6 +91,18 @@ class TrainingGate:
                 if o == owner:
                     return i
             return -1
+
+    def demand(self, window: float = STALE_AFTER_SECONDS) -> float:
+        """Sessions that asked to train within the last ``window`` seconds, per slot (1.0 = fully used).
+
+        The app stretches its redraw interval by this factor under load: a class of 20 on 2 slots
+        redraws each page less often instead of starving everyone's training of CPU.
+        """
+        with self._cond:
+            now = self._clock()
+            for o in [o for o, t in self._seen.items() if now - t > window]:
+                del self._seen[o]
+            return len(self._seen) / self.slots
 
     @property
     def active(self) -> int:

@@ -125,3 +125,14 @@ def test_rules_stated():
     gate.acquire("x")
     with pytest.raises(RnnvizError, match="already holds a training slot"):
         gate.acquire("x")
+
+
+def test_demand_counts_recent_askers_per_slot():
+    now = [0.0]
+    gate = TrainingGate(slots=2, clock=lambda: now[0])
+    for k in range(6):
+        if gate.acquire(k):
+            gate.release(k)
+    assert gate.demand(window=5.0) == 3.0  # six sessions asked, two slots
+    now[0] = 10.0
+    assert gate.demand(window=5.0) == 0.0  # they all stopped asking

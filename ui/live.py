@@ -24,6 +24,10 @@ from ui import state
 
 #: How long a tick waits for a training slot before it shows "queued" and just redraws.
 SLOT_WAIT_SECONDS = 0.2
+#: Under load the redraw interval stretches with the demand per training slot, up to this factor:
+#: drawing (server and browsers) then stops eating the CPU the queued sessions' training needs.
+MAX_TICK_STRETCH = 8.0
+INTERVAL_KEY = "rnnviz.tick_interval"  # the run_every the live fragment was registered with
 
 
 @st.cache_resource
@@ -31,6 +35,12 @@ def training_gate() -> TrainingGate:
     """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
     slots = os.environ.get("RNNVIZ_TRAINING_SLOTS", "")
     return TrainingGate(slots=int(slots) if slots.isdigit() and int(slots) > 0 else DEFAULT_SLOTS)
+
+
+def tick_interval() -> float:
+    """Seconds between redraws: TICK_SECONDS when the server is quiet, longer when many sessions
+    want to train at once (demand per slot, capped at MAX_TICK_STRETCH)."""
+    return TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, training_gate().demand()))
 
 
 def _gated_tick(sess, notice):
@@ -92,8 +102,10 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
     Compare page passes its CompareSession).
     """
     sess = sess or state.session()
+    interval = tick_interval() if sess.playing else None
+    st.session_state[INTERVAL_KEY] = interval
 
-    @st.fragment(run_every=TICK_SECONDS if sess.playing else None)
+    @st.fragment(run_every=interval)
     def area() -> None:
         # Draw first, then train: while a tick trains, every chart on the page has already been
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
@@ -105,5 +117,8 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         result = _gated_tick(sess, notice)
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
+        registered = st.session_state.get(INTERVAL_KEY)
+        if sess.playing and registered and not 0.67 < tick_interval() / registered < 1.5:
+            st.rerun()  # the load changed: register the fragment again with the new interval
 
     area()

@@ -312,3 +312,19 @@ def test_the_training_animation_is_built_on_request_and_not_during_play():
                                rtol=1e-6)
     click(at, "ctl.play")
     assert any("Pause training to build the animation" in i.value for i in at.info)
+
+
+def test_the_redraw_interval_stretches_with_the_classroom_load():
+    from rnnviz.session import TICK_SECONDS
+    from ui.live import MAX_TICK_STRETCH, tick_interval, training_gate
+
+    gate = training_gate()
+    base = tick_interval()
+    for k in range(3 * gate.slots):  # three sessions per training slot asked just now
+        if gate.acquire(f"student-{k}"):
+            gate.release(f"student-{k}")
+    assert tick_interval() == pytest.approx(max(base, 3 * TICK_SECONDS), rel=0.34)
+    for k in range(int(MAX_TICK_STRETCH * gate.slots) + 10):
+        if gate.acquire(f"crowd-{k}"):
+            gate.release(f"crowd-{k}")
+    assert tick_interval() == TICK_SECONDS * MAX_TICK_STRETCH  # capped

@@ -14,13 +14,15 @@ st.caption("Sigmoid gates run from 0 (closed) to 1 (open). A forget gate near 1 
 
 
 def saturation_over_training(hist, layer: int, direction: int) -> tuple[list[int], dict]:
-    """Fraction of gate values < 0.1 and > 0.9 per gate, at every step whose gates are kept."""
+    """Fraction of gate values < 0.1 and > 0.9 per gate, at every step whose gates are kept
+    (for the tanh candidates g and n, of |value|: they saturate at -1 as much as at +1)."""
     steps, per_gate = [], {g: ([], []) for g in hist.gate_names}
     for s in hist.full_steps():
         rec = hist.record_at(int(s), full=True)
         steps.append(rec.step)
         for g, values in rec.gates.items():
-            below, above = analysis.saturation(values[layer, direction])
+            v = values[layer, direction]
+            below, above = analysis.saturation(abs(v) if g in plots.TANH_GATES else v)
             per_gate[g][0].append(below)
             per_gate[g][1].append(above)
     return steps, per_gate

@@ -51,14 +51,14 @@ def render(sess) -> None:
     widgets.chart(plots.gradient_flow_heatmap(steps, hist.grad_norm_matrix(layer, direction)),
                   key="flow.heatmap", download_name="gradient-heatmap",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
+    eig = rec.eigenvalues[layer, direction]  # (G, H): one row per gate block of W_hh
+    blocks = hist.gate_names or ["h"]
+    block = 0
+    if eig.shape[0] > 1:  # above both columns, so the two charts start level
+        block = st.selectbox("Gate block of W_hh for the eigenvalues", range(eig.shape[0]), key="flow.block",
+                             format_func=lambda i: f"W_h{blocks[i] if i < len(blocks) else i}")
     left, right = st.columns(2)
     with left:
-        eig = rec.eigenvalues[layer, direction]  # (G, H): one row per gate block of W_hh
-        blocks = hist.gate_names or ["h"]
-        block = 0
-        if eig.shape[0] > 1:
-            block = st.selectbox("Gate block of W_hh", range(eig.shape[0]), key="flow.block",
-                                 format_func=lambda i: f"W_h{blocks[i] if i < len(blocks) else i}")
         first = hist.record_at(int(steps[0]))
         widgets.chart(plots.eigenvalue_plot(eig[block], previous=first.eigenvalues[layer, direction, block]),
                       key="flow.eigen", download_name="eigenvalues",

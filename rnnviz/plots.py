@@ -834,9 +834,10 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], mode: str) -> go.Figure:
 def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, high: float = 0.9) -> go.Figure:
     """Fraction of saturated gate units per training step: above ``high`` solid, below ``low`` dashed.
 
-    ``per_gate[name] = (below (S,), above (S,))`` from :func:`rnnviz.analysis.saturation`.
-    A forget gate mostly above 0.9 is remembering; a gate stuck at 0 or 1 passes almost no
-    gradient (sigma' < 0.09 there).
+    ``per_gate[name] = (below (S,), above (S,))`` from :func:`rnnviz.analysis.saturation`; for the
+    tanh candidates (g, n) pass the fractions of |value| (saturated means |g| near 1), which the
+    legend spells ``|g| > 0.9``. A forget gate mostly above 0.9 is remembering; a gate stuck at 0
+    or 1 (or a candidate at ±1) passes almost no gradient (sigma' < 0.09, tanh' < 0.19 there).
     """
     steps = np.asarray(steps)
     fig = go.Figure()
@@ -845,6 +846,7 @@ def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, hig
         _same_length(steps=steps, below=below, above=above)
         colour = gate_colour(name)
         label = GATE_TITLES.get(name, name)
+        shown = f"|{name}|" if name in TANH_GATES else name  # tanh candidates saturate at both ends
         for values, rel, threshold, dash in ((above, ">", high, "solid"), (below, "<", low, "dash")):
             y, bad_y = _curve(values, label)
             bad |= bad_y
@@ -853,7 +855,7 @@ def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, hig
                     x=steps,
                     y=y,
                     mode="lines",
-                    name=f"{name} {rel} {threshold:g}",
+                    name=f"{shown} {rel} {threshold:g}",
                     legendgroup=name,
                     line=dict(color=colour, dash=dash, width=3),
                     hovertemplate=f"{label}<br>step %{{x}}<br>{rel} {threshold:g}: %{{y:.1%}}<extra></extra>",
@@ -1053,7 +1055,7 @@ def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
     _styled(
         fig,
         "param_grad_bars",
-        "Gradient norm of each parameter block (colour: gate)",
+        "Parameter gradient per gate block",
         "parameter block",
         "||dL/dW|| (log scale)",
     )

@@ -182,9 +182,12 @@ def test_gate_heatmaps_are_the_recorded_gates(cell, gates):
         np.testing.assert_allclose(values(tr["z"]), rec.gates[g][0, 0, 0].astype(np.float32).T, rtol=1e-6)
     sat = figure(at, "saturation")
     for g in gates:
-        below, above = analysis.saturation(rec.gates[g][0, 0])  # fractions over the probe batch
-        assert values(trace_named(sat, f"{g} > 0.9")["y"])[0] == pytest.approx(above, abs=1e-12)
-        assert values(trace_named(sat, f"{g} < 0.1")["y"])[0] == pytest.approx(below, abs=1e-12)
+        tanh = g in ("g", "n")  # candidates saturate at both ends: |value| is what counts
+        v = np.abs(rec.gates[g][0, 0]) if tanh else rec.gates[g][0, 0]
+        below, above = analysis.saturation(v)  # fractions over the probe batch
+        shown = f"|{g}|" if tanh else g
+        assert values(trace_named(sat, f"{shown} > 0.9")["y"])[0] == pytest.approx(above, abs=1e-12)
+        assert values(trace_named(sat, f"{shown} < 0.1")["y"])[0] == pytest.approx(below, abs=1e-12)
 
 
 def test_gates_page_explains_that_a_vanilla_rnn_has_none():

@@ -19,8 +19,10 @@ return within 20% of its start.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,16 +92,38 @@ def download_run(page, path: Path, attempts: int = 3):
             page.wait_for_timeout(1000)
 
 
+def press_play(page, attempts: int = 3) -> None:
+    """Press play and make sure it took (the button turns into Pause): a click that lands while the
+    page is mid-rerun can be lost, and a session that never played is not a starved one."""
+    sidebar = page.locator("[data-testid=stSidebar]")
+    for _ in range(attempts):
+        sidebar.get_by_role("button", name="Play").click()
+        try:
+            sidebar.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+            return
+        except Exception:  # noqa: BLE001 (not yet: press again)
+            continue
+    raise RuntimeError("play did not take after 3 presses")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--sample-every", type=float, default=5.0)
+    ap.add_argument("--split-cores", action="store_true",
+                    help="pin the server to CPU 0 (one training slot) and the browsers to CPU 1, as if the "
+                         "students' browsers ran on their own machines")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if args.split_cores:
+        os.environ["RNNVIZ_TRAINING_SLOTS"] = "1"  # the server has one core of its own
     proc, url = start_server()
+    if args.split_cores:
+        subprocess.run(["taskset", "-a", "-c", "-p", "0", str(proc.pid)], check=True, capture_output=True)
+        os.sched_setaffinity(0, {1})  # this script and the browsers it launches
     problems: list[str] = []
     try:
         with sync_playwright() as pw:
@@ -111,7 +135,7 @@ def main(argv=None) -> int:
             students = [open_student(browser, url, seed=k) for k in range(args.students)]
             opened = rss_mb(proc.pid)
             for _, page in students:
-                page.locator("[data-testid=stSidebar]").get_by_role("button", name="Play").click()
+                press_play(page)
             samples: list[list[tuple[float, int | None]]] = [[] for _ in students]
             t_end = time.monotonic() + args.seconds
             peak = opened
@@ -121,7 +145,9 @@ def main(argv=None) -> int:
                 peak = max(peak, rss_mb(proc.pid))
                 time.sleep(args.sample_every)
             for _, page in students:
-                page.locator("[data-testid=stSidebar]").get_by_role("button", name="Pause").click()
+                pause = page.locator("[data-testid=stSidebar]").get_by_role("button", name="Pause")
+                if pause.count():
+                    pause.click()
             time.sleep(3)
             rates, starved = [], 0
             for k, series in enumerate(samples):

@@ -19,33 +19,14 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, step_counter, wait_healthy  # noqa: E402
 
 URL = "http://127.0.0.1:8080"
-
-
-def wait_healthy(timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{URL}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("nginx/app not healthy on :8080")
-
-
-def step_counter(page) -> int:
-    label = page.locator("[data-testid=stMetricLabel]", has_text=re.compile(r"^\s*Step\s*$"))
-    metric = page.locator("[data-testid=stMetric]").filter(has=label).first
-    return int(metric.locator("[data-testid=stMetricValue]").inner_text().replace(",", ""))
 
 
 def main(argv=None) -> int:
@@ -65,7 +46,7 @@ def main(argv=None) -> int:
                 break
         if prefix is None:
             raise RuntimeError("deploy script ended before starting nginx")
-        wait_healthy()
+        wait_healthy(URL, proc, timeout=180)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for k in range(args.students):

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 import numpy as np  # noqa: E402
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_server  # noqa: E402
+from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_server, step_counter  # noqa: E402
 
 from rnnviz import io  # noqa: E402
 from rnnviz.config import ExperimentConfig  # noqa: E402
@@ -55,11 +55,9 @@ def ttl_seconds() -> float:
     return float(config.get("server", {}).get("disconnectedSessionTTL", 120))
 
 
-def step_counter(page) -> int | None:
+def read_step(page) -> int | None:
     try:
-        label = page.locator("[data-testid=stMetricLabel]", has_text="Step").first
-        metric = page.locator("[data-testid=stMetric]").filter(has=label).first
-        return int(metric.locator("[data-testid=stMetricValue]").inner_text(timeout=5000).replace(",", ""))
+        return step_counter(page, timeout=5000)
     except Exception:  # noqa: BLE001 (a redraw in progress: sample again later)
         return None
 
@@ -141,7 +139,7 @@ def main(argv=None) -> int:
             peak = opened
             while time.monotonic() < t_end:
                 for k, (_, page) in enumerate(students):
-                    samples[k].append((time.monotonic(), step_counter(page)))
+                    samples[k].append((time.monotonic(), read_step(page)))
                 peak = max(peak, rss_mb(proc.pid))
                 time.sleep(args.sample_every)
             for _, page in students:

@@ -268,30 +268,27 @@ class Rule:
     check: Callable[[Mapping[str, Any]], str | None]
 
 
-def _step_work(v: Mapping[str, Any]) -> str | None:
+def _size_limit(v: Mapping[str, Any], lead: str, limit: int, why: str, fix: str) -> str | None:
+    """``lead x length x hidden_size x num_layers x directions`` must stay at most ``limit``."""
     L = sequence_length(v["task"], v["seq_len"])
     D = 2 if v["bidirectional"] else 1
-    work = v["batch_size"] * L * v["hidden_size"] * v["num_layers"] * D
-    if work > MAX_STEP_WORK:
+    n = v[lead] * L * v["hidden_size"] * v["num_layers"] * D
+    if n > limit:
         return (
-            f"batch_size x length x hidden_size x num_layers x directions must be at most "
-            f"{MAX_STEP_WORK:,} so one training step stays interactive, got {v['batch_size']} x {L} x "
-            f"{v['hidden_size']} x {v['num_layers']} x {D} = {work:,}; lower one of them"
+            f"{lead} x length x hidden_size x num_layers x directions must be at most {limit:,} {why}, "
+            f"got {v[lead]} x {L} x {v['hidden_size']} x {v['num_layers']} x {D} = {n:,}; {fix}"
         )
     return None
+
+
+def _step_work(v: Mapping[str, Any]) -> str | None:
+    return _size_limit(v, "batch_size", MAX_STEP_WORK, "so one training step stays interactive",
+                       "lower one of them")
 
 
 def _probe_values(v: Mapping[str, Any]) -> str | None:
-    L = sequence_length(v["task"], v["seq_len"])
-    D = 2 if v["bidirectional"] else 1
-    n = v["probe_size"] * L * v["hidden_size"] * v["num_layers"] * D
-    if n > MAX_PROBE_VALUES:
-        return (
-            f"probe_size x length x hidden_size x num_layers x directions must be at most "
-            f"{MAX_PROBE_VALUES:,} so each recorded step fits in memory, got {v['probe_size']} x {L} x "
-            f"{v['hidden_size']} x {v['num_layers']} x {D} = {n:,}; lower probe_size"
-        )
-    return None
+    return _size_limit(v, "probe_size", MAX_PROBE_VALUES, "so each recorded step fits in memory",
+                       "lower probe_size")
 
 
 def _no_peeking(v: Mapping[str, Any]) -> str | None:

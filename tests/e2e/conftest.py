@@ -8,6 +8,7 @@ suite fails; off CI it is skipped with the reason shown.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -35,18 +36,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Wait for ``url``'s /_stcore/health (through nginx too); fail at once if ``proc`` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode} before becoming healthy")
+            raise RuntimeError(f"the server process exited with code {proc.returncode} before becoming healthy")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError(f"streamlit at {url} not healthy after {timeout:.0f} s")
+    raise RuntimeError(f"server at {url} not healthy after {timeout:.0f} s")
 
 
 def start_server(port: int | None = None, extra_args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
@@ -59,11 +61,28 @@ def start_server(port: int | None = None, extra_args: list[str] | None = None) -
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc)
     except Exception:
         proc.kill()
         raise
     return proc, url
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def step_counter(page, timeout: float | None = None) -> int:
+    """The value of the status bar's "Step" metric (not "Steps / s")."""
+    label = page.locator("[data-testid=stMetricLabel]", has_text=re.compile(r"^\s*Step\s*$"))
+    metric = page.locator("[data-testid=stMetric]").filter(has=label).first
+    value = metric.locator("[data-testid=stMetricValue]")
+    text = value.inner_text(timeout=timeout) if timeout is not None else value.inner_text()
+    return int(text.replace(",", ""))
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +95,7 @@ def artifacts_dir() -> Path:
 def server_url(artifacts_dir):
     proc, url = start_server()
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -7,21 +7,15 @@ menu). ui.frame.ensure_frame() now reruns it inside app.py's frame.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from conftest import start_server, wait_for_app
+from conftest import start_server, stop_server, wait_for_app
 
 
 @pytest.fixture
 def fresh_server(artifacts_dir):
     proc, url = start_server()
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def test_first_request_to_a_page_link_gets_the_whole_app(fresh_server, page, artifacts_dir):

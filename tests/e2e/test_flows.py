@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import wait_for_app
+from conftest import step_counter, wait_for_app
 
 from rnnviz import io
 from rnnviz.config import PRESETS, ExperimentConfig
@@ -31,12 +31,6 @@ def settle(page) -> None:
     """Wait for the script run a click started to finish (the attribute flips to running and back)."""
     page.wait_for_timeout(300)
     wait_for_app(page)
-
-
-def step_counter(page) -> int:
-    label = page.locator("[data-testid=stMetricLabel]", has_text=re.compile(r"^\s*Step\s*$"))
-    metric = page.locator("[data-testid=stMetric]").filter(has=label).first
-    return int(metric.locator("[data-testid=stMetricValue]").inner_text().replace(",", ""))
 
 
 def wait_until(predicate, timeout: float = 60.0, every: float = 0.25):

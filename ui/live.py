@@ -115,8 +115,10 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
             status_bar(sess)
         render(sess)
         result = _gated_tick(sess, notice)
-        if result is not None and result.stopped:
-            st.rerun()  # the whole app: the play button flips back and the timer stops
+        if result is not None and (result.stopped or (result.steps and not sess.playing)):
+            # the whole app: the play button flips back and the timer stops; also when pause was pressed
+            # while this tick trained (the page drawn before the tick would otherwise stay one tick behind)
+            st.rerun()
         registered = st.session_state.get(INTERVAL_KEY)
         if sess.playing and registered and not 0.67 < tick_interval() / registered < 1.5:
             st.rerun()  # the load changed: register the fragment again with the new interval

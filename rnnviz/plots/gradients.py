@@ -18,7 +18,6 @@ from rnnviz.plots.style import (
     _curve,
     _grid,
     _log_y,
-    _note_not_finite,
     _same_length,
     _styled,
     _timesteps,
@@ -54,11 +53,6 @@ def _norm_line(
     return bad
 
 
-# --------------------------------------------------------------------------------------
-# Gradient flow through time
-# --------------------------------------------------------------------------------------
-
-
 def _direction_label(layer: int, direction: int, Lyr: int, D: int) -> str:
     parts = []
     if Lyr > 1:
@@ -80,66 +74,66 @@ def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=Non
     A straight falling line on this log axis is geometric vanishing.
     """
     fig = go.Figure()
+    bad = _measured_lines(fig, grad_norms)
+    if theory is not None:
+        _bound_lines(fig, theory)
+    if jacobian is not None:
+        bad |= _jacobian_markers(fig, jacobian)
+    title = "Gradient flowing back through time"
+    if step is not None:
+        title += f" (training step {step})"
+    _styled(fig, "gradient_flow", title, "timestep t", "||dL/dh_t|| (log scale)", not_finite=bad)
+    _log_y(fig)
+    if theory is not None:
+        _focus_on_measured(fig)
+    return fig
+
+
+def _measured_lines(fig: go.Figure, grad_norms) -> bool:
+    """The measured ||dL/dh_t|| curves (see :func:`gradient_flow`); returns whether any had inf/nan."""
     bad = False
     if isinstance(grad_norms, Mapping):
         for index, (label, norms) in enumerate(grad_norms.items()):
             bad |= _norm_line(fig, norms, label, cell_colour(label, index))
-    else:
-        g = np.asarray(grad_norms)
-        if g.ndim == 1:
-            g = g[None, None]
-        if g.ndim != 3:
-            raise RnnvizError(
-                f"grad_norms must be (L,), (Lyr, D, L) or a dict label -> (L,), got shape {g.shape}"
-            )
-        Lyr, D, _ = g.shape
-        for layer in range(Lyr):
-            for direction in range(D):
-                bad |= _norm_line(
-                    fig,
-                    g[layer, direction],
-                    _direction_label(layer, direction, Lyr, D),
-                    _PALETTE[layer % len(_PALETTE)],
-                    dash="solid" if direction == 0 else "dash",
-                )
-    if theory is not None:
-        series = theory.items() if isinstance(theory, Mapping) else [("", theory)]
-        for index, (label, bound) in enumerate(series):
-            name = f"bound (γσ_max)^(T−t){' ' + label if label else ''}"
-            colour = cell_colour(label, index) if label else _NEUTRAL
-            _norm_line(fig, bound, name, colour, dash="dot", quantity="bound")  # inf bound = off the chart
-    if jacobian is not None:
-        hidden = getattr(jacobian, "hidden", jacobian)
-        bad |= _norm_line(
-            fig,
-            hidden,
-            "measured ||∂h_T/∂h_t||",
-            _NEUTRAL,
-            mode="markers",
-            quantity="||∂h_T/∂h_t||",
-            marker_symbol="circle-open",
-        )
-        cell = getattr(jacobian, "cell", None)
-        if cell is not None:
+        return bad
+    g = np.asarray(grad_norms)
+    if g.ndim == 1:
+        g = g[None, None]
+    if g.ndim != 3:
+        raise RnnvizError(f"grad_norms must be (L,), (Lyr, D, L) or a dict label -> (L,), got shape {g.shape}")
+    Lyr, D, _ = g.shape
+    for layer in range(Lyr):
+        for direction in range(D):
             bad |= _norm_line(
                 fig,
-                cell,
-                "measured ||∂c_T/∂c_t||",
-                CELL_COLOURS["lstm"],
-                mode="markers",
-                quantity="||∂c_T/∂c_t||",
-                marker_symbol="diamond-open",
+                g[layer, direction],
+                _direction_label(layer, direction, Lyr, D),
+                _PALETTE[layer % len(_PALETTE)],
+                dash="solid" if direction == 0 else "dash",
             )
-    title = "Gradient flowing back through time"
-    if step is not None:
-        title += f" (training step {step})"
-    _styled(fig, "gradient_flow", title, "timestep t", "||dL/dh_t|| (log scale)")
-    _log_y(fig)
-    if theory is not None:
-        _focus_on_measured(fig)
-    if bad:
-        _note_not_finite(fig)
-    return fig
+    return bad
+
+
+def _bound_lines(fig: go.Figure, theory) -> None:
+    """The Pascanu bound(s), dotted: (L,) in grey or a dict label -> (L,) in each cell's colour.
+
+    An infinite bound is simply off the chart (not a "not finite" banner: the data are fine)."""
+    series = theory.items() if isinstance(theory, Mapping) else [("", theory)]
+    for index, (label, bound) in enumerate(series):
+        name = f"bound (γσ_max)^(T−t){' ' + label if label else ''}"
+        colour = cell_colour(label, index) if label else _NEUTRAL
+        _norm_line(fig, bound, name, colour, dash="dot", quantity="bound")
+
+
+def _jacobian_markers(fig: go.Figure, jacobian) -> bool:
+    """Measured ||dh_T/dh_t|| (and ||dc_T/dc_t|| when ``jacobian.cell`` exists) as open markers."""
+    bad = _norm_line(fig, getattr(jacobian, "hidden", jacobian), "measured ||∂h_T/∂h_t||", _NEUTRAL,
+                     mode="markers", quantity="||∂h_T/∂h_t||", marker_symbol="circle-open")
+    cell = getattr(jacobian, "cell", None)
+    if cell is not None:
+        bad |= _norm_line(fig, cell, "measured ||∂c_T/∂c_t||", CELL_COLOURS["lstm"],
+                          mode="markers", quantity="||∂c_T/∂c_t||", marker_symbol="diamond-open")
+    return bad
 
 
 def _focus_on_measured(fig: go.Figure, pad_decades: float = 1.0) -> None:
@@ -177,10 +171,9 @@ def cell_vs_hidden_flow(grad_norms, grad_cell_norms) -> go.Figure:
         "LSTM: gradient through the cell state vs the hidden state",
         "timestep t",
         "gradient norm (log scale)",
+        not_finite=bad,
     )
     _log_y(fig)
-    if bad:
-        _note_not_finite(fig)
     return fig
 
 
@@ -229,14 +222,13 @@ def gradient_flow_heatmap(steps, grad_norms) -> go.Figure:
         "Gradient flow over training (colour: ||dL/dh_t||, log scale)",
         "timestep t",
         "training step",
+        not_finite=bad,
     )
-    if bad:
-        _note_not_finite(fig)
     return fig
 
 
 # --------------------------------------------------------------------------------------
-# Parameters
+# Gradient per parameter block
 # --------------------------------------------------------------------------------------
 
 
@@ -272,8 +264,7 @@ def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
         "Parameter gradient per gate block",
         "parameter block",
         "||dL/dW|| (log scale)",
+        not_finite=bad,
     )
     _log_y(fig)
-    if bad:
-        _note_not_finite(fig)
     return fig

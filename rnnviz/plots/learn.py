@@ -8,20 +8,15 @@ from plotly.subplots import make_subplots
 
 from rnnviz import analysis
 from rnnviz.plots.style import (
-    _NEUTRAL,
     BASE_FONT_SIZE,
     CELL_COLOURS,
     GATE_COLOURS,
+    _circle_trace,
     _curve,
     _hline_trace,
     _log_y,
-    _note_not_finite,
     _styled,
 )
-
-# --------------------------------------------------------------------------------------
-# Learn-page widgets (maths in rnnviz.analysis)
-# --------------------------------------------------------------------------------------
 
 
 def jacobian_product_figure(rho: float, T: int, gamma: float = 1.0) -> go.Figure:
@@ -48,27 +43,17 @@ def jacobian_product_figure(rho: float, T: int, gamma: float = 1.0) -> go.Figure
         f"γρ = {base:.3g}: after {T} steps the gradient is scaled by {analysis.format_ratio(scale[-1])}",
         "steps back in time n",
         "gradient scale (γρ)^n (log scale)",
+        not_finite=not np.all(np.isfinite(scale) & (scale > 0)),
+        note="values beyond float range not drawn",
     )
     _log_y(fig)
-    if not np.all(np.isfinite(scale) & (scale > 0)):
-        _note_not_finite(fig, "values beyond float range not drawn")
     return fig
 
 
 def clipping_figure(gx: float, gy: float, threshold: float) -> go.Figure:
     """A 2-D gradient g before and after norm clipping, with the circle ||g|| = θ (equal axes)."""
     clip = analysis.clip_by_norm(np.array([gx, gy]), threshold)
-    angle = np.linspace(0, 2 * np.pi, 121)
-    fig = go.Figure(
-        go.Scatter(
-            x=np.round(threshold * np.cos(angle), 4),
-            y=np.round(threshold * np.sin(angle), 4),
-            mode="lines",
-            name=f"||g|| = θ = {threshold:g}",
-            line=dict(color=_NEUTRAL, dash="dot", width=2),
-            hoverinfo="skip",
-        )
-    )
+    fig = go.Figure(_circle_trace(threshold, f"||g|| = θ = {threshold:g}"))
     for vector, name, colour, width in (
         (np.array([gx, gy]), f"g (||g|| = {clip.norm:.3g})", CELL_COLOURS["rnn_tanh"], 3),
         (clip.clipped, f"clipped (×{clip.scale:.3g})", CELL_COLOURS["lstm"], 5),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.plots.style import _LIGHT, _NEUTRAL, _note_not_finite, _styled
+from rnnviz.plots.style import _LIGHT, _circle_trace, _styled
 
 
 def eigenvalue_plot(eigenvalues, previous=None) -> go.Figure:
@@ -17,17 +17,7 @@ def eigenvalue_plot(eigenvalues, previous=None) -> go.Figure:
     """
     lam = np.asarray(eigenvalues, dtype=np.complex128).reshape(-1)
     finite = np.isfinite(lam)
-    angle = np.linspace(0, 2 * np.pi, 121)
-    fig = go.Figure(
-        go.Scatter(
-            x=np.round(np.cos(angle), 4),
-            y=np.round(np.sin(angle), 4),
-            mode="lines",
-            name="unit circle |λ| = 1",
-            line=dict(color=_NEUTRAL, dash="dot", width=2),
-            hoverinfo="skip",
-        )
-    )
+    fig = go.Figure(_circle_trace(1.0, "unit circle |λ| = 1"))
     if previous is not None:
         prev = np.asarray(previous, dtype=np.complex128).reshape(-1)
         prev = prev[np.isfinite(prev)]
@@ -70,8 +60,7 @@ def eigenvalue_plot(eigenvalues, previous=None) -> go.Figure:
         "real part Re λ",
         "imaginary part Im λ",
         height=560,
+        not_finite=not finite.all(),
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    if not finite.all():
-        _note_not_finite(fig)
     return fig

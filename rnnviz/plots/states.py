@@ -19,16 +19,11 @@ from rnnviz.plots.style import (
     TANH_GATES,
     _curve,
     _grid,
-    _note_not_finite,
     _same_length,
     _styled,
     _timesteps,
     gate_colour,
 )
-
-# --------------------------------------------------------------------------------------
-# Hidden states and gates
-# --------------------------------------------------------------------------------------
 
 
 def _symmetric_range(z: np.ndarray, bounded: bool) -> float:
@@ -36,6 +31,45 @@ def _symmetric_range(z: np.ndarray, bounded: bool) -> float:
         return 1.0
     finite = np.abs(z[np.isfinite(z)])
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+
+
+def _hidden_heat(h: np.ndarray, limit: float) -> go.Heatmap:
+    """h_t of every unit (rows) at every timestep (columns) on a diverging scale fixed to ±``limit``."""
+    L, H = h.shape
+    return go.Heatmap(
+        x=_timesteps(L),
+        y=np.arange(1, H + 1, dtype=np.int32),
+        z=h.T,
+        colorscale="RdBu_r",
+        zmin=-limit,
+        zmax=limit,
+        zmid=0,
+        colorbar=dict(title=dict(text=f"h value ({-limit:.3g} … {limit:.3g})", side="right")),
+        hovertemplate="t=%{x}, unit %{y}<br>h = %{z:.3f}<extra></extra>",
+    )
+
+
+def _input_trace(x_in: np.ndarray) -> go.Scatter | go.Heatmap:
+    """The inputs (L, I) above the hidden heatmap: a line when I = 1, a small grey heatmap otherwise."""
+    t = _timesteps(len(x_in))
+    if x_in.shape[1] == 1:
+        return go.Scatter(
+            x=t,
+            y=x_in[:, 0],
+            mode="lines+markers",
+            name="input x_t",
+            showlegend=False,
+            line=dict(color=_NEUTRAL, width=2),
+            hovertemplate="t=%{x}<br>x = %{y:.3g}<extra></extra>",
+        )
+    return go.Heatmap(
+        x=t,
+        y=np.arange(1, x_in.shape[1] + 1, dtype=np.int32),
+        z=x_in.T,
+        colorscale="Greys",
+        showscale=False,
+        hovertemplate="t=%{x}, feature %{y}<br>x = %{z:.3g}<extra></extra>",
+    )
 
 
 def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool = True) -> go.Figure:
@@ -46,69 +80,21 @@ def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool 
     ``inputs`` (L,) or (L, 1) is drawn as a line, (L, I) as a small heatmap, sharing the t axis.
     """
     h, bad = _grid(hidden, "hidden")  # (L, H)
-    L, H = h.shape
-    t = _timesteps(L)
-    limit = _symmetric_range(h, bounded)
-    heat = go.Heatmap(
-        x=t,
-        y=np.arange(1, H + 1, dtype=np.int32),
-        z=h.T,
-        colorscale="RdBu_r",
-        zmin=-limit,
-        zmax=limit,
-        zmid=0,
-        colorbar=dict(title=dict(text=f"h value ({-limit:.3g} … {limit:.3g})", side="right")),
-        hovertemplate="t=%{x}, unit %{y}<br>h = %{z:.3f}<extra></extra>",
-    )
+    heat = _hidden_heat(h, _symmetric_range(h, bounded))
     title = title or "Hidden state h_t of every unit over time"
     if inputs is None:
-        fig = go.Figure(heat)
-        _styled(fig, "hidden_heatmap", title, "timestep t", "hidden unit")
-    else:
-        x_in = np.array(inputs, dtype=np.float32)
-        x_in = x_in.reshape(-1, 1) if x_in.ndim == 1 else x_in  # (L, I)
-        _same_length(hidden=h, inputs=x_in)
-        bad_in = ~np.isfinite(x_in)
-        x_in[bad_in] = np.nan
-        bad |= bool(bad_in.any())
-        fig = make_subplots(
-            rows=2, cols=1, shared_xaxes=True, row_heights=[0.22, 0.78], vertical_spacing=0.04
-        )
-        if x_in.shape[1] == 1:
-            fig.add_trace(
-                go.Scatter(
-                    x=t,
-                    y=x_in[:, 0],
-                    mode="lines+markers",
-                    name="input x_t",
-                    showlegend=False,
-                    line=dict(color=_NEUTRAL, width=2),
-                    hovertemplate="t=%{x}<br>x = %{y:.3g}<extra></extra>",
-                ),
-                row=1,
-                col=1,
-            )
-        else:
-            fig.add_trace(
-                go.Heatmap(
-                    x=t,
-                    y=np.arange(1, x_in.shape[1] + 1, dtype=np.int32),
-                    z=x_in.T,
-                    colorscale="Greys",
-                    showscale=False,
-                    hovertemplate="t=%{x}, feature %{y}<br>x = %{z:.3g}<extra></extra>",
-                ),
-                row=1,
-                col=1,
-            )
-        fig.add_trace(heat, row=2, col=1)
-        _styled(fig, "hidden_heatmap", title, height=560)
-        fig.update_xaxes(title_text="timestep t", row=2, col=1)
-        fig.update_xaxes(range=[0.5, L + 0.5])  # cells, not line padding, define the shared t axis
-        fig.update_yaxes(title_text="input", row=1, col=1)
-        fig.update_yaxes(title_text="hidden unit", row=2, col=1)
-    if bad:
-        _note_not_finite(fig)
+        return _styled(go.Figure(heat), "hidden_heatmap", title, "timestep t", "hidden unit", not_finite=bad)
+    x_in = np.array(inputs, dtype=np.float32)
+    x_in, bad_in = _grid(x_in.reshape(-1, 1) if x_in.ndim == 1 else x_in, "inputs")  # (L, I)
+    _same_length(hidden=h, inputs=x_in)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.22, 0.78], vertical_spacing=0.04)
+    fig.add_trace(_input_trace(x_in), row=1, col=1)
+    fig.add_trace(heat, row=2, col=1)
+    _styled(fig, "hidden_heatmap", title, height=560, not_finite=bad or bad_in)
+    fig.update_xaxes(title_text="timestep t", row=2, col=1)
+    fig.update_xaxes(range=[0.5, len(h) + 0.5])  # cells, not line padding, define the shared t axis
+    fig.update_yaxes(title_text="input", row=1, col=1)
+    fig.update_yaxes(title_text="hidden unit", row=2, col=1)
     return fig
 
 
@@ -127,19 +113,11 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
         raise RnnvizError(f"steps and hiddens must be non-empty and the same length, got {len(steps)} "
                           f"and {len(hiddens)}")
     pick = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_ANIMATION_FRAMES)).round().astype(int))
-    grids = [_grid(hiddens[i], "hidden")[0] for i in pick]
+    grids, bad = zip(*(_grid(hiddens[i], "hidden") for i in pick), strict=True)
     limit = max(_symmetric_range(g, bounded) for g in grids)
-    L, H = grids[0].shape
-
-    def heat(g):
-        return go.Heatmap(x=_timesteps(L), y=np.arange(1, H + 1, dtype=np.int32), z=g.T, colorscale="RdBu_r",
-                          zmin=-limit, zmax=limit, zmid=0,
-                          colorbar=dict(title=dict(text="h value", side="right")),
-                          hovertemplate="t=%{x}, unit %{y}<br>h = %{z:.3f}<extra></extra>")
-
     labels = [str(steps[i]) for i in pick]
-    frames = [go.Frame(data=[heat(g)], name=n) for g, n in zip(grids, labels, strict=True)]
-    fig = go.Figure(heat(grids[-1]), frames=frames)
+    frames = [go.Frame(data=[_hidden_heat(g, limit)], name=n) for g, n in zip(grids, labels, strict=True)]
+    fig = go.Figure(_hidden_heat(grids[-1], limit), frames=frames)
     frame_args = dict(frame=dict(duration=250, redraw=True), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.18, xanchor="left", showactive=False,
@@ -151,7 +129,7 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
                       steps=[dict(label=n, method="animate", args=[[n], frame_args]) for n in labels])],
     )
     _styled(fig, "hidden_animation", "Hidden state of the probe sequence through training", "timestep t",
-            "hidden unit", height=600)
+            "hidden unit", height=600, not_finite=any(bad))
     fig.update_layout(margin=dict(b=150))
     return fig
 
@@ -192,13 +170,19 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], mode: str) -> go.Figure:
         fig.update_yaxes(title_text="unit", row=row, col=1)
     fig.update_xaxes(title_text="timestep t", row=len(order), col=1)
     cell = CELL_LABELS.get(mode, mode)
-    _styled(
-        fig, "gate_heatmaps", f"{cell} gates at every timestep (units × time)", height=120 + 200 * len(order)
-    )
-    has_tanh = any(g in TANH_GATES for g in order)
-    # Two colour bars stacked on the right (sigmoid above, tanh below), so their titles never overlap.
+    _styled(fig, "gate_heatmaps", f"{cell} gates at every timestep (units × time)", height=120 + 200 * len(order),
+            not_finite=bad)
+    _gate_colour_axes(fig, has_tanh=any(g in TANH_GATES for g in order))
+    fig.update_annotations(font_size=BASE_FONT_SIZE)
+    return fig
+
+
+def _gate_colour_axes(fig: go.Figure, has_tanh: bool) -> None:
+    """Sigmoid gates on one colour axis [0, 1]; tanh candidates (if any) on a diverging one [-1, 1].
+
+    The two colour bars are stacked on the right (sigmoid above, tanh below), so their titles never overlap."""
     sigmoid_bar = dict(y=0.77, len=0.46, yanchor="middle") if has_tanh else dict(y=0.5, len=0.9)
-    fig.update_layout(
+    layout = dict(
         coloraxis=dict(
             colorscale="Viridis",
             cmin=0,
@@ -207,24 +191,15 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], mode: str) -> go.Figure:
         )
     )
     if has_tanh:
-        fig.update_layout(
-            coloraxis2=dict(
-                colorscale="RdBu_r",
-                cmin=-1,
-                cmax=1,
-                cmid=0,
-                colorbar=dict(
-                    title=dict(text="candidate value<br>−1 … 1", side="right"),
-                    y=0.23,
-                    len=0.46,
-                    yanchor="middle",
-                ),
-            )
+        layout["coloraxis2"] = dict(
+            colorscale="RdBu_r",
+            cmin=-1,
+            cmax=1,
+            cmid=0,
+            colorbar=dict(title=dict(text="candidate value<br>−1 … 1", side="right"), y=0.23, len=0.46,
+                          yanchor="middle"),
         )
-    fig.update_annotations(font_size=BASE_FONT_SIZE)
-    if bad:
-        _note_not_finite(fig)
-    return fig
+    fig.update_layout(layout)
 
 
 def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, high: float = 0.9) -> go.Figure:
@@ -263,15 +238,14 @@ def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, hig
         f"Gate saturation: share of units above {high:g} or below {low:g}",
         "training step",
         "units saturated (%)",
+        not_finite=bad,
     )
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
-    if bad:
-        _note_not_finite(fig)
     return fig
 
 
 # --------------------------------------------------------------------------------------
-# Geometry: PCA trajectories and eigenvalues
+# PCA trajectories
 # --------------------------------------------------------------------------------------
 
 
@@ -287,62 +261,35 @@ def pca_trajectory_figure(proj, explained) -> go.Figure:
     bad = ~np.all(np.isfinite(p), axis=1)
     p[bad] = np.nan
     L, k = p.shape
-    t = _timesteps(L)
     explained = np.asarray(explained, dtype=np.float64)
     axis_titles = [f"PC{j + 1} ({explained[j]:.0%} of variance)" for j in range(k)]
-    ends = [(0, "start t=1", "square", "#009E73"), (L - 1, f"end t={L}", "diamond", "#B00020")] if L else []
     fig = go.Figure()
-    hover = "t=%{marker.color}<br>" + "<br>".join(
-        f"PC{j + 1} = %{{{c}:.3g}}" for j, c in enumerate("xyz"[:k])
-    )
+    hover = "t=%{marker.color}<br>" + "<br>".join(f"PC{j + 1} = %{{{c}:.3g}}" for j, c in enumerate("xyz"[:k]))
     path = dict(
         mode="lines+markers",
         name="h_t",
         showlegend=False,
         line=dict(color=_LIGHT, width=2),
         marker=dict(
-            color=t, colorscale="Viridis", size=7, colorbar=dict(title=dict(text="timestep t", side="right"))
+            color=_timesteps(L), colorscale="Viridis", size=7,
+            colorbar=dict(title=dict(text="timestep t", side="right")),
         ),
         hovertemplate=hover + "<extra></extra>",
     )
+    scatter = go.Scatter if k == 2 else go.Scatter3d
+    fig.add_trace(scatter(**dict(zip("xyz", p.T, strict=False)), **path))
+    ends = [(0, "start t=1", "square", "#009E73"), (L - 1, f"end t={L}", "diamond", "#B00020")] if L else []
+    for i, name, symbol, colour in ends:
+        fig.add_trace(scatter(**{c: [p[i, j]] for j, c in enumerate("xyz"[:k])}, mode="markers", name=name,
+                              marker=dict(symbol=symbol, size=18 if k == 2 else 10, color=colour),
+                              hovertemplate=f"{name}<extra></extra>"))
     if k == 2:
-        fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], **path))
-        for i, name, symbol, colour in ends:
-            fig.add_trace(
-                go.Scatter(
-                    x=[p[i, 0]],
-                    y=[p[i, 1]],
-                    mode="markers",
-                    name=name,
-                    marker=dict(symbol=symbol, size=18, color=colour),
-                    hovertemplate=f"{name}<extra></extra>",
-                )
-            )
-        _styled(fig, "pca_trajectory", "Hidden-state trajectory (PCA projection)", *axis_titles, height=560)
+        _styled(fig, "pca_trajectory", "Hidden-state trajectory (PCA projection)", *axis_titles, height=560,
+                not_finite=bad.any())
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
     else:
-        fig.add_trace(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=p[:, 2], **path))
-        for i, name, symbol, colour in ends:
-            fig.add_trace(
-                go.Scatter3d(
-                    x=[p[i, 0]],
-                    y=[p[i, 1]],
-                    z=[p[i, 2]],
-                    mode="markers",
-                    name=name,
-                    marker=dict(symbol=symbol, size=10, color=colour),
-                    hovertemplate=f"{name}<extra></extra>",
-                )
-            )
-        _styled(fig, "pca_trajectory", "Hidden-state trajectory (PCA projection, 3D)", height=640)
-        fig.update_layout(
-            scene=dict(
-                xaxis_title=axis_titles[0],
-                yaxis_title=axis_titles[1],
-                zaxis_title=axis_titles[2],
-                aspectmode="data",
-            )
-        )
-    if bad.any():
-        _note_not_finite(fig)
+        _styled(fig, "pca_trajectory", "Hidden-state trajectory (PCA projection, 3D)", height=640,
+                not_finite=bad.any())
+        scene = {f"{c}axis_title": title for c, title in zip("xyz", axis_titles, strict=True)}
+        fig.update_layout(scene=dict(scene, aspectmode="data"))
     return fig

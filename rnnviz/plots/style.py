@@ -124,8 +124,11 @@ def _styled(
     x_title: str | None = None,
     y_title: str | None = None,
     height: int = 480,
+    not_finite: bool = False,
+    note: str = NOT_FINITE_NOTE,
 ) -> go.Figure:
-    """The common look (the template) plus title, axis titles, height and ``uirevision=kind``.
+    """The common look (the template) plus title, axis titles, height and ``uirevision=kind``; when
+    ``not_finite`` (the data had inf/nan, drawn as gaps) also the red banner saying so (``note``).
 
     One ``update_layout`` call: plotly validates every call, and figures redraw twice a second."""
     layout = dict(
@@ -140,6 +143,8 @@ def _styled(
     if y_title is not None:
         layout["yaxis"] = dict(title=dict(text=y_title))
     fig.update_layout(layout)
+    if not_finite:
+        _note_not_finite(fig, note)
     return fig
 
 
@@ -226,6 +231,19 @@ def _hline_trace(fig: go.Figure, x0: float, x1: float, y: float, name: str, colo
             line=dict(color=colour, dash="dash", width=2),
             hovertemplate=f"{name}<extra></extra>",
         )
+    )
+
+
+def _circle_trace(radius: float, name: str) -> go.Scatter:
+    """The dotted circle |z| = ``radius`` in the plane (no hover): the unit circle, the clipping radius."""
+    angle = np.linspace(0, 2 * np.pi, 121)
+    return go.Scatter(
+        x=np.round(radius * np.cos(angle), 4),
+        y=np.round(radius * np.sin(angle), 4),
+        mode="lines",
+        name=name,
+        line=dict(color=_NEUTRAL, dash="dot", width=2),
+        hoverinfo="skip",
     )
 
 

@@ -14,16 +14,11 @@ from rnnviz.plots.style import (
     _hline_trace,
     _line_mode,
     _log_y,
-    _note_not_finite,
     _same_length,
     _span,
     _styled,
     cell_colour,
 )
-
-# --------------------------------------------------------------------------------------
-# Training curves
-# --------------------------------------------------------------------------------------
 
 
 def loss_curve(
@@ -76,15 +71,18 @@ def loss_curve(
                         tickmode="auto", nticks=6)
         )
         title += f" and {metric_name.split(' (')[0]}"  # the axis carries the full definition
-    if baseline is not None:
-        x0, x1 = _span(steps)
-        _hline_trace(fig, x0, x1, float(baseline), f"chance baseline ({baseline:.3g})")
+    _chance_baseline(fig, baseline, steps)
     if diverged_step is not None:
         _mark_divergence(fig, steps, y, int(diverged_step))
-    _styled(fig, "loss_curve", title, "training step", loss_name)
-    if bad:
-        _note_not_finite(fig)
+    _styled(fig, "loss_curve", title, "training step", loss_name, not_finite=bad)
     return fig
+
+
+def _chance_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:
+    """The task's chance baseline as a dashed line across every step drawn (nothing when None)."""
+    if baseline is not None:
+        x0, x1 = _span(*steps)
+        _hline_trace(fig, x0, x1, float(baseline), f"chance baseline ({baseline:.3g})")
 
 
 def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int) -> None:
@@ -155,16 +153,9 @@ def grad_norm_curve(
     if threshold is not None:
         x0, x1 = _span(steps)
         _hline_trace(fig, x0, x1, float(threshold), f"clip threshold θ = {threshold:.3g}", colour=_PALETTE[1])
-    _styled(
-        fig,
-        "grad_norm_curve",
-        "Gradient norm per training step",
-        "training step",
-        "gradient norm ||g|| (log scale)",
-    )
+    _styled(fig, "grad_norm_curve", "Gradient norm per training step", "training step",
+            "gradient norm ||g|| (log scale)", not_finite=bad)
     _log_y(fig)
-    if bad:
-        _note_not_finite(fig)
     return fig
 
 
@@ -189,10 +180,7 @@ def compare_loss(curves: Mapping[str, tuple], baseline: float | None = None) -> 
                 hovertemplate=f"{label}<br>step %{{x}}<br>loss = %{{y:.4g}}<extra></extra>",
             )
         )
-    if baseline is not None:
-        x0, x1 = _span(*all_steps)
-        _hline_trace(fig, x0, x1, float(baseline), f"chance baseline ({baseline:.3g})")
-    _styled(fig, "compare_loss", "Training loss: same task, same seed, same batches", "training step", "loss")
-    if bad:
-        _note_not_finite(fig)
+    _chance_baseline(fig, baseline, *all_steps)
+    _styled(fig, "compare_loss", "Training loss: same task, same seed, same batches", "training step", "loss",
+            not_finite=bad)
     return fig

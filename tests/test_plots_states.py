@@ -57,7 +57,7 @@ def test_gate_heatmaps_lstm_panels_names_and_scales():
     assert [t.name for t in fig.data] == [
         "input gate i",
         "forget gate f",
-        "cell candidate g",
+        "candidate g",  # the words of cells.CELLS["lstm"].gate_labels
         "output gate o",
     ]
     np.testing.assert_array_equal(fig.data[1].z, gates["f"].T)
@@ -73,7 +73,7 @@ def test_gate_heatmaps_lstm_panels_names_and_scales():
 def test_gate_heatmaps_gru_and_non_finite():
     gates = {"r": np.full((2, 2), 0.5), "z": np.array([[NAN, 1.0], [0.0, 1.0]]), "n": np.zeros((2, 2))}
     fig = plots.gate_heatmaps(gates, "gru")
-    assert [t.name for t in fig.data] == ["reset gate r", "update gate z", "new-state candidate n"]
+    assert [t.name for t in fig.data] == ["reset gate r", "update gate z", "candidate n"]
     assert has_note(fig)
     fig.to_json()
     with pytest.raises(RnnvizError, match="at least one gate"):

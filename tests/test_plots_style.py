@@ -3,8 +3,9 @@
 import inspect
 
 import plotly.graph_objects as go
+import pytest
 
-from rnnviz import plots
+from rnnviz import cells, plots
 from rnnviz.plots import gradients, learn, spectrum, states, style, training
 
 # ---------------------------------------------------------------- colours
@@ -18,6 +19,24 @@ def test_cell_and_gate_colours_are_consistent():
     assert plots.cell_colour("mystery", 1) != plots.cell_colour("mystery", 2)
     assert plots.gate_colour("f") == plots.gate_colour("W_hf") == plots.gate_colour("b_if")
     assert plots.gate_colour("W_hh") not in plots.GATE_COLOURS.values()
+
+
+def test_cell_facts_come_from_the_cell_table():
+    assert plots.CELL_COLOURS == {name: c.colour for name, c in cells.CELLS.items()}
+    assert plots.CELL_LABELS == {"rnn_tanh": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"}
+    assert plots.TANH_GATES == {"g", "n"}
+    assert plots.GATE_TITLES["f"] == "forget gate f" and plots.GATE_TITLES["n"] == "candidate n"
+    assert set(plots.GATE_TITLES) == {g for c in cells.CELLS.values() for g in c.gates}
+
+
+@pytest.mark.parametrize(("label", "cell"), [
+    ("lstm", "lstm"), ("tanh RNN", "rnn_tanh"), ("ReLU RNN", "rnn_relu"), ("IRNN", "rnn_relu"),
+    ("GRU, seed 3", "gru"), ("RNN", "rnn_tanh"), ("mystery", None),
+])
+def test_cell_of_label(label, cell):
+    assert plots.cell_of_label(label) == cell
+    if cell is not None:
+        assert plots.cell_colour(label) == cells.get(cell).colour
 
 
 # ---------------------------------------------------------------- export and weight

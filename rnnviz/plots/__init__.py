@@ -40,6 +40,7 @@ from rnnviz.plots.style import (
     TANH_GATES,
     TITLE_FONT_SIZE,
     cell_colour,
+    cell_of_label,
     figure_to_html,
     gate_colour,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "TITLE_FONT_SIZE",
     "MAX_ANIMATION_FRAMES",
     "cell_colour",
+    "cell_of_label",
     "gate_colour",
     "loss_curve",
     "grad_norm_curve",

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnviz import analysis
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.plots.style import (
     _LIGHT,
@@ -134,18 +134,18 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
     return fig
 
 
-def gate_heatmaps(gates: Mapping[str, np.ndarray], mode: str) -> go.Figure:
+def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str) -> go.Figure:
     """One panel per gate (LSTM i, f, g, o; GRU r, z, n): units (rows) x timesteps (columns).
 
     Sigmoid gates share one colour bar on [0, 1] (0 = closed, 1 = open); the tanh
     candidates g and n share a diverging one on [-1, 1]. Each ``gates[name]`` is (L, H),
-    e.g. ``Trace.gates[name][layer, direction, sample]``.
+    e.g. ``Trace.gates[name][layer, direction, sample]``; panels follow the cell's gate order
+    (``cells.Cell.gates``), then any gate the cell does not know.
     """
-    order = [g for g in analysis.GATE_ORDER.get(mode, ()) if g in gates] + [
-        g for g in gates if g not in analysis.GATE_ORDER.get(mode, ())
-    ]
+    known = cells.CELLS[cell].gates if cell in cells.CELLS else ()
+    order = [g for g in known if g in gates] + [g for g in gates if g not in known]
     if not order:
-        raise RnnvizError(f"gate_heatmaps needs at least one gate, got none for mode {mode!r}")
+        raise RnnvizError(f"gate_heatmaps needs at least one gate, got none for cell {cell!r}")
     titles = [f"{GATE_TITLES.get(g, g)} ({'tanh, −1…1' if g in TANH_GATES else 'σ, 0…1'})" for g in order]
     fig = make_subplots(
         rows=len(order), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.06
@@ -169,8 +169,8 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], mode: str) -> go.Figure:
         )
         fig.update_yaxes(title_text="unit", row=row, col=1)
     fig.update_xaxes(title_text="timestep t", row=len(order), col=1)
-    cell = CELL_LABELS.get(mode, mode)
-    _styled(fig, "gate_heatmaps", f"{cell} gates at every timestep (units × time)", height=120 + 200 * len(order),
+    label = CELL_LABELS.get(cell, cell)
+    _styled(fig, "gate_heatmaps", f"{label} gates at every timestep (units × time)", height=120 + 200 * len(order),
             not_finite=bad)
     _gate_colour_axes(fig, has_tanh=any(g in TANH_GATES for g in order))
     fig.update_annotations(font_size=BASE_FONT_SIZE)

@@ -16,6 +16,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 
 # --------------------------------------------------------------------------------------
@@ -25,19 +26,9 @@ from rnnviz.errors import RnnvizError
 BASE_FONT_SIZE = 18  # px; readable from the back of a classroom
 TITLE_FONT_SIZE = 22
 
-# Okabe-Ito colour-blind-safe palette.
-CELL_COLOURS: dict[str, str] = {
-    "rnn_tanh": "#D55E00",  # vermillion
-    "rnn_relu": "#CC79A7",  # reddish purple (IRNN)
-    "lstm": "#0072B2",  # blue
-    "gru": "#009E73",  # bluish green
-}
-CELL_LABELS: dict[str, str] = {
-    "rnn_tanh": "RNN (tanh)",
-    "rnn_relu": "RNN (relu)",
-    "lstm": "LSTM",
-    "gru": "GRU",
-}
+# Per-cell colours and words come from the one cell table (rnnviz.cells); the Okabe-Ito palette.
+CELL_COLOURS: dict[str, str] = {name: c.colour for name, c in cells.CELLS.items()}
+CELL_LABELS: dict[str, str] = {name: c.label for name, c in cells.CELLS.items()}
 GATE_COLOURS: dict[str, str] = {
     "i": "#E69F00",
     "f": "#0072B2",
@@ -47,17 +38,14 @@ GATE_COLOURS: dict[str, str] = {
     "z": "#56B4E9",
     "n": "#009E73",
 }
+#: Gates squashed by tanh (range -1..1), over every cell; all the others are sigmoids (range 0..1).
+TANH_GATES: frozenset[str] = frozenset().union(*(c.tanh_gates for c in cells.CELLS.values()))
+#: "forget gate f", "candidate g": the gate's words (``cells.Cell.gate_labels``) and its letter.
 GATE_TITLES: dict[str, str] = {
-    "i": "input gate i",
-    "f": "forget gate f",
-    "g": "cell candidate g",
-    "o": "output gate o",
-    "r": "reset gate r",
-    "z": "update gate z",
-    "n": "new-state candidate n",
+    g: f"{words} {g}" if g in c.tanh_gates else f"{words} gate {g}"
+    for c in cells.CELLS.values()
+    for g, words in c.gate_labels.items()
 }
-#: Gates squashed by tanh (range -1..1); all the others are sigmoids (range 0..1).
-TANH_GATES = frozenset({"g", "n"})
 
 _PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _NEUTRAL = "#555555"
@@ -94,17 +82,24 @@ _TEMPLATE = go.layout.Template(
 NOT_FINITE_NOTE = "diverged: values not finite"
 
 
-def cell_colour(label: str, index: int = 0) -> str:
-    """Colour of a cell type from a mode ("lstm") or a free label ("LSTM, seed 3", "IRNN")."""
+#: Words in a free label that name a cell, checked in this order ("IRNN" is the relu RNN of Le et al. 2015).
+_CELL_WORDS = (("lstm", "lstm"), ("gru", "gru"), ("irnn", "rnn_relu"), ("relu", "rnn_relu"), ("rnn", "rnn_tanh"))
+
+
+def cell_of_label(label: str) -> str | None:
+    """The cell a label names: a cell name ("lstm"), a cell's label ("tanh RNN") or a free label
+    containing one of its words ("LSTM, seed 3", "IRNN"); None when it names no cell."""
     key = label.lower()
-    if key in CELL_COLOURS:
-        return CELL_COLOURS[key]
-    for word, mode in (("lstm", "lstm"), ("gru", "gru"), ("irnn", "rnn_relu"), ("relu", "rnn_relu")):
-        if word in key:
-            return CELL_COLOURS[mode]
-    if "rnn" in key:
-        return CELL_COLOURS["rnn_tanh"]
-    return _PALETTE[index % len(_PALETTE)]
+    for name, c in cells.CELLS.items():
+        if key in (name, c.label.lower()):
+            return name
+    return next((name for word, name in _CELL_WORDS if word in key), None)
+
+
+def cell_colour(label: str, index: int = 0) -> str:
+    """Colour of the cell a label names (:func:`cell_of_label`); else the ``index``-th palette colour."""
+    name = cell_of_label(label)
+    return CELL_COLOURS[name] if name else _PALETTE[index % len(_PALETTE)]
 
 
 def gate_colour(block: str) -> str:

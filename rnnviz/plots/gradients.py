@@ -17,6 +17,7 @@ from rnnviz.plots.style import (
     GATE_COLOURS,
     _curve,
     _grid,
+    _line,
     _log_y,
     _same_length,
     _styled,
@@ -38,18 +39,9 @@ def _norm_line(
 ) -> bool:
     """One per-timestep norm curve on a log axis; returns whether it had non-finite values."""
     y, bad = _curve(norms, name, log=True)
-    fig.add_trace(
-        go.Scatter(
-            x=_timesteps(len(y)),
-            y=y,
-            name=name,
-            mode=mode,
-            line=dict(color=colour, dash=dash, width=3),
-            marker=dict(color=colour, size=9),
-            hovertemplate=f"{name}<br>t=%{{x}}<br>{quantity} = %{{y:.3g}}<extra></extra>",
-            **kwargs,
-        )
-    )
+    fig.add_trace(_line(_timesteps(len(y)), y, name, colour,
+                        f"{name}<br>t=%{{x}}<br>{quantity} = %{{y:.3g}}<extra></extra>", dash=dash, mode=mode,
+                        marker=dict(color=colour, size=9), **kwargs))
     return bad
 
 

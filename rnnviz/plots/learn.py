@@ -14,6 +14,7 @@ from rnnviz.plots.style import (
     _circle_trace,
     _curve,
     _hline_trace,
+    _line,
     _log_y,
     _styled,
 )
@@ -26,16 +27,8 @@ def jacobian_product_figure(rho: float, T: int, gamma: float = 1.0) -> go.Figure
     fig = go.Figure()
     _hline_trace(fig, 0, T, 1.0, "no change (γρ = 1)")
     y, _ = _curve(scale, "scale", log=True)
-    fig.add_trace(
-        go.Scatter(
-            x=np.arange(T + 1),
-            y=y,
-            mode="lines",
-            name="(γρ)^n",
-            line=dict(color=CELL_COLOURS["rnn_tanh"], width=3),
-            hovertemplate="n=%{x}<br>(γρ)^n = %{y:.3g}<extra></extra>",
-        )
-    )
+    fig.add_trace(_line(np.arange(T + 1), y, "(γρ)^n", CELL_COLOURS["rnn_tanh"],
+                        "n=%{x}<br>(γρ)^n = %{y:.3g}<extra></extra>"))
     base = gamma * rho
     _styled(
         fig,
@@ -95,20 +88,9 @@ def nonlinearity_figure(x_max: float = 6.0) -> go.Figure:
     }
     for name, c in curves.items():
         for col, key in ((1, "value"), (2, "slope")):
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=np.round(c[key], 5),
-                    mode="lines",
-                    name=name,
-                    legendgroup=name,
-                    showlegend=col == 1,
-                    line=dict(color=colours[name], width=3),
-                    hovertemplate=f"{name} {key}<br>x=%{{x:.2f}}: %{{y:.3f}}<extra></extra>",
-                ),
-                row=1,
-                col=col,
-            )
+            fig.add_trace(_line(x, np.round(c[key], 5), name, colours[name],
+                                f"{name} {key}<br>x=%{{x:.2f}}: %{{y:.3f}}<extra></extra>",
+                                legendgroup=name, showlegend=col == 1), row=1, col=col)
     for name in ("sigmoid", "tanh"):
         gamma = analysis.NONLINEARITY_GAMMA[name]
         fig.add_hline(

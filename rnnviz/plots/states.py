@@ -19,6 +19,7 @@ from rnnviz.plots.style import (
     TANH_GATES,
     _curve,
     _grid,
+    _line,
     _same_length,
     _styled,
     _timesteps,
@@ -53,15 +54,8 @@ def _input_trace(x_in: np.ndarray) -> go.Scatter | go.Heatmap:
     """The inputs (L, I) above the hidden heatmap: a line when I = 1, a small grey heatmap otherwise."""
     t = _timesteps(len(x_in))
     if x_in.shape[1] == 1:
-        return go.Scatter(
-            x=t,
-            y=x_in[:, 0],
-            mode="lines+markers",
-            name="input x_t",
-            showlegend=False,
-            line=dict(color=_NEUTRAL, width=2),
-            hovertemplate="t=%{x}<br>x = %{y:.3g}<extra></extra>",
-        )
+        return _line(t, x_in[:, 0], "input x_t", _NEUTRAL, "t=%{x}<br>x = %{y:.3g}<extra></extra>", width=2,
+                     mode="lines+markers", showlegend=False)
     return go.Heatmap(
         x=t,
         y=np.arange(1, x_in.shape[1] + 1, dtype=np.int32),
@@ -221,17 +215,9 @@ def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, hig
         for values, rel, threshold, dash in ((above, ">", high, "solid"), (below, "<", low, "dash")):
             y, bad_y = _curve(values, label)
             bad |= bad_y
-            fig.add_trace(
-                go.Scatter(
-                    x=steps,
-                    y=y,
-                    mode="lines",
-                    name=f"{shown} {rel} {threshold:g}",
-                    legendgroup=name,
-                    line=dict(color=colour, dash=dash, width=3),
-                    hovertemplate=f"{label}<br>step %{{x}}<br>{rel} {threshold:g}: %{{y:.1%}}<extra></extra>",
-                )
-            )
+            fig.add_trace(_line(steps, y, f"{shown} {rel} {threshold:g}", colour,
+                                f"{label}<br>step %{{x}}<br>{rel} {threshold:g}: %{{y:.1%}}<extra></extra>",
+                                dash=dash, legendgroup=name))
     _styled(
         fig,
         "saturation_curve",

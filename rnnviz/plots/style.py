@@ -242,6 +242,14 @@ def _circle_trace(radius: float, name: str) -> go.Scatter:
     )
 
 
+def _line(x, y, name: str, colour: str, hover: str, *, width: int = 3, dash: str = "solid", mode: str = "lines",
+          **kwargs) -> go.Scatter:
+    """One curve in the house style: ``line`` of ``colour``/``width``/``dash`` and the hover text ``hover``
+    (a plotly hovertemplate); ``kwargs`` go to ``go.Scatter`` (``yaxis``, ``legendgroup``, ``marker`` ...)."""
+    return go.Scatter(x=x, y=y, mode=mode, name=name, line=dict(color=colour, dash=dash, width=width),
+                      hovertemplate=hover, **kwargs)
+
+
 def _span(*xs: np.ndarray) -> tuple[float, float]:
     """Smallest and largest finite x over several arrays (0, 1 when there is none)."""
     x = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in xs] + [np.empty(0)])

@@ -12,6 +12,7 @@ from rnnviz.plots.style import (
     _PALETTE,
     _curve,
     _hline_trace,
+    _line,
     _line_mode,
     _log_y,
     _same_length,
@@ -40,32 +41,16 @@ def loss_curve(
     _same_length(steps=steps, loss=loss, metric=metric)
     y, bad = _curve(loss, "loss")
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=steps,
-            y=y,
-            mode=_line_mode(steps),
-            name=loss_name,
-            line=dict(color=_PALETTE[0], width=3),
-            hovertemplate=f"step %{{x}}<br>{loss_name} = %{{y:.4g}}<extra></extra>",
-        )
-    )
+    fig.add_trace(_line(steps, y, loss_name, _PALETTE[0], f"step %{{x}}<br>{loss_name} = %{{y:.4g}}<extra></extra>",
+                        mode=_line_mode(steps)))
     title = "Training loss"
     if metric is not None:
         metric_name = metric_name or "metric"
         m, bad_m = _curve(metric, "metric")
         bad |= bad_m
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=m,
-                mode="lines",
-                name=metric_name,
-                yaxis="y2",
-                line=dict(color=_PALETTE[1], width=2, dash="dot"),
-                hovertemplate=f"step %{{x}}<br>{metric_name} = %{{y:.4g}}<extra></extra>",
-            )
-        )
+        fig.add_trace(_line(steps, m, metric_name, _PALETTE[1],
+                            f"step %{{x}}<br>{metric_name} = %{{y:.4g}}<extra></extra>", width=2, dash="dot",
+                            yaxis="y2"))
         fig.update_layout(
             yaxis2=dict(_AXIS, title_text=metric_name, overlaying="y", side="right", showgrid=False,
                         tickmode="auto", nticks=6)
@@ -115,29 +100,13 @@ def grad_norm_curve(
     _same_length(steps=steps, norm_before=norm_before, norm_after=norm_after, clipped_mask=clipped_mask)
     before, bad = _curve(norm_before, "norm_before", log=True)
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=steps,
-            y=before,
-            mode=_line_mode(steps),
-            name="||g|| before clipping",
-            line=dict(color=_PALETTE[0], width=3),
-            hovertemplate="step %{x}<br>||g|| = %{y:.3g}<extra>before clipping</extra>",
-        )
-    )
+    fig.add_trace(_line(steps, before, "||g|| before clipping", _PALETTE[0],
+                        "step %{x}<br>||g|| = %{y:.3g}<extra>before clipping</extra>", mode=_line_mode(steps)))
     if norm_after is not None:
         after, bad_after = _curve(norm_after, "norm_after", log=True)
         bad |= bad_after
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=after,
-                mode="lines",
-                name="||g|| after clipping",
-                line=dict(color=_PALETTE[2], width=2, dash="dash"),
-                hovertemplate="step %{x}<br>||g|| = %{y:.3g}<extra>after clipping</extra>",
-            )
-        )
+        fig.add_trace(_line(steps, after, "||g|| after clipping", _PALETTE[2],
+                            "step %{x}<br>||g|| = %{y:.3g}<extra>after clipping</extra>", width=2, dash="dash"))
     if clipped_mask is not None:
         mask = np.asarray(clipped_mask, dtype=bool)
         fig.add_trace(
@@ -170,16 +139,8 @@ def compare_loss(curves: Mapping[str, tuple], baseline: float | None = None) -> 
         y, bad_y = _curve(loss, f"loss of {label}")
         bad |= bad_y
         all_steps.append(steps)
-        fig.add_trace(
-            go.Scatter(
-                x=steps,
-                y=y,
-                mode=_line_mode(steps),
-                name=label,
-                line=dict(color=cell_colour(label, index), width=3),
-                hovertemplate=f"{label}<br>step %{{x}}<br>loss = %{{y:.4g}}<extra></extra>",
-            )
-        )
+        fig.add_trace(_line(steps, y, label, cell_colour(label, index),
+                            f"{label}<br>step %{{x}}<br>loss = %{{y:.4g}}<extra></extra>", mode=_line_mode(steps)))
     _chance_baseline(fig, baseline, *all_steps)
     _styled(fig, "compare_loss", "Training loss: same task, same seed, same batches", "training step", "loss",
             not_finite=bad)

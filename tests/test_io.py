@@ -349,7 +349,8 @@ CRAFTED = {  # D7: each a clear RnnvizError at load
         {**{k: v for k, v in a.items() if not k.startswith("probe/")},
          "config_json": np.array(CONFIG.replace(task="csv").to_json())}, probe=[]),
         "probe arrays among .* x included, got \\[\\]"),
-    "big-endian floats": (lambda a: {**a, "scalar/loss": a["scalar/loss"].astype(">f8")}, "scalar/loss must be float64"),
+    "big-endian floats": (lambda a: {**a, "scalar/loss": a["scalar/loss"].astype(">f8")},
+                          "scalar/loss must be float64"),
     "structured dtype": (lambda a: {**a, "scalar/loss": np.zeros(10, [("a", "f8")])}, "numeric, bool or text"),
 }
 

@@ -19,15 +19,20 @@ from ui import sidebar, state, widgets
 
 PAGE_PATH = "share"  # url_path of the Share & data page (stripped from the shared link)
 MAX_NOTICES = 12
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~$])")  # inline markup; user text never starts a line
+# Inline markup (user text never starts a line): emphasis, code, links and images ``[ ] !``, HTML ``< > &``,
+# tables, strikethrough, LaTeX ``$``, Streamlit's ``:material/x:`` / ``:red[x]`` codes and the colon of
+# ``https://`` (``:``), e-mail autolinks (``@``).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~$!&:@])")
+_WWW = re.compile(r"(www)\.", re.IGNORECASE)  # GFM autolinks a bare ``www.host``
 
 
 def md_escape(text: str, limit: int = 240) -> str:
-    """User-controlled text (URL parameters, file names) shown as plain text inside markdown."""
+    """User-controlled text (URL parameters, file names, text from run files) shown as plain text inside
+    markdown: no link, image, HTML, icon or autolinked URL can come out of it, only the same characters."""
     text = str(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+    return _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines())))
 
 
 # ------------------------------------------------------------------------------------------ notices

@@ -20,9 +20,10 @@ SHARE = "pages/share.py"
 
 
 def markup_left(md: str) -> list[str]:
-    """Link, image, HTML, icon or autolink syntax left once every backslash-escaped character is removed."""
+    """Link, image, HTML, icon or autolink syntax left once every backslash-escaped character is removed
+    (an autolink or icon is broken by a word joiner U+2060 after ``:``, before ``@``, inside ``www.``)."""
     bare = re.sub(r"\\.", "", md)
-    return re.findall(r"\[|\]\(|<[a-zA-Z/]|://|www\.|@|:material", bare)
+    return re.findall(r"\[|\]\(|<[a-zA-Z/]|://|www\.|(?<!\u2060)@|:material", bare)
 
 
 def texts(at) -> list[str]:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 
 __all__ = ["StepRecord", "RunHistory", "SCALARS", "HEAVY_BUDGET_BYTES", "MAX_KEEP_LATEST", "STATES",
@@ -68,8 +69,6 @@ STATES = ("ready", "running", "paused", "diverged", "finished")
 #: A status reason is one short sentence written by the trainer (e.g. "loss became nan at step 12").
 MAX_REASON_CHARS = 200
 _STATUS_KEYS = ("state", "reason", "diverged_step")
-#: Gate blocks per cell in PyTorch's row order (the names trace.py records).
-_CELL_GATES = {"rnn_tanh": (), "rnn_relu": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 _PROBE = ("x", "y", "mask")
 
 _LIGHT = ("grad_norms", "cell_grad_norms", "input_grad_norms", "singular_values", "eigenvalues")
@@ -513,8 +512,7 @@ class RunHistory:
 def param_block_names(cell: str) -> list[str]:
     """The parameter-gradient blocks trace.py records for ``cell``, in order: ``W_ii .. b_ho`` (LSTM),
     ``W_ir .. b_hn`` (GRU), ``W_ih W_hh b_ih b_hh`` (RNN)."""
-    gates = _CELL_GATES[cell] or ("h",)
-    return [prefix + g for prefix in ("W_i", "W_h", "b_i", "b_h") for g in gates]
+    return [prefix + g for prefix in ("W_i", "W_h", "b_i", "b_h") for g in cells.get(cell).blocks]
 
 
 def _checked_status(status: dict) -> dict:
@@ -587,8 +585,8 @@ def check_layout(meta: dict, declared: dict[str, tuple[tuple[int, ...], np.dtype
     if S > n or R > S:
         raise RnnvizError(f"a run has records only at its steps and full records only at its records, "
                           f"got {n:,} steps, {S:,} records, {R:,} full records")
-    gates = _CELL_GATES[cell]
-    G = max(1, len(gates))
+    gates = cells.get(cell).gates
+    G = len(cells.get(cell).blocks)
     f2, f4, c8, i8 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.complex64), np.dtype(np.int64)
     want: dict[str, tuple[tuple[int, ...], tuple[np.dtype, ...]]] = {
         f"scalar/{k}": ((n,), (np.dtype(t),)) for k, t in SCALARS.items()}

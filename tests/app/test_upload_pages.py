@@ -318,3 +318,28 @@ def test_the_upload_memo_keeps_no_bytes_and_back_to_live_frees_the_loaded_run(sa
     del sess, state
     gc.collect()
     assert ref() is None
+
+
+def test_crafted_run_files_are_messages_and_the_app_keeps_running():
+    """D3/D4/D7 through the page: each crafted file is refused with its rule; nothing is loaded."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import test_io
+
+    base = test_io.good_arrays()
+    cases = {name: (test_io.npz_bytes(**change(base)), words.split(" ")[0].replace("\\", ""))
+             for name, (change, words) in test_io.CRAFTED.items()}
+    good = test_io.rio.run_to_bytes(test_io.make_history(10))
+    cases["2**40 header"] = (test_io._replace_member(good, "scalar/loss", test_io._npy_member(
+        (2**40,), np.float64, bytes(80))), "declares shape")
+    at = open_app(SMALL, page=SHARE)
+    for name, (content, words) in cases.items():
+        upload(at, "upload.run", f"{name}.npz", content)
+        errors = errors_of(at)
+        assert "Could not open" in errors and words in errors, (name, errors)
+        assert session(at).loaded is None, name
+        at.file_uploader(key="upload.run").clear().run()
+    at.switch_page("pages/playground.py").run()
+    assert_no_exception(at)

@@ -9,7 +9,7 @@ import streamlit as st
 from rnnviz.trainer import limit_threads
 from ui import frame, share, sidebar, state
 
-st.set_page_config(page_title="rnnviz: inside recurrent networks", page_icon=":material/cycle:", layout="wide")
+st.set_page_config(page_title="rnnviz: inside recurrent networks", page_icon="🔁", layout="wide")
 limit_threads(1)
 
 

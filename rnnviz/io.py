@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import io as _io
 import json
+import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
 from rnnviz.errors import RnnvizError
-from rnnviz.recording import RunHistory
+from rnnviz.recording import RunHistory, check_layout
 
 __all__ = ["save_run", "load_run", "run_to_bytes", "history_to_csv", "FORMAT", "FORMAT_VERSION",
            "MAX_FILE_BYTES", "MAX_UNPACKED_BYTES", "CSV_VIEWS"]
@@ -38,8 +40,13 @@ FORMAT = "rnnviz-run"
 FORMAT_VERSION = 1
 # 200 MB: a 5,000-step default run compresses to far less; an upload larger than this is not ours.
 MAX_FILE_BYTES = 200 * 2**20
-# 1 GB unpacked: the history itself is bounded below this; more means a zip bomb or a foreign file.
-MAX_UNPACKED_BYTES = 2**30
+# 256 MB unpacked: a live history stays well below this (its probe tensors are budgeted at 128 MB,
+# recording.HEAVY_BUDGET_BYTES); more means a zip bomb or a foreign file. Each array is moreover
+# exactly the shape its config implies (recording.check_layout), checked before it is read.
+MAX_UNPACKED_BYTES = 256 * 2**20
+# config_json / meta_json: a few KB in a real run.
+MAX_TEXT_CHARS = 65_536
+_HEADER_KEYS = ("format", "format_version", "config_json", "meta_json")
 # Entries whose names we never read are still capped, so a foreign file cannot hide a huge member.
 MAX_ENTRIES = 10_000
 
@@ -73,11 +80,46 @@ def save_run(history: RunHistory, dest: str | os.PathLike | BinaryIO) -> None:
 def load_run(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> RunHistory:
     """Read a run saved by :func:`save_run`; ``history.config`` is its ExperimentConfig (or None).
 
-    Raises RnnvizError (never anything else for a bad file) when the file is missing, too large,
-    not a zip/npz, holds object (pickled) arrays, lacks our keys, has another format version, or
-    has arrays of the wrong dtype or shape.
+    Nothing is allocated for an array before its declared shape and dtype are known to be the ones
+    the run's config and metadata imply (:func:`check_layout`), read from each ``.npy`` header
+    inside the zip without reading its data. Raises RnnvizError (never anything else for a bad
+    file) when the file is missing, too large, not a zip/npz, holds object (pickled) arrays or
+    arrays it should not, lacks our keys, has another format version, or declares any array of
+    another dtype or shape.
     """
     data = _read_bytes(source)
+    declared = _declared_arrays(data)
+    head = {k: declared.get(k) for k in _HEADER_KEYS}
+    _check_header_declared(head, declared)
+    arrays = _load_arrays(data, list(_HEADER_KEYS))
+    _check_header(arrays)
+    config = _parse_config(str(arrays["config_json"][()]))
+    try:
+        meta = json.loads(str(arrays["meta_json"][()]))
+    except json.JSONDecodeError as e:
+        raise RnnvizError(f"meta_json must be valid JSON, got a parse error: {e}") from None
+    body = {k: v for k, v in declared.items() if k not in _HEADER_KEYS}
+    try:
+        check_layout(meta, body, config)
+    except RnnvizError as e:
+        raise RnnvizError(f"not a valid run file: {e}") from None
+    arrays = _load_arrays(data, list(body))
+    try:
+        return RunHistory.from_arrays(meta, arrays, config=config)
+    except RnnvizError as e:
+        raise RnnvizError(f"not a valid run file: {e}") from None
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as e:  # anything else odd in it
+        raise RnnvizError(f"not a valid run file: inconsistent arrays ({type(e).__name__}: {e})") from None
+
+
+def _declared_arrays(data: bytes) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """name -> (shape, dtype) of every array in the npz, from the ``.npy`` headers alone.
+
+    Checks, before any array is read: at most MAX_ENTRIES members, all ``.npy``, no name twice,
+    at most MAX_UNPACKED_BYTES unpacked in all, a plain numeric / bool / text dtype (no objects,
+    so nothing is ever unpickled), and a declared shape whose size is exactly the member's data
+    (so a header claiming ``(2**40,)`` for a few bytes is refused, not allocated).
+    """
     try:
         with zipfile.ZipFile(_io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -85,28 +127,64 @@ def load_run(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> RunHis
                 raise RnnvizError(f"a run file has at most {MAX_ENTRIES} arrays, got {len(infos)}")
             unpacked = sum(i.file_size for i in infos)
             if unpacked > MAX_UNPACKED_BYTES:
-                raise RnnvizError(f"a run file unpacks to at most {MAX_UNPACKED_BYTES} bytes, "
-                                  f"got {unpacked} (not a run, or a zip bomb)")
+                raise RnnvizError(f"a run file unpacks to at most {MAX_UNPACKED_BYTES:,} bytes "
+                                  f"({MAX_UNPACKED_BYTES // 2**20} MB), got {unpacked:,} "
+                                  f"(not a run, or a zip bomb)")
             bad = [i.filename for i in infos if not i.filename.endswith(".npy")]
             if bad:
                 raise RnnvizError(f"a run file holds only .npy arrays, got {bad[:3]}")
+            names = [i.filename[: -len(".npy")] for i in infos]
+            if len(set(names)) != len(names):
+                raise RnnvizError("a run file names each array once, got "
+                                  f"{sorted({n for n in names if names.count(n) > 1})[:3]} twice")
+            return {name: _declared(zf, info, name) for name, info in zip(names, infos, strict=True)}
     except zipfile.BadZipFile as e:
         raise RnnvizError(f"not a run file: expected an .npz (zip) archive, "
                           f"got {_describe(data)} ({e})") from None
-    arrays = _load_arrays(data)
-    _check_header(arrays)
-    config = _parse_config(str(arrays["config_json"][()]))
+
+
+def _declared(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from one member's ``.npy`` header (magic + header dict; no data read)."""
     try:
-        meta = json.loads(str(arrays["meta_json"][()]))
-    except json.JSONDecodeError as e:
-        raise RnnvizError(f"meta_json must be valid JSON, got a parse error: {e}") from None
-    body = {k: v for k, v in arrays.items() if "/" in k}
-    try:
-        return RunHistory.from_arrays(meta, body, config=config)
-    except RnnvizError as e:
-        raise RnnvizError(f"not a valid run file: {e}") from None
-    except (TypeError, ValueError, IndexError, KeyError, AttributeError) as e:  # anything else odd in it
-        raise RnnvizError(f"not a valid run file: inconsistent arrays ({type(e).__name__}: {e})") from None
+        with zf.open(info) as fp:
+            version = np.lib.format.read_magic(fp)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+            else:
+                raise RnnvizError(f"array {name!r} must be an .npy of format 1.0 or 2.0, got {version}")
+            header_bytes = fp.tell()
+    except RnnvizError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise RnnvizError(f"not a valid run file: the header of array {name!r} could not be read "
+                          f"({type(e).__name__}: {e})") from None
+    if dtype.hasobject:
+        raise RnnvizError("run files hold numeric arrays only, "
+                          f"got an object (pickled) array {name!r}: refused")
+    if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in "biufcU":
+        raise RnnvizError(f"array {name!r} must be numeric, bool or text, got dtype {dtype}")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if header_bytes + nbytes != info.file_size:
+        raise RnnvizError(f"array {name!r} declares shape {shape} of {dtype} ({nbytes:,} bytes) but holds "
+                          f"{info.file_size - header_bytes:,} bytes of data")
+    return tuple(int(d) for d in shape), dtype
+
+
+def _check_header_declared(head: dict, declared: dict) -> None:
+    """The four header entries exist and are small scalars (checked before they are read)."""
+    for key, spec in head.items():
+        if spec is None:
+            raise RnnvizError(f"not an rnnviz run: the file must contain {key!r}; it has "
+                              f"{sorted(declared)[:6]}")
+        shape, dtype = spec
+        if shape != ():
+            raise RnnvizError(f"{key} must be a text scalar, got {dtype}{shape}" if key != "format_version"
+                              else f"{key} must be an integer scalar, got {dtype}{shape}")
+        if dtype.kind == "U" and dtype.itemsize > 4 * MAX_TEXT_CHARS:
+            raise RnnvizError(f"{key} must be at most {MAX_TEXT_CHARS:,} characters, "
+                              f"got {dtype.itemsize // 4:,}")
 
 
 def _read_bytes(source) -> bytes:
@@ -142,16 +220,17 @@ def _describe(data: bytes) -> str:
     return f"{len(data)} bytes starting {data[:8]!r}"
 
 
-def _load_arrays(data: bytes) -> dict[str, np.ndarray]:
+def _load_arrays(data: bytes, names: list[str]) -> dict[str, np.ndarray]:
+    """Read the named arrays (their headers were checked by :func:`_declared_arrays`)."""
     try:
         with np.load(_io.BytesIO(data), allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
+            return {name: npz[name] for name in names}
     except ValueError as e:
         if "pickle" in str(e).lower() or "object" in str(e).lower():
             raise RnnvizError("run files hold numeric arrays only, "
                               "got an object (pickled) array: refused") from None
         raise RnnvizError(f"not a valid run file: an array could not be read ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, TypeError) as e:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, TypeError) as e:
         raise RnnvizError(f"not a valid run file: an array could not be read "
                           f"({type(e).__name__}: {e})") from None
 

@@ -167,14 +167,32 @@ def parse_csv(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int =
             if problem:
                 break
             col[i] = v
-        if problem is None and len(body) > 1 and not np.ptp(col) > 1e-12 * max(1.0, float(np.abs(col).max())):
-            problem = f"constant at {col[0]:g} (it carries no signal and cannot be normalized)"
+        if problem is None:
+            problem = _spread_problem(col)
         if problem:
             problems[name] = problem
         else:
             values[name] = col
     return CSVTable(names=names, rows=len(body), values=values, problems=problems, header=header,
                     delimiter=delimiter)
+
+
+def _spread_problem(col: np.ndarray) -> str | None:
+    """Why a finite column cannot be normalized as CSVTask does (``z = (x - mean) / std``, usable when
+    ``std > 1e-12 * max(1, |mean|)``), in words that say which way it fails; None when it can."""
+    lo, hi = float(col.min()), float(col.max())
+    if lo == hi:
+        return f"constant at {lo:g} (it carries no signal and cannot be normalized)"
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(col.mean()), float(col.std())
+        spread = hi - lo
+    if not (math.isfinite(mean) and math.isfinite(std) and math.isfinite(spread)):
+        return (f"values overflow when normalized (they reach {max(abs(lo), abs(hi)):.3g}; float64 "
+                f"arithmetic overflows near 1e+154 squared): rescale the column")
+    if not std > 1e-12 * max(1.0, abs(mean)):
+        return (f"range too small to learn ({spread:.3g}, from {lo:.6g} to {hi:.6g}; it must vary by more than "
+                f"1e-12 × max(1, |mean|) = {1e-12 * max(1.0, abs(mean)):.3g}): rescale the column")
+    return None
 
 
 def _names(row: list[str]) -> tuple[str, ...]:

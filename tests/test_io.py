@@ -13,7 +13,7 @@ import pytest
 import rnnviz.io as rio
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
-from rnnviz.recording import RunHistory
+from rnnviz.recording import SCALARS, RunHistory
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_recording import synthetic  # noqa: E402
@@ -146,7 +146,7 @@ MALFORMED = {
     "missing scalar": (_with(**{"scalar/loss": None}), "scalar/loss"),
     "missing records": (_with(**{"rec/grad_norms": None}), "rec/grad_norms"),
     "wrong dtype": (_with(**{"scalar/step": np.arange(10, dtype=np.float32)}), "int64"),
-    "wrong length": (_with(**{"scalar/loss": np.zeros(3)}), "entries"),
+    "wrong length": (_with(**{"scalar/loss": np.zeros(3)}), r"scalar/loss must be float64 of shape \(10,\)"),
     "wrong heavy shape": (_with(**{"full/hidden": np.zeros((2, 1, 1, 4, 100, 3), np.float16)}), "full/"),
     "string array": (_with(**{"scalar/lr": np.array(["a"] * 10)}), "float64"),
     "meta not json": (_with(meta_json=np.array("{nope")), "meta_json"),
@@ -213,3 +213,163 @@ def test_csv_views():
                        (dict(view="hidden", sample=9), "sample must be")]:
         with pytest.raises(RnnvizError, match=match):
             rio.history_to_csv(h, **bad)
+
+
+# ------------------------------------------------------------------ files bounded by their config
+def _meta(arrays: dict) -> dict:
+    import json
+
+    return json.loads(str(arrays["meta_json"][()]))
+
+
+def _with_meta(arrays: dict, **changes) -> dict:
+    import json
+
+    meta = _meta(arrays)
+    for k, v in changes.items():
+        if k in ("state", "reason", "diverged_step"):
+            meta["status"][k] = v
+        else:
+            meta[k] = v
+    return {**arrays, "meta_json": np.array(json.dumps(meta))}
+
+
+def _npy_member(shape, dtype, data: bytes) -> bytes:
+    """An .npy file whose header declares ``shape`` whatever ``data`` holds."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
+    return buf.getvalue() + data
+
+
+def _replace_member(data: bytes, name: str, member: bytes) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            zf.writestr(info.filename, member if info.filename == name + ".npy" else src.read(info))
+    return out.getvalue()
+
+
+def test_junk_array_compressing_to_1mb_is_refused_before_it_is_unpacked():
+    """D3: probe/junk = 2**30 - 300,000 zero bytes (about 1 MB compressed), listed in the meta."""
+    arrays = _with_meta(good_arrays(), probe=["junk", "mask", "x"])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for k, v in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, v)
+            zf.writestr(k + ".npy", member.getvalue())
+        n = 2**30 - 300_000
+        with zf.open("probe/junk.npy", "w", force_zip64=True) as f:
+            f.write(_npy_member((n,), np.int8, b""))
+            chunk = bytes(2**24)
+            left = n
+            while left:
+                f.write(chunk[: min(left, len(chunk))])
+                left -= min(left, len(chunk))
+    data = buf.getvalue()
+    assert len(data) < 5 * 2**20  # small enough to upload
+    with pytest.raises(RnnvizError, match=r"unpacks to at most 268,435,456 bytes \(256 MB\), got 1,07"):
+        rio.load_run(data)
+
+
+def test_an_array_the_config_does_not_imply_is_refused_even_if_small():
+    arrays = _with_meta(good_arrays(), probe=["junk", "mask", "x"])
+    arrays["probe/junk"] = np.zeros(1000, np.int8)
+    with pytest.raises(RnnvizError, match=r"probe arrays among \['x', 'y', 'mask'\]"):
+        rio.load_run(npz_bytes(**arrays))
+    arrays = good_arrays()
+    arrays["rec/junk"] = np.zeros(10, np.float32)  # not listed in the meta either
+    with pytest.raises(RnnvizError, match=r"holds only the arrays its config implies, got also \['rec/junk'\]"):
+        rio.load_run(npz_bytes(**arrays))
+
+
+def test_T_of_100000_against_a_config_of_seq_len_100_is_refused():
+    """D4: a small file with T = 100,000 float16 zeros (the config allows seq_len <= 1000, here 100)."""
+    config = ExperimentConfig(cell="lstm", task="adding", seq_len=100, hidden_size=1, probe_size=4)
+    h = RunHistory(config=config, keep_latest=4)
+    L = 100_000
+    h.set_probe(x=np.zeros((4, L, 2), np.float32), mask=np.ones((4, L), bool))
+    rec = synthetic(0, L=L, H=1)
+    rec.hidden, rec.cell = np.zeros_like(rec.hidden), np.zeros_like(rec.cell)
+    rec.gates = {g: np.zeros_like(a) for g, a in rec.gates.items()}
+    rec.prediction = np.zeros_like(rec.prediction)
+    h.append(rec)
+    data = rio.run_to_bytes(h)
+    assert len(data) < 5 * 2**20  # under the upload cap
+    with pytest.raises(RnnvizError, match=r"probe/x must be float32 of shape \(4, 100, 2\) "
+                                          r"for this run's config, got float32 of shape \(4, 100000, 2\)"):
+        rio.load_run(data)
+
+
+def test_three_million_steps_are_refused():
+    arrays = good_arrays()
+    n = 3_000_000
+    for name, dtype in SCALARS.items():
+        arrays[f"scalar/{name}"] = np.arange(n, dtype=dtype) if name == "step" else np.zeros(n, dtype)
+    with pytest.raises(RnnvizError, match=r"at most max_steps = 2,000 steps, got 3,000,000"):
+        rio.load_run(npz_bytes(**arrays))
+
+
+def test_a_header_declaring_2_to_the_40_elements_is_refused_not_allocated():
+    """D7: the .npy header says (2**40,) float64 over 80 bytes of data (numpy would allocate 8 TB)."""
+    data = rio.run_to_bytes(make_history(10))
+    bad = _replace_member(data, "scalar/loss", _npy_member((2**40,), np.float64, bytes(80)))
+    with pytest.raises(RnnvizError, match=r"'scalar/loss' declares shape \(1099511627776,\) of float64 "
+                                          r"\(8,796,093,022,208 bytes\) but holds 80 bytes"):
+        rio.load_run(bad)
+
+
+CRAFTED = {  # D7: each a clear RnnvizError at load
+    "diverged_step text": (lambda a: _with_meta(a, diverged_step="abc"), "diverged_step must be an integer step"),
+    "diverged_step list": (lambda a: _with_meta(a, diverged_step=[1]), "diverged_step must be an integer step"),
+    "diverged_step elsewhere": (lambda a: _with_meta(a, diverged_step=5000), "one of the run's steps"),
+    "unknown state": (lambda a: _with_meta(a, state="<b>hacked</b>"), "state must be one of ready"),
+    "long reason": (lambda a: _with_meta(a, reason="x" * 5000), "at most 200 printable"),
+    "reason with newline": (lambda a: _with_meta(a, reason="a\n\n# big"), "printable"),
+    "LSTM without gates": (lambda a: _with_meta({k: v for k, v in a.items() if "gate_" not in k},
+                                                gate_names=[], heavy=["cell", "hidden", "prediction"]),
+                           r"gate_names must be \['i', 'f', 'g', 'o'\] for this lstm run, got \[\]"),
+    "foreign gate name": (lambda a: _with_meta({**{k: v for k, v in a.items() if k != "full/gate_o"},
+                                                "full/gate_<a href=x>": a["full/gate_o"]},
+                                               gate_names=["i", "f", "g", "<a href=x>"]), "gate_names must be"),
+    "foreign param block": (lambda a: _with_meta({**{k: v for k, v in a.items() if k != "param/W_ii"},
+                                                  "param/[x](http://e.vil)": a["param/W_ii"]},
+                                                 param_blocks=["[x](http://e.vil)", *_meta(a)["param_blocks"][1:]]),
+                            "param_blocks must be"),
+    "wrong probe length": (lambda a: {**a, "probe/x": np.zeros((4, 50, 2), np.float32)},
+                           r"probe/x must be float32 of shape \(4, 100, 2\)"),
+    "eigenvalues (S, 1)": (lambda a: {**a, "rec/eigenvalues": np.zeros((4, 1), np.complex64)},
+                           r"rec/eigenvalues must be complex64 of shape \(4, 1, 1, 4, 64\)"),
+    "step 2**62": (lambda a: {**a, "scalar/step": np.r_[np.arange(9), 2**62].astype(np.int64)},
+                   r"scalar/step must lie in 0..1,999 \(max_steps - 1\), got 0..4,611,686,018,427,387,904"),
+    "csv task without probe": (lambda a: _with_meta(
+        {**{k: v for k, v in a.items() if not k.startswith("probe/")},
+         "config_json": np.array(CONFIG.replace(task="csv").to_json())}, probe=[]),
+        "probe arrays among .* x included, got \\[\\]"),
+    "big-endian floats": (lambda a: {**a, "scalar/loss": a["scalar/loss"].astype(">f8")},
+                          "scalar/loss must be float64"),
+    "structured dtype": (lambda a: {**a, "scalar/loss": np.zeros(10, [("a", "f8")])}, "numeric, bool or text"),
+}
+
+
+@pytest.mark.parametrize("name", list(CRAFTED))
+def test_crafted_run_files_give_a_clear_error(name):
+    change, match = CRAFTED[name]
+    with pytest.raises(RnnvizError, match=match):
+        rio.load_run(npz_bytes(**change(good_arrays())))
+
+
+@pytest.mark.parametrize("cell,task,extra", [
+    ("lstm", "adding", {}), ("gru", "copy", {"num_layers": 2}), ("rnn_relu", "sine", {}),
+    ("rnn_tanh", "temporal_order", {"bidirectional": True}), ("gru", "parity", {"parity_bits": 3}),
+    ("lstm", "charlm", {}), ("rnn_tanh", "csv", {}),
+])
+def test_every_cell_and_task_round_trips_through_the_layout_check(cell, task, extra):
+    from rnnviz.trainer import Trainer
+
+    t = Trainer(ExperimentConfig(cell=cell, task=task, seq_len=10, hidden_size=5, batch_size=3, probe_size=2,
+                                 record_every=2, **extra))
+    t.step(5)
+    assert_same(t.history, rio.load_run(rio.run_to_bytes(t.history)))

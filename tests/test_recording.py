@@ -8,7 +8,7 @@ from rnnviz.recording import SCALARS, RunHistory, StepRecord, _keep_heavy
 
 LYR, D, L, H, P, O, I = 1, 1, 100, 64, 4, 1, 2
 GATES = ("i", "f", "g", "o")
-BLOCKS = [f"{k}_{g}" for k in ("W_i", "W_h", "b_i", "b_h") for g in "ifgo"]
+BLOCKS = [f"{k}{g}" for k in ("W_i", "W_h", "b_i", "b_h") for g in "ifgo"]  # as trace.py names them
 
 
 def synthetic(step: int, full: bool = True, recorded: bool = True, H=H, L=L, rng=None) -> StepRecord:

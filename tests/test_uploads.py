@@ -107,6 +107,42 @@ BAD_COLUMNS = {
 }
 
 
+def _column_csv(values) -> bytes:
+    return ("a,b\n" + "\n".join(f"{i},{v!r}" for i, v in enumerate(values)) + "\n").encode()
+
+
+SPREAD = {  # D9: what the message says about columns that vary too little or overflow
+    "tiny range": ([i * 1e-300 for i in range(1000)], "range too small to learn (9.99e-298, from 0 to 9.99e-298"),
+    "huge alternating": ([(-1) ** i * 1e308 for i in range(100)], "values overflow when normalized (they reach 1e+308"),
+    "huge squares": ([i * 1e160 for i in range(100)], "values overflow"),
+    "small wiggle on 1": ([1 + (i % 2) * 1e-13 for i in range(100)], "range too small to learn (9.99e-14"),
+    "constant": ([5.0] * 50, "constant at 5 "),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPREAD))
+def test_a_column_that_cannot_be_normalized_says_why(case):
+    values, words = SPREAD[case]
+    table = uploads.parse_csv(_column_csv(values))
+    assert table.usable == ["a"]
+    assert words in table.problems["b"]
+    assert "constant" not in table.problems["b"] or case == "constant"
+
+
+@pytest.mark.parametrize("values", [[i * 1e-11 for i in range(100)], [(-1) ** i * 1e150 for i in range(100)],
+                                    [i * 1e-300 for i in range(100)], [1 + (i % 2) * 1e-13 for i in range(100)],
+                                    [(-1) ** i * 1e308 for i in range(100)], [1e-9 * (i % 3) for i in range(100)]])
+def test_a_column_is_usable_exactly_when_the_csv_task_accepts_it(values):
+    table = uploads.parse_csv(_column_csv(values))
+    config = ExperimentConfig(task="csv", seq_len=20)
+    try:
+        make_task(config, np.asarray(values)[:, None])
+        accepted = True
+    except RnnvizError:
+        accepted = False
+    assert ("b" in table.usable) == accepted, table.problems
+
+
 @pytest.mark.parametrize("case", sorted(BAD_COLUMNS))
 def test_unusable_column_choices_raise_a_clear_error(case):
     data, columns, words = BAD_COLUMNS[case]

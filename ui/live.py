@@ -21,6 +21,7 @@ import streamlit as st
 from rnnviz.capacity import DEFAULT_SLOTS, TrainingGate
 from rnnviz.session import TICK_SECONDS, PlaySession
 from ui import state
+from ui.share import md_escape
 
 #: How long a tick waits for a training slot before it shows "queued" and just redraws.
 SLOT_WAIT_SECONDS = 0.2
@@ -76,14 +77,15 @@ def status_bar(sess: PlaySession) -> None:
     state_text = "ready" if sess.current_step == 0 and trainer.state == "running" else \
         STATE_TEXT.get(trainer.state, trainer.state)
     cols[4].metric("State", "▶ playing" if sess.playing else state_text)
+    reason = md_escape(trainer.reason)  # a loaded run's reason comes from its file: plain text only
     if trainer.state == "diverged":
-        st.error(f"**The run diverged.** {trainer.reason}. Everything up to that step is kept: look at the "
+        st.error(f"**The run diverged.** {reason}. Everything up to that step is kept: look at the "
                  "gradient norms, then lower ρ or the learning rate, or turn on clipping, and reset.",
                  icon=":material/error:")
     elif trainer.state == "paused" and trainer.reason:
-        st.warning(f"Paused: {trainer.reason}.", icon=":material/pause_circle:")
+        st.warning(f"Paused: {reason}.", icon=":material/pause_circle:")
     elif trainer.state == "finished":
-        st.success(f"Finished: {trainer.reason}.", icon=":material/flag:")
+        st.success(f"Finished: {reason}.", icon=":material/flag:")
 
 
 def _fmt(v) -> str:

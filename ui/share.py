@@ -19,15 +19,25 @@ from ui import sidebar, state, widgets
 
 PAGE_PATH = "share"  # url_path of the Share & data page (stripped from the shared link)
 MAX_NOTICES = 12
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~$])")  # inline markup; user text never starts a line
+# Inline markup (user text never starts a line): emphasis, code, links and images ``[ ] !``, HTML ``< > &``,
+# tables, strikethrough, LaTeX ``$``. Backslashes are not enough for what Streamlit's renderer finds after
+# parsing, in the text itself: GFM autolinks (``https://``, ``www.``, ``a@b.c``) and ``:material/x:`` icons.
+# An invisible WORD JOINER (U+2060) after each ``:``, before each ``@`` and inside ``www.`` breaks them.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~$!&])")
+_JOIN = "\u2060"
+_AUTOLINK = re.compile(r"(:)|(@)|(www)(\.)", re.IGNORECASE)
 
 
 def md_escape(text: str, limit: int = 240) -> str:
-    """User-controlled text (URL parameters, file names) shown as plain text inside markdown."""
+    """User-controlled text (URL parameters, file names, text from run files) shown as plain text inside
+    markdown: no link, image, HTML, icon or autolinked URL can come out of it, only the same characters
+    (plus invisible word joiners that break ``https://``, ``www.``, ``@`` and ``:icon:`` patterns)."""
     text = str(text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+    text = _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+    return _AUTOLINK.sub(lambda m: m.group(1) + _JOIN if m.group(1) else _JOIN + m.group(2) if m.group(2)
+                         else m.group(3) + _JOIN + m.group(4), text)
 
 
 # ------------------------------------------------------------------------------------------ notices
@@ -187,25 +197,49 @@ def _read_upload(label: str, key: str, types: list[str], help: str, parse, verb:
 
 
 def render_run_upload() -> None:
+    """Open a saved run: parsed once, then the uploaded bytes are dropped.
+
+    The session keeps only the loaded run (``sess.loaded``), which "← Back to live training" frees;
+    the memo keeps the file's id and, for a refused file, the refusal (never the bytes or the run).
+    """
     st.subheader("Open a saved run")
     st.caption("A `.npz` saved by this app (⬇ the run) or by `python -m rnnviz train --out run.npz`. Every page "
                "then shows it exactly as it was recorded.")
-    got = _read_upload("Run file (.npz)", "upload.run", ["npz"], "Nothing is stored: the file stays in memory.",
-                       uploads.read_run, verb="open")
-    if got is None:
-        return
-    file, name, history = got
     sess = state.session()
-    memo_key = "upload.run.shown"
-    if st.session_state.get(memo_key) != file.file_id:  # load once; "Back to live" is then respected
-        st.session_state[memo_key] = file.file_id
-        sess.load(history, name)
-        st.rerun()  # the sidebar, drawn before this page, switches to the loaded run's controls
-    if sess.loaded is not None and sess.loaded.history is history:
-        st.success(f"Browsing **{md_escape(name)}**: {_describe(sess.config)}, steps 0–{sess.current_step:,}. "
-                   f"Open any page to explore it.", icon=":material/folder_open:")
-    else:
-        st.button("Browse this run again", key="upload.run.reopen", on_click=sess.load, args=(history, name))
+    file = _uploader("Run file (.npz)", "upload.run", ["npz"], "Nothing is stored: the file stays in memory "
+                     "only while it is read.")
+    if file is not None:
+        memo = st.session_state.get("upload.run.memo")
+        if memo is None or memo[0] != file.file_id:
+            name = uploads.display_name(file.name)
+            try:
+                history = uploads.read_run(file.getvalue())
+            except RnnvizError as err:
+                st.session_state["upload.run.memo"] = (file.file_id, name, str(err))
+            else:
+                st.session_state["upload.run.memo"] = (file.file_id, name, None)
+                _drop_upload(file)
+                sess.load(history, name)
+                del history, file
+                st.rerun()  # the sidebar, drawn before this page, switches to the loaded run's controls
+        _, name, error = st.session_state["upload.run.memo"]
+        if error:
+            st.error(f"Could not open **{md_escape(name)}**: {md_escape(error, 600)}", icon=":material/error:")
+    if sess.loaded is not None:
+        st.success(f"Browsing **{md_escape(sess.loaded.name)}**: {_describe(sess.config)}, steps "
+                   f"0–{sess.current_step:,}. Open any page to explore it.", icon=":material/folder_open:")
+
+
+def _drop_upload(file) -> None:
+    """Free an uploaded file's bytes held by Streamlit's upload store (as ``st.chat_input`` does once
+    it has read a file); the widget then returns None on later reruns."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and isinstance(ctx.uploaded_file_mgr, MemoryUploadedFileManager):
+        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=file.file_id)
+    file.close()
 
 
 def _describe(config) -> str:

@@ -21,6 +21,7 @@ from rnnviz.plots.style import (
     _log_y,
     _same_length,
     _styled,
+    _thin_grid,
     _timesteps,
     cell_colour,
     gate_colour,
@@ -196,11 +197,12 @@ def gradient_flow_heatmap(steps, grad_norms) -> go.Figure:
     steps = np.asarray(steps)
     g, bad = _grid(grad_norms, "grad_norms")
     _same_length(steps=steps, grad_norms=g)
+    g, t, steps, thinned = _thin_grid(g, _timesteps(g.shape[1]), steps)  # rows: training steps
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.log10(np.where(g > 0, g, np.nan)).astype(np.float32)
     fig = go.Figure(
         go.Heatmap(
-            x=_timesteps(g.shape[1]),
+            x=t,
             y=steps,
             z=z,
             colorscale="Viridis",
@@ -211,7 +213,8 @@ def gradient_flow_heatmap(steps, grad_norms) -> go.Figure:
     _styled(
         fig,
         "gradient_flow_heatmap",
-        "Gradient flow over training (colour: ||dL/dh_t||, log scale)",
+        "Gradient flow over training (colour: ||dL/dh_t||, log scale)"
+        + (f"<br><sub>{thinned}</sub>" if thinned else ""),
         "timestep t",
         "training step",
         not_finite=bad,

@@ -16,12 +16,14 @@ from rnnviz.plots.style import (
     BASE_FONT_SIZE,
     CELL_LABELS,
     GATE_TITLES,
+    MAX_CELLS,
     TANH_GATES,
     _curve,
     _grid,
     _line,
     _same_length,
     _styled,
+    _thin_grid,
     _timesteps,
     gate_colour,
 )
@@ -34,13 +36,15 @@ def _symmetric_range(z: np.ndarray, bounded: bool) -> float:
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
 
 
-def _hidden_heat(h: np.ndarray, limit: float) -> go.Heatmap:
-    """h_t of every unit (rows) at every timestep (columns) on a diverging scale fixed to ±``limit``."""
+def _hidden_heat(h: np.ndarray, limit: float, max_cells: int = MAX_CELLS) -> go.Heatmap:
+    """h_t of every unit (rows) at every timestep (columns) on a diverging scale fixed to ±``limit``
+    (at most ``max_cells`` cells: :func:`~rnnviz.plots.style._thin_grid`)."""
     L, H = h.shape
+    z, t, units, _ = _thin_grid(h.T, _timesteps(L), np.arange(1, H + 1, dtype=np.int32), max_cells)
     return go.Heatmap(
-        x=_timesteps(L),
-        y=np.arange(1, H + 1, dtype=np.int32),
-        z=h.T,
+        x=t,
+        y=units,
+        z=z,
         colorscale="RdBu_r",
         zmin=-limit,
         zmax=limit,
@@ -56,10 +60,11 @@ def _input_trace(x_in: np.ndarray) -> go.Scatter | go.Heatmap:
     if x_in.shape[1] == 1:
         return _line(t, x_in[:, 0], "input x_t", _NEUTRAL, "t=%{x}<br>x = %{y:.3g}<extra></extra>", width=2,
                      mode="lines+markers", showlegend=False)
+    z, t, features, _ = _thin_grid(x_in.T, t, np.arange(1, x_in.shape[1] + 1, dtype=np.int32), MAX_CELLS // 4)
     return go.Heatmap(
         x=t,
-        y=np.arange(1, x_in.shape[1] + 1, dtype=np.int32),
-        z=x_in.T,
+        y=features,
+        z=z,
         colorscale="Greys",
         showscale=False,
         hovertemplate="t=%{x}, feature %{y}<br>x = %{z:.3g}<extra></extra>",
@@ -75,7 +80,7 @@ def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool 
     """
     h, bad = _grid(hidden, "hidden")  # (L, H)
     heat = _hidden_heat(h, _symmetric_range(h, bounded))
-    title = title or "Hidden state h_t of every unit over time"
+    title = (title or "Hidden state h_t of every unit over time") + _thinned_note(h.size, MAX_CELLS)
     if inputs is None:
         return _styled(go.Figure(heat), "hidden_heatmap", title, "timestep t", "hidden unit", not_finite=bad)
     x_in = np.array(inputs, dtype=np.float32)
@@ -93,6 +98,15 @@ def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool 
 
 
 MAX_ANIMATION_FRAMES = 40
+#: Cells over all frames of the animation (~2 MB): big grids get fewer frames (at least 8), each thinned.
+ANIMATION_CELLS = 2 * MAX_CELLS
+
+
+def _thinned_note(cells_in: int, max_cells: int) -> str:
+    """A subtitle when a heatmap shows evenly spaced rows/columns of a bigger grid, else ""."""
+    if cells_in <= max_cells:
+        return ""
+    return f"<br><sub>evenly spaced timesteps/units shown (about {max_cells:,} of {cells_in:,} values)</sub>"
 
 
 def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
@@ -106,12 +120,15 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
     if len(steps) != len(hiddens) or not steps:
         raise RnnvizError(f"steps and hiddens must be non-empty and the same length, got {len(steps)} "
                           f"and {len(hiddens)}")
-    pick = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), MAX_ANIMATION_FRAMES)).round().astype(int))
+    cells_per_frame = int(np.size(hiddens[-1]))
+    n_frames = min(len(steps), MAX_ANIMATION_FRAMES, max(8, ANIMATION_CELLS // max(1, cells_per_frame)))
+    per_frame = ANIMATION_CELLS // n_frames  # all frames together stay within ANIMATION_CELLS
+    pick = np.unique(np.linspace(0, len(steps) - 1, n_frames).round().astype(int))
     grids, bad = zip(*(_grid(hiddens[i], "hidden") for i in pick), strict=True)
     limit = max(_symmetric_range(g, bounded) for g in grids)
     labels = [str(steps[i]) for i in pick]
-    frames = [go.Frame(data=[_hidden_heat(g, limit)], name=n) for g, n in zip(grids, labels, strict=True)]
-    fig = go.Figure(_hidden_heat(grids[-1], limit), frames=frames)
+    frames = [go.Frame(data=[_hidden_heat(g, limit, per_frame)], name=n) for g, n in zip(grids, labels, strict=True)]
+    fig = go.Figure(_hidden_heat(grids[-1], limit, per_frame), frames=frames)
     frame_args = dict(frame=dict(duration=250, redraw=True), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.18, xanchor="left", showactive=False,
@@ -122,7 +139,8 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
                       currentvalue=dict(prefix="training step "),
                       steps=[dict(label=n, method="animate", args=[[n], frame_args]) for n in labels])],
     )
-    _styled(fig, "hidden_animation", "Hidden state of the probe sequence through training", "timestep t",
+    _styled(fig, "hidden_animation", "Hidden state of the probe sequence through training"
+            + _thinned_note(cells_per_frame, per_frame), "timestep t",
             "hidden unit", height=600, not_finite=any(bad))
     fig.update_layout(margin=dict(b=150))
     return fig
@@ -144,16 +162,18 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str) -> go.Figure:
     fig = make_subplots(
         rows=len(order), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.06
     )
-    bad = False
+    bad, total = False, 0
     for row, name in enumerate(order, start=1):
         z, bad_z = _grid(gates[name], f"gates[{name!r}]")
         bad |= bad_z
         L, H = z.shape
+        total += z.size
+        zt, t, units, _ = _thin_grid(z.T, _timesteps(L), np.arange(1, H + 1, dtype=np.int32), MAX_CELLS // len(order))
         fig.add_trace(
             go.Heatmap(
-                x=_timesteps(L),
-                y=np.arange(1, H + 1, dtype=np.int32),
-                z=z.T,
+                x=t,
+                y=units,
+                z=zt,
                 name=GATE_TITLES.get(name, name),
                 coloraxis="coloraxis2" if name in TANH_GATES else "coloraxis",
                 hovertemplate=f"{name}: t=%{{x}}, unit %{{y}}<br>{name} = %{{z:.3f}}<extra></extra>",
@@ -164,7 +184,8 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str) -> go.Figure:
         fig.update_yaxes(title_text="unit", row=row, col=1)
     fig.update_xaxes(title_text="timestep t", row=len(order), col=1)
     label = CELL_LABELS.get(cell, cell)
-    _styled(fig, "gate_heatmaps", f"{label} gates at every timestep (units × time)", height=120 + 200 * len(order),
+    _styled(fig, "gate_heatmaps", f"{label} gates at every timestep (units × time)" + _thinned_note(total, MAX_CELLS),
+            height=120 + 200 * len(order),
             not_finite=bad)
     _gate_colour_axes(fig, has_tanh=any(g in TANH_GATES for g in order))
     fig.update_annotations(font_size=BASE_FONT_SIZE)

@@ -7,6 +7,10 @@ Conventions (for every module of :mod:`rnnviz.plots`):
   figure says "diverged: values not finite". Values <= 0 are also gaps on log axes.
 - Heatmaps go to plotly as float32 arrays (sent as compact base64, no Python lists);
   curves as float64 so tiny gradient norms (1e-40) survive on log axes.
+- Figures are bounded whatever the run: a heatmap keeps at most ``MAX_CELLS`` cells (evenly spaced
+  rows/columns, labelled with their real steps, timesteps and units: :func:`_thin_grid`), a curve at
+  most ``MAX_CURVE_POINTS`` points (the lowest and highest point of each bucket, so spikes survive:
+  :func:`_thin_curve`). A float32 cell is ~5.3 bytes in the message, so no chart is over a few MB.
 """
 
 from __future__ import annotations
@@ -167,6 +171,64 @@ def _grid(values, name: str) -> tuple[np.ndarray, bool]:
     return a, bool(bad.any())
 
 
+#: Heatmap cells per figure (~1 MB of base64 float32): a 1000-timestep x 256-unit grid is 256,000.
+MAX_CELLS = 200_000
+#: Rows a thinned heatmap keeps at least (before it thins its columns).
+MIN_ROWS = 100
+#: Points per curve: 10x the pixels of a wide screen; a 100,000-step loss curve is thinned to this.
+MAX_CURVE_POINTS = 20_000
+
+
+def _even_index(n: int, keep: int) -> np.ndarray:
+    """``keep`` evenly spaced indices of ``0 .. n-1``, first and last included (all when keep >= n)."""
+    if keep >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max(2, keep)).round().astype(np.int64))
+
+
+def _thin_grid(z: np.ndarray, x, y, max_cells: int = MAX_CELLS) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """At most ``max_cells`` cells of the heatmap ``z`` (len(y) rows x len(x) columns): evenly spaced rows
+    and columns (first and last kept), with their own x/y labels, so every cell shown is a real value at
+    a real coordinate. Columns are the timesteps in every rnnviz heatmap (the axis the lessons read), so
+    rows (training steps, units) are thinned first, down to ``MIN_ROWS``, and columns only then.
+
+    Returns ``(z, x, y, note)``; ``note`` says what is shown ("evenly spaced 200 of 5,000 rows shown"),
+    "" when nothing was thinned.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    rows, cols = z.shape
+    if rows * cols <= max_cells:
+        return z, x, y, ""
+    keep_r = min(rows, max(MIN_ROWS, max_cells // cols))
+    keep_c = min(cols, max(2, max_cells // keep_r))
+    ri, ci = _even_index(rows, keep_r), _even_index(cols, keep_c)
+    parts = [f"{len(ri):,} of {rows:,} rows"] if len(ri) < rows else []
+    parts += [f"{len(ci):,} of {cols:,} columns"] if len(ci) < cols else []
+    return z[np.ix_(ri, ci)], x[ci], y[ri], "evenly spaced " + " and ".join(parts) + " shown"
+
+
+def _thin_curve(x, y, max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``max_points`` points of the curve (x, y): in each of ``max_points // 2`` buckets of
+    consecutive points, its lowest and its highest (NaN gaps kept as the bucket's first point when it
+    has nothing else), plus the first and last point. Every point kept is a real (x, y) of the curve."""
+    x, y = np.asarray(x), np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    buckets = max(1, max_points // 2)
+    size = -(-n // buckets)
+    pad = np.full(buckets * size, np.nan)
+    pad[:n] = y
+    grid = pad.reshape(buckets, size)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isnan(grid), np.inf, grid).argmin(axis=1)
+        hi = np.where(np.isnan(grid), -np.inf, grid).argmax(axis=1)
+    base = np.arange(buckets) * size
+    idx = np.unique(np.concatenate([base + lo, base + hi, base, [0, n - 1]]))
+    idx = idx[idx < n]
+    return x[idx], y[idx]
+
+
 def _same_length(**arrays) -> None:
     lengths = {k: len(v) for k, v in arrays.items() if v is not None}
     if len(set(lengths.values())) > 1:
@@ -245,7 +307,10 @@ def _circle_trace(radius: float, name: str) -> go.Scatter:
 def _line(x, y, name: str, colour: str, hover: str, *, width: int = 3, dash: str = "solid", mode: str = "lines",
           **kwargs) -> go.Scatter:
     """One curve in the house style: ``line`` of ``colour``/``width``/``dash`` and the hover text ``hover``
-    (a plotly hovertemplate); ``kwargs`` go to ``go.Scatter`` (``yaxis``, ``legendgroup``, ``marker`` ...)."""
+    (a plotly hovertemplate); ``kwargs`` go to ``go.Scatter`` (``yaxis``, ``legendgroup``, ``marker`` ...).
+    A curve longer than ``MAX_CURVE_POINTS`` is thinned (:func:`_thin_curve`)."""
+    if x is not None and y is not None and np.ndim(y) == 1 and len(y) > MAX_CURVE_POINTS:
+        x, y = _thin_curve(x, y)
     return go.Scatter(x=x, y=y, mode=mode, name=name, line=dict(color=colour, dash=dash, width=width),
                       hovertemplate=hover, **kwargs)
 

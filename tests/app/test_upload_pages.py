@@ -282,3 +282,64 @@ def test_file_names_are_shown_as_plain_text(saved):
     upload(at, "upload.text", "[x](javascript:alert(1)).txt", b"hello", "text/plain")
     errors = errors_of(at)
     assert "](javascript" not in errors and "Could not use" in errors
+
+
+def _holds(value, kinds, depth: int = 0) -> bool:
+    """Whether ``value`` (a session_state entry) holds an instance of ``kinds`` (tuples/lists/dicts walked)."""
+    if isinstance(value, kinds):
+        return True
+    if depth < 3 and isinstance(value, tuple | list):
+        return any(_holds(v, kinds, depth + 1) for v in value)
+    if depth < 3 and isinstance(value, dict):
+        return any(_holds(v, kinds, depth + 1) for v in value.values())
+    return False
+
+
+def test_the_upload_memo_keeps_no_bytes_and_back_to_live_frees_the_loaded_run(saved):
+    """D3: the memo used to keep the parsed run (and so every array of the file) for the whole session,
+    also after "Back to live training"; now the session's loaded run is its only holder."""
+    import gc
+    import weakref
+
+    from rnnviz.recording import RunHistory
+
+    data, _ = saved
+    at = open_app(SMALL, page=SHARE)
+    upload(at, "upload.run", "run.npz", data)
+    sess = session(at)
+    assert sess.loaded is not None
+    ref = weakref.ref(sess.loaded.history)
+    state = {k: at.session_state[k] for k in at.session_state if k != "upload.run"}
+    held = [k for k, v in state.items() if _holds(v, (bytes, bytearray, memoryview, RunHistory))]
+    assert held == []
+    at.sidebar.button(key="ctl.unload").click().run()
+    assert_no_exception(at)
+    at.run()  # a rerun after going back: the loaded run's deferred downloads are orphaned
+    del sess, state
+    gc.collect()
+    assert ref() is None
+
+
+def test_crafted_run_files_are_messages_and_the_app_keeps_running():
+    """D3/D4/D7 through the page: each crafted file is refused with its rule; nothing is loaded."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import test_io
+
+    base = test_io.good_arrays()
+    cases = {name: (test_io.npz_bytes(**change(base)), words.split(" ")[0].replace("\\", ""))
+             for name, (change, words) in test_io.CRAFTED.items()}
+    good = test_io.rio.run_to_bytes(test_io.make_history(10))
+    cases["2**40 header"] = (test_io._replace_member(good, "scalar/loss", test_io._npy_member(
+        (2**40,), np.float64, bytes(80))), "declares shape")
+    at = open_app(SMALL, page=SHARE)
+    for name, (content, words) in cases.items():
+        upload(at, "upload.run", f"{name}.npz", content)
+        errors = errors_of(at)
+        assert "Could not open" in errors and words in errors, (name, errors)
+        assert session(at).loaded is None, name
+        at.file_uploader(key="upload.run").clear().run()
+    at.switch_page("pages/playground.py").run()
+    assert_no_exception(at)

@@ -30,7 +30,7 @@ def test_train_info_report_end_to_end(tmp_path, capsys):
 
     assert main(["info", str(out)]) == 0
     info = capsys.readouterr().out
-    assert "cell = rnn_tanh" in info and "rho = 0.9" in info
+    assert "cell = rnn_tanh" in info and f"rho = {PRESETS['vanishing-tanh'].config.rho}" in info
     assert "steps trained      25" in info and "final loss" in info
     assert "||dL/dh_1|| / ||dL/dh_T||" in info and "at step 0" in info and "at step 24" in info
     assert "diverged           no" in info

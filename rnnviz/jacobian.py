@@ -27,6 +27,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.trace import trace
 
@@ -50,29 +51,29 @@ def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sa
         s = torch.from_numpy(np.ascontiguousarray(a[layer, direction, sample]))
         return s.flip(0) if direction else s
 
-    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    sfx = cells.weight_suffix(layer, direction)
     w_hh = getattr(module, "weight_hh" + sfx).detach()  # (G*H, H)
     b_hh = getattr(module, "bias_hh" + sfx).detach() if module.bias else torch.zeros(w_hh.shape[0], dtype=w_hh.dtype)
     h = states(tr.hidden)  # (L, H)
     gates = {k: states(v) for k, v in tr.gates.items()}
-    if tr.mode == "lstm":
+    if tr.cell_type == "lstm":
         jac = _lstm_steps(h, states(tr.cell), gates, w_hh)
-    elif tr.mode == "gru":
+    elif tr.cell_type == "gru":
         jac = _gru_steps(h, gates, w_hh, b_hh)
     else:
-        jac = _rnn_steps(tr.mode, h, w_hh)
+        jac = _rnn_steps(tr.cell_type, h, w_hh)
     prods = _backward_products(jac)  # (L, S, S), prods[t] = dstate_T/dstate_t
     H = h.shape[1]
     hidden = torch.linalg.matrix_norm(prods[:, :H, :H], ord=2)  # (L,)
-    cell = torch.linalg.matrix_norm(prods[:, H:, H:], ord=2) if tr.mode == "lstm" else None
+    cell = torch.linalg.matrix_norm(prods[:, H:, H:], ord=2) if tr.cell_type == "lstm" else None
     if direction:
         hidden, cell = hidden.flip(0), (cell.flip(0) if cell is not None else None)
     return JacobianNorms(hidden.numpy(), cell.numpy() if cell is not None else None)
 
 
-def _rnn_steps(mode: str, h: torch.Tensor, w_hh: torch.Tensor) -> torch.Tensor:
+def _rnn_steps(cell: str, h: torch.Tensor, w_hh: torch.Tensor) -> torch.Tensor:
     """dh_s/dh_{s-1} for s = 1..L-1: (L-1, H, H)."""
-    dphi = (1 - h[1:] ** 2) if mode == "rnn_tanh" else (h[1:] > 0).to(h.dtype)  # (L-1, H)
+    dphi = (1 - h[1:] ** 2) if cell == "rnn_tanh" else (h[1:] > 0).to(h.dtype)  # (L-1, H)
     return dphi[:, :, None] * w_hh  # (L-1, H, H)
 
 

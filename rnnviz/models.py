@@ -1,9 +1,10 @@
 """The trained model: a torch.nn recurrent module plus a linear read-out, with seeded init schemes.
 
 Shapes: ``N`` batch, ``L`` length, ``I`` input features, ``H`` hidden size, ``D`` directions,
-``O`` outputs, ``G`` gate blocks in ``W_hh`` (1 RNN, 4 LSTM ``i f g o``, 3 GRU ``r z n``).
+``O`` outputs, ``G`` gate blocks in ``W_hh`` (``rnnviz.cells.Cell.blocks``: 1 RNN, 4 LSTM ``i f g o``,
+3 GRU ``r z n``, in PyTorch's row order).
 
-Model (PyTorch conventions, DESIGN.md section 3)::
+Model (PyTorch conventions: torch.nn.RNN / LSTM / GRU docs)::
 
     h_t   = RNN/LSTM/GRU(x_t, h_{t-1})            # .rnn, batch_first=True
     out_t = W_o [h_t^fwd ; h_t^bwd] + b_o         # .head = Linear(D*H, O)
@@ -44,16 +45,9 @@ import math
 import torch
 from torch import nn
 
+from rnnviz import cells
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
-
-#: Gate blocks of weight_hh / bias in PyTorch's row order, per cell.
-GATES: dict[str, tuple[str, ...]] = {
-    "rnn_tanh": ("h",),
-    "rnn_relu": ("h",),
-    "lstm": ("i", "f", "g", "o"),
-    "gru": ("r", "z", "n"),
-}
 
 
 class SequenceModel(nn.Module):
@@ -156,12 +150,10 @@ def build_model(config: ExperimentConfig, input_size: int, output_size: int) -> 
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        if config.cell in ("rnn_tanh", "rnn_relu"):
-            rnn: nn.RNNBase = nn.RNN(nonlinearity=config.cell[4:], **common)
-        elif config.cell == "lstm":
-            rnn = nn.LSTM(**common)
-        else:
-            rnn = nn.GRU(**common)
+        cell = cells.get(config.cell)
+        if cell.torch_class == "RNN":
+            common["nonlinearity"] = cell.nonlinearity
+        rnn: nn.RNNBase = getattr(nn, cell.torch_class)(**common)
         head = nn.Linear(config.directions * config.hidden_size, output_size, dtype=torch.float32)
     # a separate stream for the schemes so that changing init never changes the head or W_ih
     generator = torch.Generator().manual_seed(config.seed + 1)

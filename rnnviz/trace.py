@@ -54,10 +54,8 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
-
-GATE_NAMES = {"rnn_tanh": (), "rnn_relu": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-_MODES = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "LSTM": "lstm", "GRU": "gru"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +65,7 @@ class Trace:
     For the reverse direction (d = 1) index t is the input position, as in PyTorch's output.
     """
 
-    mode: str  # "rnn_tanh" | "rnn_relu" | "lstm" | "gru"
+    cell_type: str  # a name in rnnviz.cells.CELLS; ``cell`` is the LSTM cell state
     loss: float | None
     output: np.ndarray  # (N, L, D*H) batch-first
     hidden: np.ndarray  # (Lyr, D, N, L, H)
@@ -114,8 +112,7 @@ class Trace:
 
 
 def _check_module(module) -> str:
-    if not isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
-        raise RnnvizError(f"module must be torch.nn.RNN, nn.LSTM or nn.GRU, got {type(module).__name__}")
+    cell = cells.cell_of_module(module)
     if getattr(module, "proj_size", 0) > 0:
         raise RnnvizError(f"LSTM projections (proj_size > 0) are not supported, got proj_size={module.proj_size}")
     if module.training and module.dropout > 0:
@@ -123,7 +120,7 @@ def _check_module(module) -> str:
             f"dropout between layers is not supported in training mode (call module.eval() or set "
             f"dropout=0), got dropout={module.dropout}"
         )
-    return _MODES[module.mode]
+    return cell
 
 
 def _check_input(module, x) -> torch.Tensor:
@@ -177,7 +174,7 @@ def _check_state(module, x: torch.Tensor, h0):
 
 def _weights(module, layer: int, direction: int) -> list[torch.Tensor]:
     """[W_ih, W_hh] (+ [b_ih, b_hh]) of one layer-direction."""
-    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    sfx = cells.weight_suffix(layer, direction)
     names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if module.bias else [])
     return [getattr(module, n + sfx) for n in names]
 
@@ -202,8 +199,8 @@ class _Buffers:
     and handed over with .numpy() (no copy).
     """
 
-    def __init__(self, mode: str, Lyr: int, D: int, N: int, L: int, H: int, dtype, with_grad: bool):
-        shape, G, is_lstm = (Lyr, D, N, L, H), len(GATE_NAMES[mode]), mode == "lstm"
+    def __init__(self, cell: str, Lyr: int, D: int, N: int, L: int, H: int, dtype, with_grad: bool):
+        shape, G, is_lstm = (Lyr, D, N, L, H), len(cells.get(cell).gates), cell == "lstm"
 
         def empty(*lead):
             return torch.empty(lead + shape, dtype=dtype).numpy()
@@ -224,11 +221,11 @@ class _Run:
     Subclasses give ``_forward()`` and ``_backward_setup(dhs, d_cn) -> (dA, step)``.
     """
 
-    def __init__(self, mode: str, bufs: _Buffers, layer: int, d: int):
+    def __init__(self, cell: str, bufs: _Buffers, layer: int, d: int):
         def part(a):
             return torch.from_numpy(a[..., layer, d, :, :, :]) if a is not None else None
 
-        self.mode, self.rev = mode, bool(d)
+        self.cell_type, self.rev = cell, bool(d)
         self.h, self.c, self.gates = part(bufs.hidden), part(bufs.cell), part(bufs.gates)  # gates (G, N, L, H)
         self.dh, self.dc = part(bufs.grad_hidden), part(bufs.grad_cell)
         self.backward_ran = False
@@ -275,15 +272,11 @@ class _Run:
         if need[5] or need[6]:
             g_bih = dai2.sum(0)
             g_bhh = g_bih.clone() if dai is da else da2.sum(0)
-        g_c0 = self._grad_c0() if need[2] else None
-        return g_inp, dhs[0] if need[1] else None, g_c0, g_wih, g_whh, g_bih, g_bhh
+        return g_inp, dhs[0] if need[1] else None, None, g_wih, g_whh, g_bih, g_bhh
 
     def _input_side(self, da: torch.Tensor) -> torch.Tensor:
         """dAi, the gradient of the W_ih-side pre-activations; the same as dA except for the GRU."""
         return da
-
-    def _grad_c0(self):
-        return None
 
 
 class _VanillaRun(_Run):
@@ -297,14 +290,14 @@ class _VanillaRun(_Run):
     def _forward(self):
         w = [self.w_ih, self.w_hh] + ([self.b_ih, self.b_hh] if self.b_ih is not None else [])
         inp = self.inp.flip(1) if self.rev else self.inp  # processing order
-        out, _ = getattr(torch._VF, self.mode)(inp, self.h0[None], w, len(w) == 4, 1, 0.0, False, False, True)
+        out, _ = getattr(torch._VF, self.cell_type)(inp, self.h0[None], w, len(w) == 4, 1, 0.0, False, False, True)
         self.h.copy_(out.flip(1) if self.rev else out)  # (N, L, H)
 
     def _backward_setup(self, dhs, d_cn):
         h, rev = self.h, self.rev
         da = torch.empty_like(h)  # (N, L, H)
         das = _steps(da, rev)
-        if self.mode == "rnn_tanh":
+        if self.cell_type == "rnn_tanh":
             dphis = _steps(1 - h * h, rev)
 
             def step(t):
@@ -510,10 +503,10 @@ class _Layer(torch.autograd.Function):
         return (None,) + grads[: len(ctx.needs_input_grad) - 1]
 
 
-def _forward(module, mode, x_bf, h0, c0, bufs: _Buffers, with_grad: bool):
+def _forward(module, cell, x_bf, h0, c0, bufs: _Buffers, with_grad: bool):
     """All layers and directions on batch-first x_bf (N, L, I); returns (runs, output (N, L, D*H), h_n, c_n)."""
     D = 2 if module.bidirectional else 1
-    N, H, is_lstm = x_bf.shape[0], module.hidden_size, mode == "lstm"
+    N, H, is_lstm = x_bf.shape[0], module.hidden_size, cell == "lstm"
     runs, h_ns, c_ns = [], [], []
     inp = x_bf
     for layer in range(module.num_layers):
@@ -522,7 +515,7 @@ def _forward(module, mode, x_bf, h0, c0, bufs: _Buffers, with_grad: bool):
             k = layer * D + d
             h0_k = h0[k] if h0 is not None else x_bf.new_zeros(N, H)
             c0_k = (c0[k] if c0 is not None else x_bf.new_zeros(N, H)) if is_lstm else None
-            run = _RUNS[mode](mode, bufs, layer, d)
+            run = _RUNS[cell](cell, bufs, layer, d)
             args = (inp, h0_k, c0_k, *_weights(module, layer, d))
             res = _Layer.apply(run, *args) if with_grad else run.run(*args)
             runs.append(run)
@@ -538,21 +531,21 @@ def _forward(module, mode, x_bf, h0, c0, bufs: _Buffers, with_grad: bool):
 # ----------------------------------------------------------------------------- recording
 
 
-def _block_names(mode: str, bias: bool) -> list[tuple[str, str]]:
+def _block_names(bias: bool) -> list[tuple[str, str]]:
     """(param prefix, block-name prefix) pairs, e.g. ("weight_ih", "W_i")."""
     pairs = [("weight_ih", "W_i"), ("weight_hh", "W_h")]
     return pairs + ([("bias_ih", "b_i"), ("bias_hh", "b_h")] if bias else [])
 
 
-def _param_grad_norms(module, mode: str, grads: dict) -> dict[str, np.ndarray]:
+def _param_grad_norms(module, cell: str, grads: dict) -> dict[str, np.ndarray]:
     """Frobenius norm of this call's gradient per gate block: name -> (Lyr, D)."""
     D = 2 if module.bidirectional else 1
-    gates = GATE_NAMES[mode]
+    gates = cells.get(cell).gates
     norms: dict[str, np.ndarray] = {}
     for layer in range(module.num_layers):
         for d in range(D):
-            sfx = f"_l{layer}" + ("_reverse" if d else "")
-            for pname, block in _block_names(mode, module.bias):
+            sfx = cells.weight_suffix(layer, d)
+            for pname, block in _block_names(module.bias):
                 p = getattr(module, pname + sfx)
                 g = grads.get(p)
                 g = torch.zeros_like(p) if g is None else g
@@ -600,25 +593,25 @@ def trace(module: nn.Module, x: torch.Tensor, loss_fn: Callable | None, h0=None)
     loss_fn(output, h_n) -> scalar tensor, or None to record the forward only.
     Like loss.backward(), it accumulates .grad on every parameter the loss depends on.
     """
-    mode = _check_module(module)
+    cell = _check_module(module)
     x = _check_input(module, x)
     h0, c0 = _check_state(module, x, h0)
     with_grad = loss_fn is not None
     D = 2 if module.bidirectional else 1
     N, L = (x.shape[0], x.shape[1]) if module.batch_first else (x.shape[1], x.shape[0])
-    bufs = _Buffers(mode, module.num_layers, D, N, L, module.hidden_size, x.dtype, with_grad)
+    bufs = _Buffers(cell, module.num_layers, D, N, L, module.hidden_size, x.dtype, with_grad)
     with _no_gc(), torch.set_grad_enabled(with_grad):
         x_leaf = _input_leaf(x) if with_grad else x.detach()
         x_bf = x_leaf if module.batch_first else x_leaf.transpose(0, 1)  # (N, L, I) view
-        runs, out_bf, h_n, c_n = _forward(module, mode, x_bf, h0, c0, bufs, with_grad)
+        runs, out_bf, h_n, c_n = _forward(module, cell, x_bf, h0, c0, bufs, with_grad)
         loss, own = None, None
         if with_grad:
             output = out_bf if module.batch_first else out_bf.transpose(0, 1)
-            loss = loss_fn(output, (h_n, c_n) if mode == "lstm" else h_n)
+            loss = loss_fn(output, (h_n, c_n) if cell == "lstm" else h_n)
             _check_loss(loss)
             own = _backward_with_own_grads(module, loss)
     with torch.no_grad():
-        return _record(module, mode, runs, bufs, out_bf, x_leaf, loss, own)
+        return _record(module, cell, runs, bufs, out_bf, x_leaf, loss, own)
 
 
 @contextlib.contextmanager
@@ -657,11 +650,11 @@ def _check_loss(loss) -> None:
         raise RnnvizError("loss_fn's result must depend on the module's output (requires_grad), got a constant")
 
 
-def _record(module, mode, runs, bufs: _Buffers, out_bf, x_leaf, loss, own) -> Trace:
-    is_lstm, with_grad = mode == "lstm", loss is not None
+def _record(module, cell, runs, bufs: _Buffers, out_bf, x_leaf, loss, own) -> Trace:
+    is_lstm, with_grad = cell == "lstm", loss is not None
     output = out_bf.detach().numpy()  # (N, L, D*H)
     output = output.copy() if np.shares_memory(output, bufs.hidden) else np.ascontiguousarray(output)
-    gates = dict(zip(GATE_NAMES[mode], bufs.gates, strict=True)) if bufs.gates is not None else {}
+    gates = dict(zip(cells.get(cell).gates, bufs.gates, strict=True)) if bufs.gates is not None else {}
     grads = {}
     if with_grad:
         for run in runs:  # a layer-direction the loss does not reach has zero adjoints
@@ -677,11 +670,11 @@ def _record(module, mode, runs, bufs: _Buffers, out_bf, x_leaf, loss, own) -> Tr
             grad_input=np.ascontiguousarray(gx.numpy()),  # (N, L, I)
             grad_norms=_frobenius(bufs.grad_hidden),  # (Lyr, D, L)
             grad_cell_norms=_frobenius(bufs.grad_cell) if is_lstm else None,
-            param_grad_norms=_param_grad_norms(module, mode, own),
+            param_grad_norms=_param_grad_norms(module, cell, own),
         )
     loss_value = float(loss.detach()) if with_grad else None
     return Trace(
-        mode=mode,
+        cell_type=cell,
         loss=loss_value,
         output=output,
         hidden=bufs.hidden,

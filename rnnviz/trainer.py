@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
 from rnnviz.recording import RunHistory, StepRecord
 
@@ -41,8 +42,6 @@ PROBE_SEED_OFFSET = 1_000_003
 MAX_CHECKPOINTS = 64
 # Byte budget for checkpoints; the count limit shrinks for big models so memory stays bounded.
 CHECKPOINT_BUDGET_BYTES = 64 * 2**20
-# Gate blocks of W_hh in PyTorch's row order (spectra are taken per H x H block).
-GATE_BLOCKS = {"rnn_tanh": ("h",), "rnn_relu": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
 
 def limit_threads(n: int = 1) -> int:
@@ -107,7 +106,7 @@ class Trainer:
         self.config = config
         self.task = make_task(config, data)
         self.model = build_model(config, self.task.input_size, self.task.output_size)
-        self.mode = _mode_of(self.model.rnn)
+        self.cell = cells.cell_of_module(self.model.rnn)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = _make_optimizer(config, self._params)
         self._batch_gen = torch.Generator().manual_seed(int(config.seed))
@@ -299,8 +298,8 @@ class Trainer:
         with torch.no_grad():
             pr = trace(self.model.rnn, self.probe.x, None)
             pred = self.model.head(torch.from_numpy(pr.output)).numpy()  # (P, L, O)
-        sv, eig = _spectra(self.model.rnn, self.mode)
-        hidden_dtype = np.float32 if self.mode == "rnn_relu" else np.float16  # relu h is unbounded
+        sv, eig = analysis.whh_spectra(self.model.rnn)
+        hidden_dtype = np.float32 if self.cell == "rnn_relu" else np.float16  # relu h is unbounded
         return dict(
             singular_values=sv, eigenvalues=eig,
             hidden=pr.hidden.astype(hidden_dtype),
@@ -365,18 +364,6 @@ class Trainer:
             self._checkpoints = [head, *middle[1::2], last]
 
 
-def _mode_of(rnn) -> str:
-    import torch
-
-    if isinstance(rnn, torch.nn.LSTM):
-        return "lstm"
-    if isinstance(rnn, torch.nn.GRU):
-        return "gru"
-    if isinstance(rnn, torch.nn.RNN):
-        return "rnn_relu" if rnn.nonlinearity == "relu" else "rnn_tanh"
-    raise RnnvizError(f"model.rnn must be nn.RNN, nn.LSTM or nn.GRU, got {type(rnn).__name__}")
-
-
 def _make_optimizer(config, params):
     import torch
 
@@ -400,25 +387,3 @@ def _total_norm(params) -> float:
     if not grads:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
-
-
-def _spectra(rnn, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Singular values (descending) and eigenvalues (by modulus, descending) of every H x H gate block
-    of every W_hh: two (Lyr, D, G, H) arrays, float32 and complex64. Non-finite weights give nan."""
-    import torch
-
-    D = 2 if rnn.bidirectional else 1
-    G, H = len(GATE_BLOCKS[mode]), rnn.hidden_size
-    with torch.no_grad():
-        Ws = [getattr(rnn, f"weight_hh_l{k}{'_reverse' if d else ''}") for k in range(rnn.num_layers)
-              for d in range(D)]
-        W = torch.stack(Ws).reshape(-1, G, H, H).reshape(-1, H, H).double()  # (Lyr*D*G, H, H)
-        if not bool(torch.isfinite(W).all()):
-            nan = np.full((rnn.num_layers, D, G, H), np.nan, np.float32)
-            return nan, nan.astype(np.complex64)
-        sv = torch.linalg.svdvals(W).numpy()
-        ev = torch.linalg.eigvals(W).numpy()
-    order = np.argsort(-np.abs(ev), axis=-1, kind="stable")
-    ev = np.take_along_axis(ev, order, axis=-1)
-    shape = (rnn.num_layers, D, G, H)
-    return sv.reshape(shape).astype(np.float32), ev.reshape(shape).astype(np.complex64)

@@ -460,8 +460,8 @@ class ExperimentConfig:
 
         base = cls()
         if "preset" in params:
-            key = text(params["preset"]).strip().lower().replace("_", "-")
-            if key in PRESETS:
+            key = preset_key(text(params["preset"]))
+            if key is not None:
                 base = PRESETS[key].config
             else:
                 fail(f"preset: must be one of {', '.join(PRESETS)}, got {text(params['preset'])!r}; ignored")
@@ -507,6 +507,13 @@ class ExperimentConfig:
 # --------------------------------------------------------------------------------------------------
 
 
+def preset_key(text: Any) -> str | None:
+    """The PRESETS key a link's ``preset=`` names, in any spelling (case, spaces, ``_`` for ``-``),
+    or None. The one place a preset name is normalised."""
+    key = str(text).strip().lower().replace("_", "-")
+    return key if key in PRESETS else None
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named, seeded config with the one effect it shows, in a sentence a teacher can read out."""
@@ -528,7 +535,7 @@ _LONG = dict(task="adding", seq_len=100, hidden_size=64, batch_size=32)
 # The tanh RNN gets the same optimizer so that "change only the cell" is a fair comparison.
 _FAIR = dict(optimizer="adam", lr=1e-2, clip="norm", clip_threshold=1.0, max_steps=3000, **_LONG)
 
-#: Presets for the classroom. Each ``effect`` is a fact from DESIGN.md section 6, checked at step 0
+#: Presets for the classroom. Each ``effect`` is a fact from docs/NUMERICS.md, checked at step 0
 #: with the default seed in tests/test_models.py; the training effects are the trainer's tests.
 PRESETS: dict[str, Preset] = _presets(
     Preset(

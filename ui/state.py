@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
+from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
 from rnnviz.session import CompareSession, PlaySession
 
 SESSION_KEY = "rnnviz.session"
@@ -77,8 +77,8 @@ def session() -> PlaySession:
         config_params = {k: v for k, v in params.items() if k not in InstructorFlags.PARAMS}
         config, problems = ExperimentConfig.from_params(config_params)
         flags, flag_problems = InstructorFlags.from_params(params)
-        preset = params.get("preset")
-        preset = preset if preset in PRESETS and PRESETS[preset].config == config else None
+        preset = preset_key(params["preset"]) if "preset" in params else None
+        preset = preset if preset is not None and PRESETS[preset].config == config else None
         st.session_state.setdefault(FLAGS_KEY, flags)
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)

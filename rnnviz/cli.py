@@ -162,7 +162,8 @@ def cmd_train(args) -> int:
         recs = trainer.step(min(CHUNK, total - trainer.step_count))
         if recs:
             bar.update(trainer.step_count, recs[-1].loss)
-        if trainer.state == "paused":  # the watchdog's pause is for the live app; headless runs go on
+        if trainer.state == "paused" and trainer.stop_reason:  # the watchdog's pause is for the live app;
+            # headless runs go on
             bar.note(f"paused: {trainer.reason} (continuing)")
         elif trainer.state in ("diverged", "finished"):
             break

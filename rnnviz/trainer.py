@@ -34,6 +34,9 @@ from rnnviz.recording import RunHistory, StepRecord
 
 __all__ = ["Trainer", "Checkpoint", "limit_threads", "STATES", "PROBE_SEED_OFFSET", "MAX_CHECKPOINTS"]
 
+#: ready: nothing trained since construction, reset() or rewind(0); running: only while step() trains;
+#: paused: between steps (reason "", the next step() goes on) or stopped by pause(), the watchdog or
+#: rewind() (reason in words); diverged and finished: step() trains nothing more (reason in words).
 STATES = ("ready", "running", "paused", "diverged", "finished")
 # The probe generator is seeded with seed + this offset: a stream of its own, never one of the batches.
 PROBE_SEED_OFFSET = 1_000_003
@@ -140,23 +143,23 @@ class Trainer:
             out.append(self._train_one())
             if self.state != "running":
                 break
-        if self.state == "running" and self.step_count >= self._max_steps:
-            self._set_state("finished", f"reached max_steps = {self._max_steps}")
+        if self.state == "running":
+            if self.step_count >= self._max_steps:
+                self._set_state("finished", f"reached max_steps = {self._max_steps}")
+            else:
+                self._set_state("paused", "")  # between steps: the next step() goes on
         return out
 
     def pause(self, reason: str = "paused") -> None:
-        """Mark the run paused (the app's pause button); ``step()`` resumes it."""
-        if self.state in ("running", "ready"):
+        """Stop the run with a reason (``stop_reason``); ``step()`` resumes it. A stopped run keeps
+        its first reason."""
+        if self.state == "ready" or (self.state == "paused" and not self.reason):
             self._set_state("paused", reason)
-
-    def resume(self) -> None:
-        """Leave ``paused`` (``step()`` also resumes by itself)."""
-        if self.state == "paused":
-            self._set_state("running", "")
 
     @property
     def stop_reason(self) -> str:
-        """Why the run is paused, diverged or finished, in words ("" while ready or running)."""
+        """Why the run stopped by itself or was stopped, in words: "" while it may go on (ready, or
+        paused between steps), else the reason it is paused, diverged or finished."""
         return self.reason if self.state in ("paused", "diverged", "finished") else ""
 
     def reset(self) -> None:
@@ -198,8 +201,7 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     @property
     def _max_steps(self) -> int:
-        m = int(getattr(self.config, "max_steps", 0) or 0)
-        return m if m > 0 else 2**62  # 0 = unbounded
+        return int(self.config.max_steps)  # 1..100,000 (config.FIELDS): every run ends
 
     def _train_one(self) -> StepRecord:
         import torch
@@ -246,7 +248,7 @@ class Trainer:
         else:
             rec = StepRecord(s, loss, metric, grad_norm, after, clipped, lr, True)
         self._commit(rec)
-        threshold = float(getattr(cfg, "pause_grad_norm", 0) or 0)
+        threshold = float(cfg.pause_grad_norm)  # 0 = off
         if threshold > 0 and grad_norm > threshold >= self._prev_grad_norm:
             self._set_state("paused", f"gradient norm {grad_norm:.3g} rose above the pause threshold "
                                       f"{threshold:g} at step {s}")
@@ -275,7 +277,7 @@ class Trainer:
         import torch
 
         cfg = self.config
-        theta = float(getattr(cfg, "clip_threshold", 0) or 0)
+        theta = float(cfg.clip_threshold)
         if cfg.clip == "norm":
             if grad_norm > theta:
                 torch.nn.utils.clip_grad_norm_(self._params, theta)

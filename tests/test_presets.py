@@ -48,14 +48,14 @@ def test_every_preset_runs_and_records():
     for name in PRESETS:
         t = run(name, 3)
         assert len(t.history) == 3 and t.history.recorded_steps()[0] == 0, name
-        assert t.state in ("running", "diverged"), (name, t.reason)
+        assert t.state in ("paused", "diverged"), (name, t.reason)
 
 
 def test_vanishing_tanh():
     t = run("vanishing-tanh", 40)
     r = ratio0(t)
     assert r < 1e-3, r  # measured 3.9e-7 at seed 0
-    assert t.state == "running" and t.history.scalars["finite"].all()
+    assert t.state == "paused" and t.history.scalars["finite"].all()
     later = gradient_ratio(t.history.grad_norm_matrix()[-1])
     assert later < 1e-3, later  # still vanishing after training a little
 
@@ -84,7 +84,7 @@ def test_clipping_tames():
         assert float((after - before).norm()) <= lr * theta * (1 + 1e-5)
         before = after
     sc = t.history.scalars
-    assert t.state == "running" and sc["finite"].all()
+    assert t.state == "paused" and sc["finite"].all()
     assert sc["grad_norm"].min() > 1e6  # the gradient itself still explodes ...
     assert sc["clipped"].all()  # ... and every step is recorded as clipped
     np.testing.assert_allclose(sc["grad_norm_clipped"], theta, rtol=1e-4)

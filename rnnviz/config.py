@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rnnviz.errors import RnnvizError
+from rnnviz.errors import RnnvizError, must
 
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
 TASKS = ("adding", "copy", "temporal_order", "parity", "sine", "charlm", "csv")
@@ -53,16 +53,6 @@ MAX_STEP_WORK = 4_194_304
 #: Upper bound on probe_size * length * hidden_size * num_layers * directions: the values in one
 #: recorded array (hidden states, one gate, one gradient) of one step, ~2 MB in float32.
 MAX_PROBE_VALUES = 524_288
-
-
-def _error(field: str, rule: str, value: Any) -> RnnvizError:
-    """The one way this module reports a bad value: ``"<field> must be <rule>, got <value>"``.
-
-    The error carries ``.field``, ``.rule`` and ``.value`` so the app can point at the widget.
-    """
-    err = RnnvizError(f"{field} must be {rule}, got {value!r}")
-    err.field, err.rule, err.value = field, rule, value
-    return err
 
 
 @dataclass(frozen=True)
@@ -97,6 +87,10 @@ class Field:
             return f"a number in {self.lo!r}..{self.hi!r}"
         return "a boolean (true/false or 1/0)"
 
+    def error(self, value: Any) -> RnnvizError:
+        """``"<name> must be <rule>, got <value!r>"``, carrying ``.field``, ``.rule`` and ``.value``."""
+        return must(self.name, "be " + self.rule, value, got=repr(value))
+
     def check(self, value: Any) -> Any:
         """Validate a Python value (from code or JSON) and return it coerced (int -> float)."""
         if self.kind == "choice":
@@ -116,7 +110,7 @@ class Field:
                 and self.lo <= value <= self.hi
             ):
                 return float(value)
-        raise _error(self.name, self.rule, value)
+        raise self.error(value)
 
     def parse(self, text: str) -> Any:
         """Parse a URL parameter leniently (case, spaces, ``-`` for ``_``, ``64.0`` for 64)."""
@@ -130,22 +124,22 @@ class Field:
             elif low in ("0", "false", "no", "off"):
                 value = False
             else:
-                raise _error(self.name, self.rule, text)
+                raise self.error(text)
         else:
             try:
                 num = float(s)
             except ValueError:
-                raise _error(self.name, self.rule, text) from None
+                raise self.error(text) from None
             if self.kind == "int":
                 if not (math.isfinite(num) and num == int(num)):
-                    raise _error(self.name, self.rule, text)
+                    raise self.error(text)
                 value = int(num)
             else:
                 value = num
         try:
             return self.check(value)
         except RnnvizError:
-            raise _error(self.name, self.rule, text) from None
+            raise self.error(text) from None
 
     def format(self, value: Any) -> str:
         """Compact, stable text for the URL; ``parse(format(v)) == v`` exactly (floats via repr)."""
@@ -366,9 +360,7 @@ class ExperimentConfig:
         for rule in RULES:
             msg = rule.check(values)
             if msg is not None:
-                err = RnnvizError(msg)
-                err.field, err.rule, err.value = rule.fields[0], rule.name, values[rule.fields[0]]
-                raise err
+                raise RnnvizError(msg, field=rule.fields[0], rule=rule.name, value=values[rule.fields[0]])
 
     # --- derived ---------------------------------------------------------------------------------
     @property

@@ -266,3 +266,25 @@ def test_presets_encode_the_documented_facts():
     assert (i.cell, i.init) == ("rnn_relu", "identity")
     f = PRESETS["forget-bias"].config
     assert f.cell == "lstm" and f.forget_bias in ("one", "chrono")
+
+
+def test_rnnviz_error_has_a_declared_constructor_and_one_wording():
+    from rnnviz.errors import must
+
+    err = RnnvizError("plain")
+    assert (str(err), err.field, err.rule, err.value) == ("plain", None, None, None)
+    err = must("hidden_size", "be an integer in 1..256", 300)
+    assert str(err) == "hidden_size must be an integer in 1..256, got 300"
+    assert (err.field, err.rule, err.value) == ("hidden_size", "be an integer in 1..256", 300)
+    with pytest.raises(RnnvizError) as info:
+        ExperimentConfig(cell="transformer")
+    assert str(info.value) == "cell must be one of rnn_tanh, rnn_relu, lstm, gru, got 'transformer'"
+    assert (info.value.field, info.value.value) == ("cell", "transformer")
+
+
+def test_preset_key_normalises_every_spelling_once():
+    from rnnviz.config import preset_key
+
+    for text in ("vanishing-tanh", "Vanishing_Tanh", "  VANISHING-TANH ", "vanishing_tanh"):
+        assert preset_key(text) == "vanishing-tanh"
+    assert preset_key("nope") is None and preset_key("") is None

@@ -134,10 +134,17 @@ def data_note(sess: PlaySession | None = None) -> str | None:
     return None
 
 
-def write_url(config: ExperimentConfig, preset: str | None) -> None:
-    """The link that reproduces this run: ``preset=NAME`` when untouched, else every non-default field."""
+def url_params(config: ExperimentConfig, preset: str | None) -> dict[str, str]:
+    """The query parameters that reproduce a run: ``preset=NAME`` when untouched, else every non-default
+    field; plus the instructor flags. The one place a link's parameters are built."""
     params = {"preset": preset} if preset else config.to_params()
     params.update(flags().to_params())
+    return params
+
+
+def write_url(config: ExperimentConfig, preset: str | None) -> None:
+    """Put :func:`url_params` into the address bar (only when they changed)."""
+    params = url_params(config, preset)
     if {k: st.query_params.get(k) for k in st.query_params.keys()} != params:
         st.query_params.from_dict(params)
 

@@ -173,10 +173,6 @@ class PlaySession:
     def live_config(self) -> ExperimentConfig:
         return self._config
 
-    @property
-    def live_trainer(self):
-        return self._trainer
-
     # -- controls ---------------------------------------------------------------------
     def set_config(self, config: ExperimentConfig, data=None) -> bool:
         """Use a new config (and data); rebuild the run at step 0 if anything changed.

@@ -218,7 +218,7 @@ class _Run:
     Tensors are (N, L, ...) by input position, per-step lists are in processing order.
     Slices are wrapped with torch.from_numpy (separate tensors sharing the memory), so
     autograd sees plain tensors, not views whose base other layers write to.
-    Subclasses give ``_forward()`` and ``_backward_setup(dhs, d_cn) -> (dA, step)``.
+    Subclasses give ``_forward()`` and ``_backward_setup(dhs) -> (dA, step)`` (the LSTM its own ``backward``).
     """
 
     def __init__(self, cell: str, bufs: _Buffers, layer: int, d: int):
@@ -256,7 +256,7 @@ class _Run:
         dh.copy_(d_out)  # the direct terms
         dh[:, 0 if self.rev else L - 1] += d_hn
         dhs = [torch.zeros_like(self.h0)] + _steps(dh, self.rev)  # dhs[t + 1] = dL/dh_t, dhs[0] = dL/dh0
-        da, step = self._backward_setup(dhs, d_cn)  # da (N, L, G*H) = dA, step(t) writes dA_t
+        da, step = self._backward_setup(dhs)  # da (N, L, G*H) = dA, step(t) writes dA_t
         das, w_hh = _steps(da, self.rev), self.w_hh
         for t in range(L - 1, -1, -1):  # dhs[t + 1] is final here: all later steps have added to it
             step(t)
@@ -293,7 +293,7 @@ class _VanillaRun(_Run):
         out, _ = getattr(torch._VF, self.cell_type)(inp, self.h0[None], w, len(w) == 4, 1, 0.0, False, False, True)
         self.h.copy_(out.flip(1) if self.rev else out)  # (N, L, H)
 
-    def _backward_setup(self, dhs, d_cn):
+    def _backward_setup(self, dhs):
         h, rev = self.h, self.rev
         da = torch.empty_like(h)  # (N, L, H)
         das = _steps(da, rev)
@@ -458,7 +458,7 @@ class _GRURun(_Run):
             torch.sub(hp[t], Nn[t], out=DLT[t])
             torch.addcmul(Nn[t], Z[t], DLT[t], out=Hs[t])  # h_t = n_t + z_t ⊙ (h_{t-1} - n_t)
 
-    def _backward_setup(self, dhs, d_cn):
+    def _backward_setup(self, dhs):
         N, L, H = self.h.shape
         rev, (r, z, n) = self.rev, self.gates
         self.qn = (1 - z) * (1 - n * n)  # (N, L, H), dA^n = dh ⊙ qn

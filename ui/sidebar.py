@@ -64,7 +64,7 @@ def select_preset(name: str) -> bool:
     return True
 
 
-def _on_knob(name: str) -> None:
+def _on_knob() -> None:
     sess = state.session()
     values = {n: st.session_state.get(_key(n), getattr(sess.config, n)) for n in FIELDS}
     try:
@@ -84,7 +84,7 @@ def _knob(name: str, config: ExperimentConfig, disabled: bool) -> None:
     f = FIELDS[name]
     key = _key(name)
     st.session_state[key] = getattr(config, name)  # controlled: the knob shows the running config
-    common = dict(key=key, help=f.help, on_change=_on_knob, args=(name,),
+    common = dict(key=key, help=f.help, on_change=_on_knob,
                   disabled=disabled or not config.relevant(name))
     if f.kind == "choice":
         st.selectbox(f.label, f.choices, format_func=f.choice_label, **common)

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rnnviz import cells
-from rnnviz.errors import RnnvizError, must
+from rnnviz.errors import RnnvizError
+from rnnviz.fields import Field
 
 CELLS = tuple(cells.CELLS)  # the one table of cell types: rnnviz/cells.py
 TASKS = ("adding", "copy", "temporal_order", "parity", "sine", "charlm", "csv")
@@ -58,115 +58,6 @@ MAX_STEP_WORK = 4_194_304
 #: Upper bound on probe_size * length * hidden_size * num_layers * directions: the values in one
 #: recorded array (hidden states, one gate, one gradient) of one step, ~2 MB in float32.
 MAX_PROBE_VALUES = 524_288
-
-
-@dataclass(frozen=True)
-class Field:
-    """One row of the declarative table: everything the app needs to know about a knob.
-
-    ``kind`` is ``"choice" | "int" | "float" | "bool"``; ``lo``/``hi`` are inclusive bounds;
-    ``log`` hints a log-scale slider; ``when = (other_field, values)`` says the knob only has
-    an effect while ``other_field`` is one of ``values`` (the UI may hide or grey it out).
-
-    How the sidebar shows it: ``label`` (words), ``choice_labels`` (choice -> words; a choice
-    without one shows as itself), ``widget`` (``"input"``: select box, toggle or number box by
-    kind; ``"slider"``, with ``step`` for floats) and ``main`` (0: under "More settings";
-    1, 2, ...: the knob's place at the top of the sidebar).
-    """
-
-    name: str
-    kind: str
-    default: Any
-    help: str
-    reason: str
-    group: str
-    label: str
-    choices: tuple[str, ...] = ()
-    lo: float | None = None
-    hi: float | None = None
-    log: bool = False
-    when: tuple[str, tuple[str, ...]] | None = None
-    choice_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    widget: str = "input"
-    step: float | None = None
-    main: int = 0
-
-    def choice_label(self, value: str) -> str:
-        """The words for one choice (the choice itself when it has none)."""
-        return self.choice_labels.get(value, value)
-
-    @property
-    def rule(self) -> str:
-        """The rule in words, as it appears in error messages."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(self.choices)
-        if self.kind == "int":
-            return f"an integer in {self.lo}..{self.hi}"
-        if self.kind == "float":
-            return f"a number in {self.lo!r}..{self.hi!r}"
-        return "a boolean (true/false or 1/0)"
-
-    def error(self, value: Any) -> RnnvizError:
-        """``"<name> must be <rule>, got <value!r>"``, carrying ``.field``, ``.rule`` and ``.value``."""
-        return must(self.name, "be " + self.rule, value, got=repr(value))
-
-    def check(self, value: Any) -> Any:
-        """Validate a Python value (from code or JSON) and return it coerced (int -> float)."""
-        if self.kind == "choice":
-            if isinstance(value, str) and value in self.choices:
-                return value
-        elif self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-        elif self.kind == "int":
-            if isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi:
-                return int(value)
-        else:  # float
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and self.lo <= value <= self.hi
-            ):
-                return float(value)
-        raise self.error(value)
-
-    def parse(self, text: str) -> Any:
-        """Parse a URL parameter leniently (case, spaces, ``-`` for ``_``, ``64.0`` for 64)."""
-        s = str(text).strip()
-        if self.kind == "choice":
-            value: Any = s.lower().replace("-", "_")
-        elif self.kind == "bool":
-            low = s.lower()
-            if low in ("1", "true", "yes", "on"):
-                value = True
-            elif low in ("0", "false", "no", "off"):
-                value = False
-            else:
-                raise self.error(text)
-        else:
-            try:
-                num = float(s)
-            except ValueError:
-                raise self.error(text) from None
-            if self.kind == "int":
-                if not (math.isfinite(num) and num == int(num)):
-                    raise self.error(text)
-                value = int(num)
-            else:
-                value = num
-        try:
-            return self.check(value)
-        except RnnvizError:
-            raise self.error(text) from None
-
-    def format(self, value: Any) -> str:
-        """Compact, stable text for the URL; ``parse(format(v)) == v`` exactly (floats via repr)."""
-        if self.kind == "bool":
-            return "1" if value else "0"
-        if self.kind == "float":
-            return repr(float(value))
-        return str(value)
 
 
 def _table(*fields: Field) -> dict[str, Field]:
@@ -480,46 +371,16 @@ class ExperimentConfig:
                 raise err if err is not None else RnnvizError(msg)
             problems.append(msg)
 
-        def text(v: Any) -> str:
-            if isinstance(v, list | tuple):
-                return str(v[-1]) if v else ""
-            return str(v)
-
-        base = cls()
-        if "preset" in params:
-            key = preset_key(text(params["preset"]))
-            if key is not None:
-                base = PRESETS[key].config
-            else:
-                fail(f"preset: must be one of {', '.join(PRESETS)}, got {text(params['preset'])!r}; ignored")
-        values = base.to_dict()
+        values = _preset_base(params, fail).to_dict()
         for key, raw in params.items():
-            if key == "preset":
-                continue
-            f = FIELDS.get(key)
-            if f is None:
-                fail(f"{key}: not a config field; ignored")
-                continue
-            try:
-                values[key] = f.parse(text(raw))
-            except RnnvizError as err:
-                default = f.format(f.default)
-                fail(f"{key}: must be {f.rule}, got {text(raw)!r}; using the default {default}", err)
-                values[key] = f.default
+            if key != "preset":
+                _parse_param(values, key, raw, fail)
         for rule in RULES:
             msg = rule.check(values)
-            if msg is None:
-                continue
-            if strict:
-                raise RnnvizError(msg)
-            reset = []
-            for name in rule.fields:
-                if values[name] != FIELDS[name].default:
-                    values[name] = FIELDS[name].default
-                    reset.append(name)
-                    if rule.check(values) is None:
-                        break
-            problems.append(f"{msg}; using the default for {', '.join(reset)}")
+            if msg is not None:
+                if strict:
+                    raise RnnvizError(msg)
+                problems.append(f"{msg}; using the default for {', '.join(_reset_until(rule, values))}")
         try:
             return cls(**values), problems
         except RnnvizError as err:  # a later reset broke an earlier rule: start over from defaults
@@ -527,6 +388,50 @@ class ExperimentConfig:
                 raise
             problems.append(f"{err}; using the default config")
             return cls(), problems
+
+
+def _param_text(v: Any) -> str:
+    """A URL value as text; a list (``parse_qs``, repeated keys) gives its last item."""
+    if isinstance(v, list | tuple):
+        return str(v[-1]) if v else ""
+    return str(v)
+
+
+def _preset_base(params: Mapping[str, Any], fail: Callable[[str], None]) -> ExperimentConfig:
+    """The config a link starts from: its ``preset=``'s, else the defaults (a bad name is reported)."""
+    if "preset" not in params:
+        return ExperimentConfig()
+    key = preset_key(_param_text(params["preset"]))
+    if key is None:
+        fail(f"preset: must be one of {', '.join(PRESETS)}, got {_param_text(params['preset'])!r}; ignored")
+        return ExperimentConfig()
+    return PRESETS[key].config
+
+
+def _parse_param(values: dict[str, Any], key: str, raw: Any, fail: Callable[..., None]) -> None:
+    """Parse one URL parameter into ``values``; a bad value is reported and the default used."""
+    f = FIELDS.get(key)
+    if f is None:
+        fail(f"{key}: not a config field; ignored")
+        return
+    try:
+        values[key] = f.parse(_param_text(raw))
+    except RnnvizError as err:
+        default = f.format(f.default)
+        fail(f"{key}: must be {f.rule}, got {_param_text(raw)!r}; using the default {default}", err)
+        values[key] = f.default
+
+
+def _reset_until(rule: Rule, values: dict[str, Any]) -> list[str]:
+    """Reset ``rule``'s fields to their defaults one by one until it holds; the names reset."""
+    reset = []
+    for name in rule.fields:
+        if values[name] != FIELDS[name].default:
+            values[name] = FIELDS[name].default
+            reset.append(name)
+            if rule.check(values) is None:
+                break
+    return reset
 
 
 # --------------------------------------------------------------------------------------------------

@@ -301,7 +301,8 @@ class Trainer:
             pr = trace(self.model.rnn, self.probe.x, None)
             pred = self.model.head(torch.from_numpy(pr.output)).numpy()  # (P, L, O)
         sv, eig = analysis.whh_spectra(self.model.rnn)
-        hidden_dtype = np.float32 if self.cell == "rnn_relu" else np.float16  # relu h is unbounded
+        unbounded = cells.get(self.cell).nonlinearity == "relu"  # a relu state has no range to fit float16
+        hidden_dtype = np.float32 if unbounded else np.float16
         return dict(
             singular_values=sv, eigenvalues=eig,
             hidden=pr.hidden.astype(hidden_dtype),

@@ -116,3 +116,39 @@ def test_gru_gate_order_reproduces_torch():
     out, h = gru(x)
     torch.testing.assert_close(h[0], (1 - z) * n)
     assert cell.tanh_gates == {"n"}
+
+
+# ------------------------------------------------------------------ every place that must know a cell knows it
+def test_every_table_keyed_by_cell_lists_exactly_the_cells_of_cells_py():
+    """Adding a row to cells.CELLS fails here until every table that dispatches on the cell has it too
+    (docs/ARCHITECTURE.md, "How to add a cell type")."""
+    from rnnviz import analysis, jacobian, trace_layers
+    from rnnviz.config import CELLS, FIELDS
+
+    names = list(cells.CELLS)
+    assert list(CELLS) == names
+    assert list(FIELDS["cell"].choices) == names
+    assert {c: FIELDS["cell"].choice_label(c) for c in names} == {c: cells.get(c).label for c in names}
+    assert list(trace_layers.RUNS) == names
+    assert list(jacobian.STEP_JACOBIANS) == names
+    assert list(analysis.GATE_ORDER) == names
+
+
+@pytest.mark.parametrize("name", list(cells.CELLS))
+def test_every_cell_builds_traces_measures_and_trains(name):
+    """End to end per cell: the model builder makes the cell's torch class, trace records its gates,
+    the Jacobian has its step function, and a training step records the W_hh blocks of its table row."""
+    from rnnviz.analysis import jacobian_norms
+    from rnnviz.config import ExperimentConfig
+    from rnnviz.trainer import Trainer
+
+    cell = cells.get(name)
+    t = Trainer(ExperimentConfig(cell=name, seq_len=6, hidden_size=4, batch_size=2, probe_size=2))
+    assert cells.cell_of_module(t.model.rnn) == name and type(t.model.rnn).__name__ == cell.torch_class
+    (rec,) = t.step(1)
+    assert set(rec.gates) == set(cell.gates)
+    assert rec.singular_values.shape == (1, 1, len(cell.blocks), 4)
+    assert set(rec.param_grad_norms) == {p + b for p in ("W_i", "W_h", "b_i", "b_h") for b in cell.blocks}
+    assert (rec.cell is not None) == (name == "lstm")
+    j = jacobian_norms(t.model.rnn, t.probe.x)
+    assert j.hidden.shape == (6,) and j.hidden[-1] == pytest.approx(1.0)

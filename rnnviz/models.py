@@ -157,9 +157,7 @@ def build_model(config: ExperimentConfig, input_size: int, output_size: int) -> 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         cell = cells.get(config.cell)
-        if cell.torch_class == "RNN":
-            common["nonlinearity"] = cell.nonlinearity
-        rnn: nn.RNNBase = getattr(nn, cell.torch_class)(**common)
+        rnn: nn.RNNBase = getattr(nn, cell.torch_class)(**common, **cell.torch_kwargs)
         head = nn.Linear(config.directions * config.hidden_size, output_size, dtype=torch.float32)
     # a separate stream for the schemes so that changing init never changes the head or W_ih
     generator = torch.Generator().manual_seed(config.seed + 1)

@@ -73,12 +73,12 @@ def test_spectra_rejects_non_square_and_gives_nan_for_non_finite_blocks():
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
 def test_whh_spectra_follow_the_gate_blocks_of_every_layer_and_direction(cell):
-    torch = pytest.importorskip("torch")
+    import torch
+
     from rnnviz import cells
 
     c = cells.get(cell)
-    kw = {"nonlinearity": c.nonlinearity} if c.torch_class == "RNN" else {}
-    rnn = getattr(torch.nn, c.torch_class)(3, 4, num_layers=2, bidirectional=True, **kw)
+    rnn = getattr(torch.nn, c.torch_class)(3, 4, num_layers=2, bidirectional=True, **c.torch_kwargs)
     with torch.no_grad():
         rnn.weight_hh_l1_reverse.copy_(torch.cat([torch.eye(4) * (k + 1) for k in range(len(c.blocks))]))
     sv, ev = analysis.whh_spectra(rnn)

@@ -11,10 +11,7 @@ from rnnviz.errors import RnnvizError
 
 
 def _module(cell: cells.Cell, **kw) -> nn.RNNBase:
-    klass = getattr(nn, cell.torch_class)
-    if cell.torch_class == "RNN":
-        kw["nonlinearity"] = cell.nonlinearity
-    return klass(input_size=3, hidden_size=5, batch_first=True, **kw)
+    return getattr(nn, cell.torch_class)(input_size=3, hidden_size=5, batch_first=True, **kw, **cell.torch_kwargs)
 
 
 def test_table_order_and_keys():
@@ -46,6 +43,12 @@ def test_cell_of_module_round_trips(name):
     cell = cells.get(name)
     assert cells.cell_of_module(_module(cell)) == name
     assert cells.cell_of_module(_module(cell, num_layers=2, bidirectional=True)) == name
+
+
+def test_torch_kwargs_make_the_cell():
+    assert cells.get("rnn_relu").torch_kwargs == {"nonlinearity": "relu"}
+    assert cells.get("lstm").torch_kwargs == {}
+    assert _module(cells.get("rnn_relu")).nonlinearity == "relu"
 
 
 def test_cell_of_module_accepts_subclasses_and_rejects_others():

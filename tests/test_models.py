@@ -6,13 +6,14 @@ import math
 import pytest
 import torch
 
+from rnnviz import cells
 from rnnviz.cells import get as get_cell
 from rnnviz.config import PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.models import SequenceModel, build_model
 from rnnviz.tasks import make_task
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+CELLS = tuple(cells.CELLS)  # every cell type of rnnviz/cells.py
 
 
 def recurrent_blocks(model):

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from rnnviz import analysis, io, plots
+from rnnviz import analysis, cells, io, plots
 from ui import live, widgets
 from ui.frame import ensure_frame
 
@@ -21,7 +21,7 @@ def render(sess) -> None:
     layer, direction, sample = view.layer, view.direction, view.sample
     h = rec.hidden[layer, direction, sample].astype("float32")  # (L, H)
     x = hist.probe["x"][sample]  # (L, I)
-    bounded = config.cell != "rnn_relu"
+    bounded = cells.get(config.cell).nonlinearity == "tanh"  # h_t in [-1, 1]; a ReLU RNN's h_t is unbounded
     widgets.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
                                        bounded=bounded),
                   key="hidden.heatmap", download_name="hidden-states",

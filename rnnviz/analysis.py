@@ -63,6 +63,32 @@ def saturation(values: np.ndarray, low: float = 0.1, high: float = 0.9) -> tuple
     return float(np.mean(a < low)), float(np.mean(a > high))
 
 
+def saturation_over_training(
+    history, cell: str, layer: int, direction: int, low: float = 0.1, high: float = 0.9
+) -> tuple[list[int], dict[str, tuple[list[float], list[float]]]]:
+    """:func:`saturation` of every gate at every training step whose gates are kept.
+
+    ``history`` is a ``RunHistory`` (``full_steps()``, ``record_at(step, full=True)``, ``gate_names``);
+    each record's ``gates[name]`` is (Lyr, D, N, L, H), of which layer ``layer``, direction ``direction``
+    is used (all probe sequences, all timesteps and units). For the cell's tanh gates
+    (``cells.Cell.tanh_gates``: LSTM g, GRU n) the fractions are of |value|: a candidate near -1 is
+    as saturated as one near +1 (tanh' < 0.19 beyond |x| = 0.9). Returns the steps (S,) and, per gate,
+    (below (S,), above (S,)), the input of :func:`rnnviz.plots.saturation_curve`.
+    """
+    tanh_gates = cells.get(cell).tanh_gates
+    steps: list[int] = []
+    per_gate: dict[str, tuple[list[float], list[float]]] = {g: ([], []) for g in history.gate_names}
+    for s in history.full_steps():
+        rec = history.record_at(int(s), full=True)
+        steps.append(int(rec.step))
+        for g, values in rec.gates.items():
+            v = np.asarray(values[layer, direction])
+            below, above = saturation(np.abs(v) if g in tanh_gates else v, low, high)
+            per_gate.setdefault(g, ([], []))[0].append(below)
+            per_gate[g][1].append(above)
+    return steps, per_gate
+
+
 # --------------------------------------------------------------------------------------
 # Spectra of the recurrent matrix
 # --------------------------------------------------------------------------------------
@@ -130,6 +156,36 @@ def theory_bound(sigma_max: float, gamma: float, L: int) -> np.ndarray:
     exponent = np.arange(L - 1, -1, -1, dtype=np.float64)  # T - t for t = 1 .. T
     with np.errstate(over="ignore", under="ignore"):
         return np.power(float(gamma) * float(sigma_max), exponent)  # 0^0 = 1 at t = T
+
+
+def pascanu_overlay(record, cell: str, layer: int, direction: int) -> np.ndarray | None:
+    """The Pascanu bound drawn over a measured gradient curve, anchored where backprop starts.
+
+    Forward direction (reads t = 1 .. T, its loss gradient enters at t = T):
+
+        ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T - t)
+
+    backward direction (reads t = T .. 1, so its gradient enters at t = 1): the same bound
+    anchored at ``||dL/dh_1||`` and reversed, ``||dL/dh_1|| (gamma sigma_max)^(t - 1)``.
+    ``sigma_max = ||W_hh||_2`` of that layer and direction (largest recorded singular value) and
+    ``gamma = cells.Cell.gamma``. ``record`` is a ``StepRecord`` (``grad_norms`` (Lyr, D, L),
+    ``singular_values`` (Lyr, D, G, H) or None). None for a gated cell (LSTM, GRU: no single
+    W_hh carries h_{t-1} -> h_t) or when no singular values were recorded. Returns float64 (L,).
+    """
+    c = cells.get(cell)
+    if c.gates or record.singular_values is None:
+        return None
+    sigma_max = float(np.max(record.singular_values[layer, direction, 0]))
+    g = np.asarray(record.grad_norms[layer, direction], dtype=np.float64)
+    reverse = direction == 1
+    bound = theory_bound(sigma_max, c.gamma, len(g)) * float(g[0] if reverse else g[-1])
+    return bound[::-1] if reverse else bound
+
+
+def block_norms(param_grad_norms, layer: int, direction: int) -> dict[str, float]:
+    """``{block: ||dL/dW_block||}`` of one layer and direction, from ``StepRecord.param_grad_norms``
+    (block name -> (Lyr, D)): the input of :func:`rnnviz.plots.param_grad_bars`."""
+    return {name: float(np.asarray(v)[layer, direction]) for name, v in param_grad_norms.items()}
 
 
 # --------------------------------------------------------------------------------------

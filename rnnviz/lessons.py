@@ -13,24 +13,13 @@ from dataclasses import dataclass
 
 from rnnviz.errors import RnnvizError
 
-#: Classroom presets a lesson may link to (defined in rnnviz.config.PRESETS).
-PRESET_NAMES: tuple[str, ...] = (
-    "vanishing-tanh",
-    "exploding",
-    "clipping-tames",
-    "lstm-remembers",
-    "gru-remembers",
-    "irnn",
-    "forget-bias",
-)
-
 
 @dataclass(frozen=True)
 class Lesson:
     """One card of the Learn page.
 
     key: stable id (URL anchor); title: the question it answers; body_markdown: the text;
-    preset: a name from PRESET_NAMES to try it live, or None; widget: a key of WIDGETS, or None.
+    preset: a key of ``rnnviz.config.PRESETS`` to try it live, or None; widget: a key of WIDGETS, or None.
     """
 
     key: str

@@ -14,7 +14,7 @@ import streamlit as st
 
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
-from ui import state
+from ui import controls, state
 from ui.text import md_escape
 
 CUSTOM = "custom"
@@ -130,19 +130,6 @@ def render_config() -> None:
                 _knob(name, config, disabled=loaded or name in flags.locked)
 
 
-def _play() -> None:
-    sess = state.session()
-    sess.pause() if sess.playing else sess.play()
-
-
-def _step(n: int) -> None:
-    state.session().step(n)
-
-
-def _reset() -> None:
-    state.session().reset()
-
-
 def _unload() -> None:
     state.session().unload()
 
@@ -176,25 +163,10 @@ def render_loaded(sess) -> None:
 def render_controls() -> None:
     """Play / pause, step x1, step x10, reset (``play`` locks or hides the first three together)."""
     sess = state.session()
-    flags = state.flags()
     if sess.loaded is not None:
         render_loaded(sess)
         return
-    stopped = sess.trainer.state in ("diverged", "finished")
-    if "play" not in flags.hidden:
-        locked = "play" in flags.locked
-        cols = st.columns([1.3, 1, 1])
-        # "⏸" has no glyph in common fonts: the pause button uses a Material icon instead
-        cols[0].button("Pause" if sess.playing else "▶ Play", key="ctl.play", on_click=_play,
-                       icon=":material/pause:" if sess.playing else None,
-                       type="primary", disabled=stopped or locked, width="stretch")
-        cols[1].button("Step", key="ctl.step1", on_click=_step, args=(1,),
-                       disabled=stopped or sess.playing or locked, help="Train one step", width="stretch")
-        cols[2].button("×10", key="ctl.step10", on_click=_step, args=(10,),
-                       disabled=stopped or sess.playing or locked, help="Train ten steps", width="stretch")
-    if "reset" not in flags.hidden:
-        st.button("↺ Reset to step 0", key="ctl.reset", on_click=_reset, disabled="reset" in flags.locked,
-                  width="stretch", help="Same initial weights, same batches: the run repeats exactly.")
+    controls.live_buttons(sess)
 
 
 def render() -> None:

@@ -106,6 +106,14 @@ def layer_direction_picker(config, key: str) -> tuple[int, int]:
     return int(layer), int(direction)
 
 
+def block_picker(cell, key: str) -> int:
+    """Which row block of W_hh to show (a gate of an LSTM or GRU: ``cells.Cell.blocks``); 0 if there is one."""
+    if len(cell.blocks) <= 1:
+        return 0
+    return int(st.selectbox("Gate block of W_hh for the eigenvalues", range(len(cell.blocks)), key=key,
+                            format_func=lambda i: f"W_h{cell.blocks[i]}"))
+
+
 def sample_picker(n: int, key: str) -> int:
     """Which of the fixed probe sequences to show."""
     if n <= 1:

@@ -214,7 +214,7 @@ def test_gradient_flow_page_matches_the_record_and_the_theory_bound():
     pts = trace_named(eig, "eigenvalues")
     lam = rec.eigenvalues[0, 0, 0]
     np.testing.assert_allclose(np.sort(values(pts["x"])), np.sort(lam.real), atol=1e-4)
-    verdict = analysis.vanishing_verdict("RNN TANH", rec.grad_norms[0, 0])
+    verdict = analysis.vanishing_verdict("tanh RNN", rec.grad_norms[0, 0])  # the label of cells.py
     assert any(verdict in m.value for m in at.markdown)
 
 
@@ -229,19 +229,35 @@ def test_jacobian_overlay_is_the_measured_jacobian_at_the_newest_step():
 
 def test_compare_trains_three_cells_in_lockstep_on_the_same_batches():
     at = open_app(small(), page="pages/compare.py")
-    click(at, "cmp.step")
+    click(at, "cmp.step10")
     from ui.state import COMPARE_KEY
 
     cmp = at.session_state[COMPARE_KEY]
     assert {c: t.step_count for c, t in cmp.trainers.items()} == {"rnn_tanh": 11, "lstm": 11, "gru": 11}
     loss = figure(at, "Training loss")
-    for label, cell in (("RNN", "rnn_tanh"), ("LSTM", "lstm"), ("GRU", "gru")):
+    for label, cell in (("tanh RNN", "rnn_tanh"), ("LSTM", "lstm"), ("GRU", "gru")):
         np.testing.assert_allclose(values(trace_named(loss, label)["y"]),
                                    cmp.trainers[cell].history.scalars["loss"], rtol=1e-6)
         verdict = analysis.vanishing_verdict(label, cmp.trainers[cell].history.record_at(10).grad_norms[0, 0])
         assert any(verdict in m.value for m in at.markdown)
     probe_x = {c: t.probe.x for c, t in cmp.trainers.items()}
     np.testing.assert_array_equal(probe_x["rnn_tanh"].numpy(), probe_x["gru"].numpy())
+
+
+def test_compare_uses_the_sidebar_controls_for_its_three_cells():
+    at = open_app(small(), page="pages/compare.py")
+    keys = {b.key for b in at.button}
+    assert {"cmp.play", "cmp.step1", "cmp.step10", "cmp.reset"} <= keys  # the sidebar's buttons, on cmp.*
+    assert {b.label for b in at.button if b.key and b.key.startswith("cmp.")} == {
+        "▶ Play all", "Step", "×10", "↺ Reset all to step 0"}
+    from ui.state import COMPARE_KEY
+
+    click(at, "cmp.step1")
+    cmp = at.session_state[COMPARE_KEY]
+    assert {c: t.step_count for c, t in cmp.trainers.items()} == {"rnn_tanh": 2, "lstm": 2, "gru": 2}
+    assert session(at).trainer.step_count == 1  # the live run is not touched
+    click(at, "cmp.reset")
+    assert {c: t.step_count for c, t in cmp.trainers.items()} == {"rnn_tanh": 1, "lstm": 1, "gru": 1}
 
 
 def test_learn_widgets_draw_the_maths_and_open_presets():

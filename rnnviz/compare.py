@@ -1,0 +1,52 @@
+"""What the Compare page shows of cells trained in lockstep (``CompareSession.trainers``: cell -> Trainer).
+
+Every run is named by its cell's label from :mod:`rnnviz.cells` ("tanh RNN", "LSTM", "GRU"), so the
+figures colour it by cell (``rnnviz.plots.cell_colour``) and the verdicts say which cell they mean.
+Pure functions over the trainers' recorded histories; no torch, plotly or streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from rnnviz import analysis, cells
+
+
+def status_line(trainers: Mapping[str, object]) -> str:
+    """One Markdown line: each cell's label, its newest step and, if it stopped, why, e.g.
+    ``**tanh RNN** step 10  ·  **LSTM** step 10 (diverged)``."""
+    return "  ·  ".join(
+        f"**{cells.get(c).label}** step {t.step_count - 1:,}"  # step_count is the index of the next step
+        + (f" ({t.state})" if t.state in ("diverged", "finished") else "")
+        for c, t in trainers.items()
+    )
+
+
+def loss_curves(trainers: Mapping[str, object]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """label -> (training steps (S,), loss (S,)): the input of :func:`rnnviz.plots.compare_loss`."""
+    return {cells.get(c).label: (t.history.scalars["step"], t.history.scalars["loss"]) for c, t in trainers.items()}
+
+
+def recorded_steps(trainers: Mapping[str, object]) -> np.ndarray:
+    """Every step some run recorded, ascending (lockstep runs record the same steps until one stops)."""
+    steps = [np.asarray(t.history.recorded_steps(), dtype=np.int64) for t in trainers.values()]
+    return np.unique(np.concatenate(steps)) if steps else np.empty(0, dtype=np.int64)
+
+
+def gradient_curves(trainers: Mapping[str, object], step: int, layer: int = 0,
+                    direction: int = 0) -> dict[str, np.ndarray]:
+    """label -> ||dL/dh_t|| (L,) of layer ``layer``, direction ``direction`` at training ``step`` (or the
+    nearest recorded step before it, ``RunHistory.record_at``), for each run that has one."""
+    curves = {}
+    for c, t in trainers.items():
+        rec = t.history.record_at(int(step))
+        if rec is not None:
+            curves[cells.get(c).label] = rec.grad_norms[layer, direction]
+    return curves
+
+
+def verdicts(curves: Mapping[str, np.ndarray]) -> list[str]:
+    """One :func:`rnnviz.analysis.vanishing_verdict` line per run, e.g. "LSTM: gradient at t=1 is ..."."""
+    return [analysis.vanishing_verdict(label, g) for label, g in curves.items()]

@@ -1,0 +1,79 @@
+"""Pure figure builders: NumPy arrays in, ``plotly.graph_objects.Figure`` out.
+
+Every figure carries a title saying what it shows, axis titles with units, hover values,
+colour bars that say what the colour means, projector-sized fonts and a ``uirevision``
+(one stable string per figure kind, so a user's zoom survives the twice-a-second redraws).
+Colours are fixed per cell type (RNN / LSTM / GRU) and per gate, on every page.
+
+One module per family of figures; this package re-exports every public name, so callers
+write ``from rnnviz import plots; plots.loss_curve(...)``:
+
+- :mod:`~rnnviz.plots.style` — fonts, colours, template, the shared styling step, log axes;
+- :mod:`~rnnviz.plots.training` — loss, gradient norm per step, compared losses;
+- :mod:`~rnnviz.plots.gradients` — gradient flow through time, its heatmap, cell vs hidden, per block;
+- :mod:`~rnnviz.plots.states` — hidden-state heatmap and animation, gates, saturation, PCA;
+- :mod:`~rnnviz.plots.spectrum` — eigenvalues of W_hh;
+- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures.
+
+The conventions every builder follows (1-based time, non-finite values as gaps) are in
+:mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
+"""
+
+from rnnviz.plots.gradients import cell_vs_hidden_flow, gradient_flow, gradient_flow_heatmap, param_grad_bars
+from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
+from rnnviz.plots.spectrum import eigenvalue_plot
+from rnnviz.plots.states import (
+    MAX_ANIMATION_FRAMES,
+    gate_heatmaps,
+    hidden_animation,
+    hidden_heatmap,
+    pca_trajectory_figure,
+    saturation_curve,
+)
+from rnnviz.plots.style import (
+    BASE_FONT_SIZE,
+    CELL_COLOURS,
+    CELL_LABELS,
+    GATE_COLOURS,
+    GATE_TITLES,
+    NOT_FINITE_NOTE,
+    TANH_GATES,
+    TITLE_FONT_SIZE,
+    cell_colour,
+    cell_of_label,
+    figure_to_html,
+    gate_colour,
+)
+from rnnviz.plots.training import compare_loss, grad_norm_curve, loss_curve
+
+__all__ = [
+    "BASE_FONT_SIZE",
+    "CELL_COLOURS",
+    "CELL_LABELS",
+    "GATE_COLOURS",
+    "GATE_TITLES",
+    "NOT_FINITE_NOTE",
+    "TANH_GATES",
+    "TITLE_FONT_SIZE",
+    "MAX_ANIMATION_FRAMES",
+    "cell_colour",
+    "cell_of_label",
+    "gate_colour",
+    "loss_curve",
+    "grad_norm_curve",
+    "compare_loss",
+    "gradient_flow",
+    "cell_vs_hidden_flow",
+    "gradient_flow_heatmap",
+    "hidden_heatmap",
+    "hidden_animation",
+    "gate_heatmaps",
+    "saturation_curve",
+    "pca_trajectory_figure",
+    "eigenvalue_plot",
+    "param_grad_bars",
+    "jacobian_product_figure",
+    "clipping_figure",
+    "nonlinearity_figure",
+    "figure_to_html",
+]

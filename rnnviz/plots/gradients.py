@@ -1,0 +1,262 @@
+"""Gradients through time: ||dL/dh_t|| per timestep, its heatmap over training, the LSTM cell
+path against the hidden path, and the gradient per parameter block."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz.errors import RnnvizError
+from rnnviz.plots.style import (
+    _NEUTRAL,
+    _PALETTE,
+    CELL_COLOURS,
+    GATE_COLOURS,
+    _curve,
+    _grid,
+    _line,
+    _log_y,
+    _same_length,
+    _styled,
+    _timesteps,
+    cell_colour,
+    gate_colour,
+)
+
+
+def _norm_line(
+    fig: go.Figure,
+    norms,
+    name: str,
+    colour: str,
+    dash: str = "solid",
+    mode: str = "lines",
+    quantity: str = "||dL/dh_t||",
+    **kwargs,
+) -> bool:
+    """One per-timestep norm curve on a log axis; returns whether it had non-finite values."""
+    y, bad = _curve(norms, name, log=True)
+    fig.add_trace(_line(_timesteps(len(y)), y, name, colour,
+                        f"{name}<br>t=%{{x}}<br>{quantity} = %{{y:.3g}}<extra></extra>", dash=dash, mode=mode,
+                        marker=dict(color=colour, size=9), **kwargs))
+    return bad
+
+
+def _direction_label(layer: int, direction: int, Lyr: int, D: int) -> str:
+    parts = []
+    if Lyr > 1:
+        parts.append(f"layer {layer + 1}")
+    if D > 1:
+        parts.append("forward" if direction == 0 else "backward")
+    return " ".join(parts) or "||dL/dh_t||"
+
+
+def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=None) -> go.Figure:
+    """||dL/dh_t|| against timestep t on a log axis: how much gradient reaches each step.
+
+    ``grad_norms``: ``Trace.grad_norms`` (Lyr, D, L) -> one line per layer/direction
+    (backward direction dashed), a single curve (L,), or a dict label -> (L,) to compare
+    cells (coloured by cell type). ``theory``: (L,) (or dict label -> (L,)) drawn dotted,
+    e.g. ``analysis.theory_bound(sigma_max, gamma, L) * grad_norms[-1]``, the Pascanu bound
+    ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t). ``jacobian``: measured
+    ||dh_T/dh_t||_2 as markers, either (L,) or an object with ``.hidden`` (and ``.cell``).
+    A straight falling line on this log axis is geometric vanishing.
+    """
+    fig = go.Figure()
+    bad = _measured_lines(fig, grad_norms)
+    if theory is not None:
+        _bound_lines(fig, theory)
+    if jacobian is not None:
+        bad |= _jacobian_markers(fig, jacobian)
+    title = "Gradient flowing back through time"
+    if step is not None:
+        title += f" (training step {step})"
+    _styled(fig, "gradient_flow", title, "timestep t", "||dL/dh_t|| (log scale)", not_finite=bad)
+    _log_y(fig)
+    if theory is not None:
+        _focus_on_measured(fig)
+    return fig
+
+
+def _measured_lines(fig: go.Figure, grad_norms) -> bool:
+    """The measured ||dL/dh_t|| curves (see :func:`gradient_flow`); returns whether any had inf/nan."""
+    bad = False
+    if isinstance(grad_norms, Mapping):
+        for index, (label, norms) in enumerate(grad_norms.items()):
+            bad |= _norm_line(fig, norms, label, cell_colour(label, index))
+        return bad
+    g = np.asarray(grad_norms)
+    if g.ndim == 1:
+        g = g[None, None]
+    if g.ndim != 3:
+        raise RnnvizError(f"grad_norms must be (L,), (Lyr, D, L) or a dict label -> (L,), got shape {g.shape}")
+    Lyr, D, _ = g.shape
+    for layer in range(Lyr):
+        for direction in range(D):
+            bad |= _norm_line(
+                fig,
+                g[layer, direction],
+                _direction_label(layer, direction, Lyr, D),
+                _PALETTE[layer % len(_PALETTE)],
+                dash="solid" if direction == 0 else "dash",
+            )
+    return bad
+
+
+def _bound_lines(fig: go.Figure, theory) -> None:
+    """The Pascanu bound(s), dotted: (L,) in grey or a dict label -> (L,) in each cell's colour.
+
+    An infinite bound is simply off the chart (not a "not finite" banner: the data are fine)."""
+    series = theory.items() if isinstance(theory, Mapping) else [("", theory)]
+    for index, (label, bound) in enumerate(series):
+        name = f"bound (γσ_max)^(T−t){' ' + label if label else ''}"
+        colour = cell_colour(label, index) if label else _NEUTRAL
+        _norm_line(fig, bound, name, colour, dash="dot", quantity="bound")
+
+
+def _jacobian_markers(fig: go.Figure, jacobian) -> bool:
+    """Measured ||dh_T/dh_t|| (and ||dc_T/dc_t|| when ``jacobian.cell`` exists) as open markers."""
+    bad = _norm_line(fig, getattr(jacobian, "hidden", jacobian), "measured ||∂h_T/∂h_t||", _NEUTRAL,
+                     mode="markers", quantity="||∂h_T/∂h_t||", marker_symbol="circle-open")
+    cell = getattr(jacobian, "cell", None)
+    if cell is not None:
+        bad |= _norm_line(fig, cell, "measured ||∂c_T/∂c_t||", CELL_COLOURS["lstm"],
+                          mode="markers", quantity="||∂c_T/∂c_t||", marker_symbol="diamond-open")
+    return bad
+
+
+def _focus_on_measured(fig: go.Figure, pad_decades: float = 1.0) -> None:
+    """Fit the log y range to the measured curves: a bound far above them (sigma_max > 1, where the
+    Pascanu bound says nothing) runs off the top instead of squashing the data into a thin band."""
+    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data
+          if t.y is not None and len(t.y) and not str(t.name or "").startswith("bound")]
+    y = np.concatenate(ys) if ys else np.empty(0)
+    y = y[np.isfinite(y) & (y > 0)]
+    if y.size:
+        lo, hi = math.log10(y.min()) - pad_decades, math.log10(y.max()) + pad_decades
+        fig.update_yaxes(range=[lo, hi], dtick=max(1, math.ceil((hi - lo) / 8)))
+
+
+def cell_vs_hidden_flow(grad_norms, grad_cell_norms) -> go.Figure:
+    """LSTM: ||dL/dc_t|| (the cell-state highway, c_t = f*c_{t-1} + i*g) against ||dL/dh_t||.
+
+    Along the cell path dc_t/dc_{t-1} = diag(f_t) (plus indirect terms), so with forget
+    gates near 1 the cell gradient decays far more slowly than through h.
+    """
+    _same_length(grad_norms=grad_norms, grad_cell_norms=grad_cell_norms)
+    fig = go.Figure()
+    bad = _norm_line(fig, grad_norms, "||dL/dh_t|| (hidden state)", CELL_COLOURS["lstm"])
+    bad |= _norm_line(
+        fig,
+        grad_cell_norms,
+        "||dL/dc_t|| (cell state)",
+        GATE_COLOURS["i"],
+        dash="dash",
+        quantity="||dL/dc_t||",
+    )
+    _styled(
+        fig,
+        "cell_vs_hidden_flow",
+        "LSTM: gradient through the cell state vs the hidden state",
+        "timestep t",
+        "gradient norm (log scale)",
+        not_finite=bad,
+    )
+    _log_y(fig)
+    return fig
+
+
+def _log_colour_bar(z_log: np.ndarray, title: str, max_ticks: int = 8) -> dict:
+    """Colour-axis settings for log10 data: integer range, ticks labelled 1e-6, 1e-4, ..."""
+    finite = z_log[np.isfinite(z_log)]
+    # Tolerance: float32 log10(1e-6) is -6.0000005, which must still give the tick 1e-6.
+    lo, hi = (math.floor(finite.min() + 1e-3), math.ceil(finite.max() - 1e-3)) if finite.size else (0, 1)
+    hi = max(hi, lo + 1)
+    stride = max(1, math.ceil((hi - lo) / max_ticks))
+    ticks = list(range(lo, hi + 1, stride))
+    return dict(
+        zmin=lo,
+        zmax=hi,
+        colorbar=dict(
+            title=dict(text=title, side="right"), tickvals=ticks, ticktext=[f"1e{v}" for v in ticks]
+        ),
+    )
+
+
+def gradient_flow_heatmap(steps, grad_norms) -> go.Figure:
+    """Colour = log10 ||dL/dh_t|| for every timestep t (x) and training step (y).
+
+    Vanishing shows as a colour gradient across each row; learning to carry the gradient
+    back shows as the left side warming up over training. inf/nan are blank cells (with a
+    note); exact zeros are blank too (no gradient, -inf on a log scale).
+    """
+    steps = np.asarray(steps)
+    g, bad = _grid(grad_norms, "grad_norms")
+    _same_length(steps=steps, grad_norms=g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.log10(np.where(g > 0, g, np.nan)).astype(np.float32)
+    fig = go.Figure(
+        go.Heatmap(
+            x=_timesteps(g.shape[1]),
+            y=steps,
+            z=z,
+            colorscale="Viridis",
+            hovertemplate="t=%{x}, step %{y}<br>||dL/dh_t|| = 1e%{z:.2f}<extra></extra>",
+            **_log_colour_bar(z, "||dL/dh_t||"),
+        )
+    )
+    _styled(
+        fig,
+        "gradient_flow_heatmap",
+        "Gradient flow over training (colour: ||dL/dh_t||, log scale)",
+        "timestep t",
+        "training step",
+        not_finite=bad,
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# Gradient per parameter block
+# --------------------------------------------------------------------------------------
+
+
+def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
+    """||dL/dW|| for each parameter block (W_ii, W_hf, b_ir, ...), coloured by gate, log y.
+
+    Pass one layer and direction, e.g. ``{k: v[layer, direction] for k, v in
+    trace.param_grad_norms.items()}``.
+    """
+    names = list(norms)
+    values = []
+    for name in names:
+        v = np.asarray(norms[name], dtype=np.float64)
+        if v.size != 1:
+            raise RnnvizError(
+                f"param_grad_bars needs one number per block (index [layer, direction]), "
+                f"got shape {v.shape} for {name}"
+            )
+        values.append(float(v.reshape(())))
+    y, bad = _curve(values, "norms", log=True)
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=y,
+            marker_color=[gate_colour(n) for n in names],
+            name="||dL/dW||",
+            hovertemplate="%{x}<br>||dL/dW|| = %{y:.3g}<extra></extra>",
+        )
+    )
+    _styled(
+        fig,
+        "param_grad_bars",
+        "Parameter gradient per gate block",
+        "parameter block",
+        "||dL/dW|| (log scale)",
+        not_finite=bad,
+    )
+    _log_y(fig)
+    return fig

@@ -1,0 +1,267 @@
+"""The shared look of every figure: fonts, colour-blind-safe colours, the template, the styling step,
+data cleaning (non-finite values become gaps) and log-axis helpers.
+
+Conventions (for every module of :mod:`rnnviz.plots`):
+- Time is 1-based on every axis (t = 1 .. T, T = L), as in the lessons and verdicts.
+- Non-finite values (a diverged run) never raise: they are masked to NaN (a gap) and the
+  figure says "diverged: values not finite". Values <= 0 are also gaps on log axes.
+- Heatmaps go to plotly as float32 arrays (sent as compact base64, no Python lists);
+  curves as float64 so tiny gradient norms (1e-40) survive on log axes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz import cells
+from rnnviz.errors import RnnvizError
+
+# --------------------------------------------------------------------------------------
+# Look: fonts, colours, names
+# --------------------------------------------------------------------------------------
+
+BASE_FONT_SIZE = 18  # px; readable from the back of a classroom
+TITLE_FONT_SIZE = 22
+
+# Per-cell colours and words come from the one cell table (rnnviz.cells); the Okabe-Ito palette.
+CELL_COLOURS: dict[str, str] = {name: c.colour for name, c in cells.CELLS.items()}
+CELL_LABELS: dict[str, str] = {name: c.label for name, c in cells.CELLS.items()}
+GATE_COLOURS: dict[str, str] = {
+    "i": "#E69F00",
+    "f": "#0072B2",
+    "g": "#009E73",
+    "o": "#CC79A7",
+    "r": "#D55E00",
+    "z": "#56B4E9",
+    "n": "#009E73",
+}
+#: Gates squashed by tanh (range -1..1), over every cell; all the others are sigmoids (range 0..1).
+TANH_GATES: frozenset[str] = frozenset().union(*(c.tanh_gates for c in cells.CELLS.values()))
+#: "forget gate f", "candidate g": the gate's words (``cells.Cell.gate_labels``) and its letter.
+GATE_TITLES: dict[str, str] = {
+    g: f"{words} {g}" if g in c.tanh_gates else f"{words} gate {g}"
+    for c in cells.CELLS.values()
+    for g, words in c.gate_labels.items()
+}
+
+_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_NEUTRAL = "#555555"
+_LIGHT = "#BBBBBB"
+_AXIS = dict(
+    showgrid=True,
+    gridcolor="#E5E5E5",
+    zeroline=False,
+    showline=True,
+    linecolor="#444444",
+    ticks="outside",
+    automargin=True,
+    exponentformat="e",  # 1e-6, as in the verdict lines
+)
+_TEMPLATE = go.layout.Template(
+    layout=dict(
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        colorway=list(_PALETTE),
+        xaxis=_AXIS,
+        yaxis=_AXIS,
+        hoverlabel=dict(font_size=BASE_FONT_SIZE),
+        font=dict(size=BASE_FONT_SIZE),
+        title=dict(
+            x=0.0, xanchor="left", y=0.985, yanchor="top", yref="container", font_size=TITLE_FONT_SIZE
+        ),
+        margin=dict(l=20, r=20, t=70, b=20),
+        hovermode="closest",
+        # Legend in rows below the x-axis title: never on top of the title, colour bars or a right-hand
+        # axis, however many entries a half-width chart has to wrap.
+        legend=dict(orientation="h", x=0.0, xanchor="left", yref="container", y=0.0, yanchor="bottom"),
+    )
+)
+NOT_FINITE_NOTE = "diverged: values not finite"
+
+
+#: Words in a free label that name a cell, checked in this order ("IRNN" is the relu RNN of Le et al. 2015).
+_CELL_WORDS = (("lstm", "lstm"), ("gru", "gru"), ("irnn", "rnn_relu"), ("relu", "rnn_relu"), ("rnn", "rnn_tanh"))
+
+
+def cell_of_label(label: str) -> str | None:
+    """The cell a label names: a cell name ("lstm"), a cell's label ("tanh RNN") or a free label
+    containing one of its words ("LSTM, seed 3", "IRNN"); None when it names no cell."""
+    key = label.lower()
+    for name, c in cells.CELLS.items():
+        if key in (name, c.label.lower()):
+            return name
+    return next((name for word, name in _CELL_WORDS if word in key), None)
+
+
+def cell_colour(label: str, index: int = 0) -> str:
+    """Colour of the cell a label names (:func:`cell_of_label`); else the ``index``-th palette colour."""
+    name = cell_of_label(label)
+    return CELL_COLOURS[name] if name else _PALETTE[index % len(_PALETTE)]
+
+
+def gate_colour(block: str) -> str:
+    """Colour of a gate ("f") or of a parameter block named after it ("W_hf", "b_iz")."""
+    return GATE_COLOURS.get(block[-1:], _NEUTRAL)  # "W_hh" (vanilla RNN) ends in h: neutral grey
+
+
+# --------------------------------------------------------------------------------------
+# Shared helpers: layout, data cleaning, annotations
+# --------------------------------------------------------------------------------------
+
+
+def _styled(
+    fig: go.Figure,
+    kind: str,
+    title: str,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    height: int = 480,
+    not_finite: bool = False,
+    note: str = NOT_FINITE_NOTE,
+) -> go.Figure:
+    """The common look (the template) plus title, axis titles, height and ``uirevision=kind``; when
+    ``not_finite`` (the data had inf/nan, drawn as gaps) also the red banner saying so (``note``).
+
+    One ``update_layout`` call: plotly validates every call, and figures redraw twice a second."""
+    layout = dict(
+        template=_TEMPLATE,
+        font=dict(size=BASE_FONT_SIZE),
+        title=dict(text=title),
+        uirevision=kind,
+        height=height,
+    )
+    if x_title is not None:
+        layout["xaxis"] = dict(title=dict(text=x_title))
+    if y_title is not None:
+        layout["yaxis"] = dict(title=dict(text=y_title))
+    fig.update_layout(layout)
+    if not_finite:
+        _note_not_finite(fig, note)
+    return fig
+
+
+def _curve(values, name: str = "values", log: bool = False) -> tuple[np.ndarray, bool]:
+    """float64 1-D copy with non-finite (and, on log axes, non-positive) entries set to NaN.
+
+    Returns (clean, had_non_finite)."""
+    a = np.array(values, dtype=np.float64)
+    if a.ndim != 1:
+        raise RnnvizError(f"{name} must be 1-D, got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    a[bad] = np.nan
+    if log:
+        a[a <= 0] = np.nan
+    return a, bool(bad.any())
+
+
+def _grid(values, name: str) -> tuple[np.ndarray, bool]:
+    """float32 2-D copy with non-finite entries set to NaN; returns (clean, had_non_finite)."""
+    a = np.array(values, dtype=np.float32)
+    if a.ndim != 2:
+        raise RnnvizError(f"{name} must be 2-D, got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    a[bad] = np.nan
+    return a, bool(bad.any())
+
+
+def _same_length(**arrays) -> None:
+    lengths = {k: len(v) for k, v in arrays.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        raise RnnvizError(f"arrays must have the same length, got {lengths}")
+
+
+def _line_mode(steps) -> str:
+    """Lines, plus markers while there are too few points for a line to show (e.g. only step 0)."""
+    return "lines" if len(steps) > 2 else "lines+markers"
+
+
+def _timesteps(L: int) -> np.ndarray:
+    return np.arange(1, L + 1, dtype=np.int32)
+
+
+def _note_not_finite(fig: go.Figure, text: str = NOT_FINITE_NOTE) -> None:
+    """Red banner inside the plot area, top left: the data had inf/nan that are not drawn."""
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0.01,
+        y=0.99,
+        xanchor="left",
+        yanchor="top",
+        showarrow=False,
+        font=dict(color="#B00020", size=BASE_FONT_SIZE),
+        bgcolor="rgba(255,255,255,0.85)",
+        bordercolor="#B00020",
+        borderwidth=1,
+        name="not-finite",
+    )
+
+
+def _log_y(fig: go.Figure, max_ticks: int = 8) -> None:
+    """Log y axis labelled at whole decades only (1e-6, 1e-4, ...), at most ``max_ticks`` of them.
+
+    Plotly's default labels the 2 and 5 between decades, unreadable over 20+ decades."""
+    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data if t.y is not None and len(t.y)]
+    y = np.concatenate(ys) if ys else np.empty(0)
+    y = y[np.isfinite(y) & (y > 0)]
+    fig.update_yaxes(type="log")
+    if y.size:
+        decades = math.ceil(math.log10(y.max())) - math.floor(math.log10(y.min()))
+        if decades > 1:
+            fig.update_yaxes(dtick=max(1, math.ceil(decades / max_ticks)))
+
+
+def _hline_trace(fig: go.Figure, x0: float, x1: float, y: float, name: str, colour: str = _NEUTRAL) -> None:
+    """A dashed horizontal reference line as a trace (so it has a legend entry and hover)."""
+    fig.add_trace(
+        go.Scatter(
+            x=[x0, x1],
+            y=[y, y],
+            mode="lines",
+            name=name,
+            line=dict(color=colour, dash="dash", width=2),
+            hovertemplate=f"{name}<extra></extra>",
+        )
+    )
+
+
+def _circle_trace(radius: float, name: str) -> go.Scatter:
+    """The dotted circle |z| = ``radius`` in the plane (no hover): the unit circle, the clipping radius."""
+    angle = np.linspace(0, 2 * np.pi, 121)
+    return go.Scatter(
+        x=np.round(radius * np.cos(angle), 4),
+        y=np.round(radius * np.sin(angle), 4),
+        mode="lines",
+        name=name,
+        line=dict(color=_NEUTRAL, dash="dot", width=2),
+        hoverinfo="skip",
+    )
+
+
+def _line(x, y, name: str, colour: str, hover: str, *, width: int = 3, dash: str = "solid", mode: str = "lines",
+          **kwargs) -> go.Scatter:
+    """One curve in the house style: ``line`` of ``colour``/``width``/``dash`` and the hover text ``hover``
+    (a plotly hovertemplate); ``kwargs`` go to ``go.Scatter`` (``yaxis``, ``legendgroup``, ``marker`` ...)."""
+    return go.Scatter(x=x, y=y, mode=mode, name=name, line=dict(color=colour, dash=dash, width=width),
+                      hovertemplate=hover, **kwargs)
+
+
+def _span(*xs: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest finite x over several arrays (0, 1 when there is none)."""
+    x = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in xs] + [np.empty(0)])
+    x = x[np.isfinite(x)]
+    return (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------
+
+
+def figure_to_html(fig: go.Figure) -> str:
+    """Standalone HTML (plotly.js inlined, works offline) for the download buttons."""
+    return fig.to_html(include_plotlyjs=True, full_html=True)

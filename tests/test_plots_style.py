@@ -1,0 +1,90 @@
+"""rnnviz.plots.style and the package: colours, the styling step, export, the public names."""
+
+import inspect
+
+import plotly.graph_objects as go
+import pytest
+
+from rnnviz import cells, plots
+from rnnviz.plots import gradients, learn, spectrum, states, style, training
+
+# ---------------------------------------------------------------- colours
+
+
+def test_cell_and_gate_colours_are_consistent():
+    assert plots.cell_colour("lstm") == plots.cell_colour("LSTM, seed 3") == plots.CELL_COLOURS["lstm"]
+    assert plots.cell_colour("GRU") == plots.CELL_COLOURS["gru"]
+    assert plots.cell_colour("RNN") == plots.CELL_COLOURS["rnn_tanh"]
+    assert plots.cell_colour("IRNN") == plots.CELL_COLOURS["rnn_relu"]
+    assert plots.cell_colour("mystery", 1) != plots.cell_colour("mystery", 2)
+    assert plots.gate_colour("f") == plots.gate_colour("W_hf") == plots.gate_colour("b_if")
+    assert plots.gate_colour("W_hh") not in plots.GATE_COLOURS.values()
+
+
+def test_cell_facts_come_from_the_cell_table():
+    assert plots.CELL_COLOURS == {name: c.colour for name, c in cells.CELLS.items()}
+    assert plots.CELL_LABELS == {"rnn_tanh": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"}
+    assert plots.TANH_GATES == {"g", "n"}
+    assert plots.GATE_TITLES["f"] == "forget gate f" and plots.GATE_TITLES["n"] == "candidate n"
+    assert set(plots.GATE_TITLES) == {g for c in cells.CELLS.values() for g in c.gates}
+
+
+@pytest.mark.parametrize(("label", "cell"), [
+    ("lstm", "lstm"), ("tanh RNN", "rnn_tanh"), ("ReLU RNN", "rnn_relu"), ("IRNN", "rnn_relu"),
+    ("GRU, seed 3", "gru"), ("RNN", "rnn_tanh"), ("mystery", None),
+])
+def test_cell_of_label(label, cell):
+    assert plots.cell_of_label(label) == cell
+    if cell is not None:
+        assert plots.cell_colour(label) == cells.get(cell).colour
+
+
+# ---------------------------------------------------------------- export and weight
+
+
+def test_figure_to_html_is_standalone():
+    html = plots.figure_to_html(plots.loss_curve([0, 1], [1.0, 0.5]))
+    assert html.lstrip().lower().startswith("<!doctype html>") and html.rstrip().endswith("</html>")
+    assert "plotly.js" in html.lower() or "Plotly.newPlot" in html
+    assert len(html) > 1_000_000  # plotly.js inlined: works offline
+
+
+# ---------------------------------------------------------------- the styling step and the banner
+
+
+def test_styling_step_adds_the_banner_only_for_non_finite_data():
+    from rnnviz.plots.style import _styled
+
+    clean = _styled(go.Figure(), "k", "a title long enough", "x", "y")
+    assert clean.layout.uirevision == "k" and clean.layout.height == 480
+    assert clean.layout.xaxis.title.text == "x" and clean.layout.yaxis.title.text == "y"
+    assert not clean.layout.annotations
+    dirty = _styled(go.Figure(), "k", "a title long enough", not_finite=True)
+    (note,) = dirty.layout.annotations
+    assert note.text == plots.NOT_FINITE_NOTE == "diverged: values not finite"
+    assert (note.xref, note.yref, note.font.color) == ("paper", "paper", "#B00020")
+    other = _styled(go.Figure(), "k", "a title long enough", not_finite=True, note="values beyond float range")
+    assert [a.text for a in other.layout.annotations] == ["values beyond float range"]
+
+
+def test_no_builder_draws_the_banner_itself():
+    """The banner comes from the styling step only: one place decides how a diverged figure looks."""
+    for module in (training, gradients, states, spectrum, learn):
+        source = inspect.getsource(module)
+        assert "_note_not_finite" not in source, module.__name__
+
+
+# ---------------------------------------------------------------- the package's public names
+
+
+def test_all_lists_every_public_builder_and_only_real_names():
+    builders = {
+        name
+        for module in (style, training, gradients, states, spectrum, learn)
+        for name, obj in vars(module).items()
+        if inspect.isfunction(obj) and not name.startswith("_") and obj.__module__ == module.__name__
+    }
+    assert "hidden_animation" in builders
+    assert builders <= set(plots.__all__), sorted(builders - set(plots.__all__))
+    assert all(hasattr(plots, name) for name in plots.__all__)
+    assert len(plots.__all__) == len(set(plots.__all__))

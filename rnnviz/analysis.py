@@ -27,16 +27,6 @@ from rnnviz.errors import RnnvizError
 #: gamma = sup |phi'(x)|, the largest slope of the nonlinearity phi (Pascanu et al. 2013).
 NONLINEARITY_GAMMA: dict[str, float] = {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
 
-# Kept for rnnviz.plots until it uses cells.py: the gate names per cell in PyTorch's row order.
-GATE_ORDER: dict[str, tuple[str, ...]] = {name: c.blocks for name, c in cells.CELLS.items()}
-
-
-def gamma_for(cell: str) -> float:
-    """gamma of the cell's recurrent nonlinearity (``cells.get(cell).gamma``).
-
-    Kept for pages/gradient_flow.py until it reads ``cells.get(cell).gamma`` itself.
-    """
-    return cells.get(cell).gamma
 
 
 # --------------------------------------------------------------------------------------
@@ -144,7 +134,7 @@ def theory_bound(sigma_max: float, gamma: float, L: int) -> np.ndarray:
 
         ||dh_T/dh_t|| <= prod_{k=t+1..T} ||diag(phi'(a_k))|| ||W_hh|| <= (gamma * sigma_max)^(T - t)
 
-    with gamma = sup|phi'| (1 for tanh and relu, 1/4 for sigmoid: NONLINEARITY_GAMMA, cells.Cell.gamma)
+    with gamma = sup|phi'| (1 for tanh and relu, 1/4 for sigmoid: NONLINEARITY_GAMMA; a cell's own is cells.Cell.gamma)
     and sigma_max = ||W_hh||_2 (Pascanu, Mikolov & Bengio 2013). If gamma*sigma_max < 1 the
     gradient vanishes geometrically for sure. Returns float64 (L,); index 0 is t = 1, the last
     entry (t = T) is 1. Huge/tiny powers saturate to inf/0 quietly (no warning).

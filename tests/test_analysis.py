@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz import analysis
+from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
 
 # ---------------------------------------------------------------- saturation
@@ -89,12 +89,8 @@ def test_whh_spectra_follow_the_gate_blocks_of_every_layer_and_direction(cell):
     np.testing.assert_allclose(sv[0, 0, 0], np.linalg.svd(W, compute_uv=False), rtol=1e-5)
 
 
-def test_gamma_for_each_cell_comes_from_the_cell_table():
-    assert analysis.gamma_for("rnn_tanh") == 1.0
-    assert analysis.gamma_for("rnn_relu") == 1.0
-    assert analysis.NONLINEARITY_GAMMA["sigmoid"] == 0.25
-    with pytest.raises(RnnvizError, match="^cell must be one of"):
-        analysis.gamma_for("transformer")
+def test_the_sigmoid_bound_of_the_nonlinearity_table():
+    assert analysis.NONLINEARITY_GAMMA == {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
 
 
 # ---------------------------------------------------------------- theory bound
@@ -279,7 +275,7 @@ def test_measured_jacobian_norms_respect_the_pascanu_bound():
     x = torch.randn(1, 12, 3, dtype=torch.float64)
     measured = analysis.jacobian_norms(rnn, x).hidden  # (L,) ||dh_T/dh_t||_2
     sv, _ = analysis.spectra(rnn.weight_hh_l0.detach().numpy())
-    bound = analysis.theory_bound(sv[0], analysis.gamma_for("rnn_tanh"), 12)
+    bound = analysis.theory_bound(sv[0], cells.get("rnn_tanh").gamma, 12)
     assert measured.shape == bound.shape == (12,)
     assert measured[-1] == pytest.approx(1.0)
     assert np.all(measured <= bound * (1 + 1e-9))

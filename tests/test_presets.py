@@ -91,7 +91,7 @@ def test_clipping_tames():
 
 
 def test_default_init_vanishes_for_every_cell():
-    """docs/NUMERICS.md, step-0 facts: PyTorch's default init vanishes for the LSTM and GRU at T=100 (~1e-20)."""
+    """PyTorch's default init vanishes for the LSTM and GRU at T=100 (~1e-20)."""
     for name in ("lstm-remembers", "gru-remembers"):
         assert ratio0(run(name, 1)) < 1e-15, name
 
@@ -107,7 +107,7 @@ def test_gru_learns_to_carry_the_gradient():
 
 
 def test_lstm_learns_to_carry_the_gradient():
-    """PyTorch's default init vanishes for the LSTM too (docs/NUMERICS.md): its advantage comes from learning.
+    """PyTorch's default init vanishes for the LSTM too: its advantage comes from learning.
 
     Measured (seed 0, Adam 1e-2): the loss sits on the 1/6 plateau until about step 1200, then falls to
     ~0.002 by step 1500, and the gradient reaching t=1 grows by many orders of magnitude.

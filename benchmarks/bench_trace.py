@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+from rnnviz import cells  # noqa: E402
 from rnnviz.trace import trace  # noqa: E402
 
 CELLS = ("rnn_tanh", "lstm", "gru")
@@ -26,11 +27,8 @@ TARGET = {"rnn_tanh": 1.3, "rnn_relu": 1.3, "lstm": 1.3, "gru": 2.0}
 
 
 def make(cell: str, I: int, H: int) -> nn.Module:
-    if cell == "lstm":
-        return nn.LSTM(I, H, batch_first=True)
-    if cell == "gru":
-        return nn.GRU(I, H, batch_first=True)
-    return nn.RNN(I, H, nonlinearity=cell[4:], batch_first=True)
+    c = cells.get(cell)
+    return getattr(nn, c.torch_class)(I, H, batch_first=True, **c.torch_kwargs)
 
 
 def bench(cell: str, N: int, L: int, I: int, H: int, repeats: int):

@@ -43,6 +43,11 @@ class Cell:
         """Row blocks of ``W_hh``: the gates, or ``("h",)`` for a plain RNN (one block of H rows)."""
         return self.gates or ("h",)
 
+    @property
+    def torch_kwargs(self) -> dict[str, str]:
+        """What ``getattr(torch.nn, torch_class)(...)`` needs besides the sizes to be this cell."""
+        return {"nonlinearity": self.nonlinearity} if self.torch_class == "RNN" else {}
+
 
 def _labels(**words: str) -> Mapping[str, str]:
     return MappingProxyType(dict(words))

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 
 __all__ = ["main", "build_parser", "resolve_config"]
@@ -162,7 +163,8 @@ def cmd_train(args) -> int:
         recs = trainer.step(min(CHUNK, total - trainer.step_count))
         if recs:
             bar.update(trainer.step_count, recs[-1].loss)
-        if trainer.state == "paused":  # the watchdog's pause is for the live app; headless runs go on
+        if trainer.state == "paused" and trainer.stop_reason:  # the watchdog's pause is for the live app;
+            # headless runs go on
             bar.note(f"paused: {trainer.reason} (continuing)")
         elif trainer.state in ("diverged", "finished"):
             break
@@ -317,7 +319,7 @@ def report_figures(history) -> list:
         x = history.probe.get("x")
         title = f"Hidden state h_t of every unit (probe sequence 1, step {full.step})"
         figs.append(plots.hidden_heatmap(hidden, inputs=None if x is None else x[0], title=title,
-                                         bounded=cfg is None or cfg.cell != "rnn_relu"))
+                                         bounded=cfg is None or cells.get(cfg.cell).nonlinearity != "relu"))
     return figs
 
 

@@ -9,9 +9,12 @@ allowed range or choices, help text, and the reason for the default). That table
   only non-default fields, parsed leniently (a bad value falls back to its default and
   is reported, never raised), so a hand-edited link still opens the app;
 * JSON (:meth:`ExperimentConfig.to_json` / :meth:`ExperimentConfig.from_json`, strict);
-* the UI widgets (the app iterates :data:`FIELDS`: ``kind``, ``choices``, ``lo``/``hi``,
-  ``log``, ``help``, ``group``, and :meth:`ExperimentConfig.relevant` to grey out knobs that
-  have no effect, e.g. ``rho`` unless ``init == "scaled"``).
+* the UI widgets (the sidebar iterates :data:`FIELDS`: ``label``, ``choice_labels``, ``widget``,
+  ``main``, ``kind``, ``choices``, ``lo``/``hi``, ``help``, and :meth:`ExperimentConfig.relevant`
+  to grey out knobs that have no effect, e.g. ``rho`` unless ``init == "scaled"``).
+
+``ExperimentConfig``'s body is written out field by field for readers and type checkers;
+tests/test_config.py checks it against :data:`FIELDS` (names, order, defaults, types).
 
 The seed is state: the same config gives the same initial weights and the same batches.
 
@@ -19,22 +22,24 @@ Cross-field limits (:data:`RULES`) keep the app alive: the work of one training 
 ``batch_size x length x hidden_size x num_layers x directions`` and the size of one recorded
 probe array are bounded, and a bidirectional model may not read the future it must forecast.
 
-This module imports only the standard library (no torch), so the app can build its
-sidebar before torch is loaded.
+This module imports only the standard library and rnnviz.cells / rnnviz.errors (which do too):
+reading, validating and sharing a config never loads torch (tests/test_config.py checks it). The
+app itself loads torch before it draws the sidebar (app.py calls ``limit_threads`` first).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
+from rnnviz.fields import Field
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+CELLS = tuple(cells.CELLS)  # the one table of cell types: rnnviz/cells.py
 TASKS = ("adding", "copy", "temporal_order", "parity", "sine", "charlm", "csv")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 CLIPS = ("none", "norm", "value")
@@ -55,107 +60,6 @@ MAX_STEP_WORK = 4_194_304
 MAX_PROBE_VALUES = 524_288
 
 
-def _error(field: str, rule: str, value: Any) -> RnnvizError:
-    """The one way this module reports a bad value: ``"<field> must be <rule>, got <value>"``.
-
-    The error carries ``.field``, ``.rule`` and ``.value`` so the app can point at the widget.
-    """
-    err = RnnvizError(f"{field} must be {rule}, got {value!r}")
-    err.field, err.rule, err.value = field, rule, value
-    return err
-
-
-@dataclass(frozen=True)
-class Field:
-    """One row of the declarative table: everything the app needs to know about a knob.
-
-    ``kind`` is ``"choice" | "int" | "float" | "bool"``; ``lo``/``hi`` are inclusive bounds;
-    ``log`` hints a log-scale slider; ``when = (other_field, values)`` says the knob only has
-    an effect while ``other_field`` is one of ``values`` (the UI may hide or grey it out).
-    """
-
-    name: str
-    kind: str
-    default: Any
-    help: str
-    reason: str
-    group: str
-    choices: tuple[str, ...] = ()
-    lo: float | None = None
-    hi: float | None = None
-    log: bool = False
-    when: tuple[str, tuple[str, ...]] | None = None
-
-    @property
-    def rule(self) -> str:
-        """The rule in words, as it appears in error messages."""
-        if self.kind == "choice":
-            return "one of " + ", ".join(self.choices)
-        if self.kind == "int":
-            return f"an integer in {self.lo}..{self.hi}"
-        if self.kind == "float":
-            return f"a number in {self.lo!r}..{self.hi!r}"
-        return "a boolean (true/false or 1/0)"
-
-    def check(self, value: Any) -> Any:
-        """Validate a Python value (from code or JSON) and return it coerced (int -> float)."""
-        if self.kind == "choice":
-            if isinstance(value, str) and value in self.choices:
-                return value
-        elif self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-        elif self.kind == "int":
-            if isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi:
-                return int(value)
-        else:  # float
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-                and self.lo <= value <= self.hi
-            ):
-                return float(value)
-        raise _error(self.name, self.rule, value)
-
-    def parse(self, text: str) -> Any:
-        """Parse a URL parameter leniently (case, spaces, ``-`` for ``_``, ``64.0`` for 64)."""
-        s = str(text).strip()
-        if self.kind == "choice":
-            value: Any = s.lower().replace("-", "_")
-        elif self.kind == "bool":
-            low = s.lower()
-            if low in ("1", "true", "yes", "on"):
-                value = True
-            elif low in ("0", "false", "no", "off"):
-                value = False
-            else:
-                raise _error(self.name, self.rule, text)
-        else:
-            try:
-                num = float(s)
-            except ValueError:
-                raise _error(self.name, self.rule, text) from None
-            if self.kind == "int":
-                if not (math.isfinite(num) and num == int(num)):
-                    raise _error(self.name, self.rule, text)
-                value = int(num)
-            else:
-                value = num
-        try:
-            return self.check(value)
-        except RnnvizError:
-            raise _error(self.name, self.rule, text) from None
-
-    def format(self, value: Any) -> str:
-        """Compact, stable text for the URL; ``parse(format(v)) == v`` exactly (floats via repr)."""
-        if self.kind == "bool":
-            return "1" if value else "0"
-        if self.kind == "float":
-            return repr(float(value))
-        return str(value)
-
-
 def _table(*fields: Field) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
@@ -164,82 +68,98 @@ def _table(*fields: Field) -> dict[str, Field]:
 #: The declarative table. Order is the display order and the URL parameter order.
 FIELDS: dict[str, Field] = _table(
     # --- model ---------------------------------------------------------------------------------
-    Field("cell", "choice", "rnn_tanh", group="model", choices=CELLS,
+    Field("cell", "choice", "rnn_tanh", group="model", label="Cell", main=1,
+          choice_labels={c.name: c.label for c in cells.CELLS.values()}, choices=CELLS,
           help="Recurrent cell: vanilla RNN with tanh or relu, LSTM, or GRU.",
           reason="the vanilla tanh RNN is where the lesson starts; switch cells to compare"),
-    Field("hidden_size", "int", 64, group="model", lo=1, hi=256,
+    Field("hidden_size", "int", 64, group="model", label="Hidden units H", main=4, widget="slider", lo=1, hi=256,
           help="Number of hidden units H per layer and direction.",
           reason="64 units learn the classic tasks and keep heatmaps readable on a projector"),
-    Field("num_layers", "int", 1, group="model", lo=1, hi=3,
+    Field("num_layers", "int", 1, group="model", label="Layers", widget="slider", lo=1, hi=3,
           help="Stacked recurrent layers; layer k+1 reads the hidden states of layer k.",
           reason="one layer shows every effect and keeps the plots simple"),
-    Field("bidirectional", "bool", False, group="model",
+    Field("bidirectional", "bool", False, group="model", label="Bidirectional",
           help="Run a second RNN right-to-left and concatenate both hidden states.",
           reason="off: forecasting tasks forbid it and the gradient-flow story is left-to-right"),
     # --- task ----------------------------------------------------------------------------------
-    Field("task", "choice", "adding", group="task", choices=TASKS,
+    Field("task", "choice", "adding", group="task", label="Task", main=2,
+          choice_labels={"adding": "Adding problem", "copy": "Copy memory", "temporal_order": "Temporal order",
+                         "parity": "Parity / delayed XOR", "sine": "Sine forecasting",
+                         "charlm": "Character language model", "csv": "My CSV series"}, choices=TASKS,
           help="The problem the model learns (see the task's description).",
           reason="the adding problem isolates long-range memory with a known baseline of 1/6"),
-    Field("seq_len", "int", 50, group="task", lo=2, hi=1000,
+    Field("seq_len", "int", 50, group="task", label="Sequence length / lag T", main=3, widget="slider", lo=2, hi=1000,
           help="Sequence length T, i.e. the lag the model must bridge (copy adds 20 steps).",
           reason="50 steps: the tanh RNN already struggles while every cell runs in real time"),
-    Field("noise", "float", 0.1, group="task", lo=0.0, hi=1.0, when=("task", ("sine",)),
+    Field("noise", "float", 0.1, group="task", label="Noise", widget="slider", step=0.01, lo=0.0, hi=1.0,
+          when=("task", ("sine",)),
           help="Standard deviation of the Gaussian noise added to the sine series (signal variance 1).",
           reason="a little noise makes the best achievable loss visible (noise^2) without hiding the signal"),
-    Field("n_waves", "int", 2, group="task", lo=1, hi=5, when=("task", ("sine",)),
+    Field("n_waves", "int", 2, group="task", label="Sine waves", widget="slider", lo=1, hi=5, when=("task", ("sine",)),
           help="Number of superposed sine waves (fixed periods, random phases per sequence).",
           reason="two waves need memory of more than one step yet learn within a minute"),
-    Field("parity_bits", "int", 2, group="task", lo=1, hi=16, when=("task", ("parity",)),
+    Field("parity_bits", "int", 2, group="task", label="Parity bits", widget="slider", lo=1, hi=16,
+          when=("task", ("parity",)),
           help="The label is the XOR of the first k bits (k=1: recall a bit; k=2: delayed XOR).",
           reason="delayed XOR of two bits is the smallest non-linear memory problem"),
-    Field("corpus", "choice", "notes", group="task", choices=CORPORA, when=("task", ("charlm",)),
+    Field("corpus", "choice", "notes", group="task", label="Text",
+          choice_labels={"notes": "English notes", "reber": "Reber grammar"}, choices=CORPORA,
+          when=("task", ("charlm",)),
           help="Shipped text for the character model: English notes, or embedded Reber grammar strings.",
           reason="short English text: students can read the model's samples"),
     # --- training ------------------------------------------------------------------------------
-    Field("batch_size", "int", 32, group="training", lo=1, hi=256,
+    Field("batch_size", "int", 32, group="training", label="Batch size", lo=1, hi=256,
           help="Sequences per training step N.",
           reason="32 sequences give a stable gradient at a live frame rate on 2 cores"),
-    Field("optimizer", "choice", "adam", group="training", choices=OPTIMIZERS,
+    Field("optimizer", "choice", "adam", group="training", label="Optimizer", main=10,
+          choice_labels={"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "rmsprop": "RMSprop"},
+          choices=OPTIMIZERS,
           help="Update rule: SGD, SGD with momentum 0.9, Adam, or RMSprop.",
           reason="Adam trains every cell with one learning rate"),
-    Field("lr", "float", 1e-3, group="training", lo=1e-6, hi=10.0, log=True,
+    Field("lr", "float", 1e-3, group="training", label="Learning rate", main=11, lo=1e-6, hi=10.0, log=True,
           help="Learning rate (step size) of the optimizer.",
           reason="Adam's standard step size"),
-    Field("clip", "choice", "norm", group="training", choices=CLIPS,
+    Field("clip", "choice", "norm", group="training", label="Gradient clipping", main=8,
+          choice_labels={"norm": "by norm", "value": "by value"}, choices=CLIPS,
           help="Gradient clipping: none, rescale the gradient to norm <= threshold, or clamp each entry.",
           reason="norm clipping (Pascanu 2013) keeps a demo alive; turn it off to watch explosions"),
-    Field("clip_threshold", "float", 1.0, group="training", lo=1e-3, hi=1e3, log=True,
+    Field("clip_threshold", "float", 1.0, group="training", label="Clip threshold θ", main=9, lo=1e-3, hi=1e3, log=True,
           when=("clip", ("norm", "value")),
           help="Threshold theta: if ||g|| > theta then g <- theta g / ||g|| (norm); else clamp to +-theta.",
           reason="Pascanu et al. used 1; about 0.5-10x the typical gradient norm"),
     # --- initialisation ------------------------------------------------------------------------
-    Field("init", "choice", "default", group="init", choices=INITS,
+    Field("init", "choice", "default", group="init", label="Initialisation of W_hh", main=5,
+          choice_labels={"default": "PyTorch default", "xavier": "Xavier", "identity": "identity (IRNN)",
+                         "scaled": "scaled to spectral radius ρ"}, choices=INITS,
           help="Recurrent weights W_hh: PyTorch's default, Xavier, orthogonal, identity (IRNN), or "
                "Gaussian scaled to spectral radius rho.",
           reason="PyTorch's own init is what students get out of the box"),
-    Field("rho", "float", 1.0, group="init", lo=0.0, hi=10.0, when=("init", ("scaled",)),
+    Field("rho", "float", 1.0, group="init", label="Spectral radius ρ", main=6, widget="slider", step=0.05,
+          lo=0.0, hi=10.0, when=("init", ("scaled",)),
           help="Spectral radius rho = max|eig(W_hh)|: below 1 gradients vanish; above, they may explode.",
           reason="1.0 is the edge between vanishing and exploding"),
-    Field("forget_bias", "choice", "default", group="init", choices=FORGET_BIASES, when=("cell", ("lstm",)),
+    Field("forget_bias", "choice", "default", group="init", label="Forget-gate bias", main=7,
+          choice_labels={"default": "PyTorch default", "zero": "0", "one": "1"}, choices=FORGET_BIASES,
+          when=("cell", ("lstm",)),
           help="LSTM forget-gate bias: PyTorch's default, 0, 1, or chrono (b_f ~ log U(1, T-1), b_i = -b_f).",
           reason="PyTorch's default; bias 1 or chrono show why LSTMs remember"),
-    Field("seed", "int", 0, group="init", lo=0, hi=2**31 - 1,
+    Field("seed", "int", 0, group="init", label="Seed", main=12, lo=0, hi=2**31 - 1,
           help="Random seed for the initial weights and the batches: same seed, same run.",
           reason="a fixed seed makes every demo repeat exactly"),
     # --- run -----------------------------------------------------------------------------------
-    Field("record_every", "int", 1, group="run", lo=1, hi=10_000,
+    Field("record_every", "int", 1, group="run", label="Record every k steps", lo=1, hi=10_000,
           help="Record hidden states, gates and gradients of the probe batch every k steps.",
           reason="recording is cheap; every step gives the smoothest animation"),
-    Field("max_steps", "int", 2000, group="run", lo=1, hi=100_000,
+    Field("max_steps", "int", 2000, group="run", label="Stop after steps", lo=1, hi=100_000,
           help="Training stops (state 'finished') after this many steps.",
           reason="enough for LSTM/GRU to beat the adding baseline at T=50, a few minutes live"),
-    Field("probe_size", "int", 4, group="run", lo=1, hi=16,
+    Field("probe_size", "int", 4, group="run", label="Probe sequences", widget="slider", lo=1, hi=16,
           help="Fixed probe sequences whose internals are recorded (same sequences at every step).",
           reason="four sequences fit side by side on a slide"),
-    Field("checkpoint_every", "int", 100, group="run", lo=1, hi=10_000,
+    Field("checkpoint_every", "int", 100, group="run", label="Checkpoint every", lo=1, hi=10_000,
           help="Keep a copy of the weights every k steps so the run can be rewound.",
           reason="100 steps: fine-grained rewind at little memory"),
-    Field("pause_grad_norm", "float", 0.0, group="run", lo=0.0, hi=1e12,
+    Field("pause_grad_norm", "float", 0.0, group="run", label="Pause if ||g|| >", lo=0.0, hi=1e12,
           help="Watchdog: pause training when the gradient norm exceeds this (0 = off).",
           reason="off by default so an explosion can be watched; set e.g. 1e4 to stop right at it"),
 )
@@ -366,9 +286,7 @@ class ExperimentConfig:
         for rule in RULES:
             msg = rule.check(values)
             if msg is not None:
-                err = RnnvizError(msg)
-                err.field, err.rule, err.value = rule.fields[0], rule.name, values[rule.fields[0]]
-                raise err
+                raise RnnvizError(msg, field=rule.fields[0], rule=rule.name, value=values[rule.fields[0]])
 
     # --- derived ---------------------------------------------------------------------------------
     @property
@@ -453,46 +371,16 @@ class ExperimentConfig:
                 raise err if err is not None else RnnvizError(msg)
             problems.append(msg)
 
-        def text(v: Any) -> str:
-            if isinstance(v, list | tuple):
-                return str(v[-1]) if v else ""
-            return str(v)
-
-        base = cls()
-        if "preset" in params:
-            key = text(params["preset"]).strip().lower().replace("_", "-")
-            if key in PRESETS:
-                base = PRESETS[key].config
-            else:
-                fail(f"preset: must be one of {', '.join(PRESETS)}, got {text(params['preset'])!r}; ignored")
-        values = base.to_dict()
+        values = _preset_base(params, fail).to_dict()
         for key, raw in params.items():
-            if key == "preset":
-                continue
-            f = FIELDS.get(key)
-            if f is None:
-                fail(f"{key}: not a config field; ignored")
-                continue
-            try:
-                values[key] = f.parse(text(raw))
-            except RnnvizError as err:
-                default = f.format(f.default)
-                fail(f"{key}: must be {f.rule}, got {text(raw)!r}; using the default {default}", err)
-                values[key] = f.default
+            if key != "preset":
+                _parse_param(values, key, raw, fail)
         for rule in RULES:
             msg = rule.check(values)
-            if msg is None:
-                continue
-            if strict:
-                raise RnnvizError(msg)
-            reset = []
-            for name in rule.fields:
-                if values[name] != FIELDS[name].default:
-                    values[name] = FIELDS[name].default
-                    reset.append(name)
-                    if rule.check(values) is None:
-                        break
-            problems.append(f"{msg}; using the default for {', '.join(reset)}")
+            if msg is not None:
+                if strict:
+                    raise RnnvizError(msg)
+                problems.append(f"{msg}; using the default for {', '.join(_reset_until(rule, values))}")
         try:
             return cls(**values), problems
         except RnnvizError as err:  # a later reset broke an earlier rule: start over from defaults
@@ -502,9 +390,60 @@ class ExperimentConfig:
             return cls(), problems
 
 
+def _param_text(v: Any) -> str:
+    """A URL value as text; a list (``parse_qs``, repeated keys) gives its last item."""
+    if isinstance(v, list | tuple):
+        return str(v[-1]) if v else ""
+    return str(v)
+
+
+def _preset_base(params: Mapping[str, Any], fail: Callable[[str], None]) -> ExperimentConfig:
+    """The config a link starts from: its ``preset=``'s, else the defaults (a bad name is reported)."""
+    if "preset" not in params:
+        return ExperimentConfig()
+    key = preset_key(_param_text(params["preset"]))
+    if key is None:
+        fail(f"preset: must be one of {', '.join(PRESETS)}, got {_param_text(params['preset'])!r}; ignored")
+        return ExperimentConfig()
+    return PRESETS[key].config
+
+
+def _parse_param(values: dict[str, Any], key: str, raw: Any, fail: Callable[..., None]) -> None:
+    """Parse one URL parameter into ``values``; a bad value is reported and the default used."""
+    f = FIELDS.get(key)
+    if f is None:
+        fail(f"{key}: not a config field; ignored")
+        return
+    try:
+        values[key] = f.parse(_param_text(raw))
+    except RnnvizError as err:
+        default = f.format(f.default)
+        fail(f"{key}: must be {f.rule}, got {_param_text(raw)!r}; using the default {default}", err)
+        values[key] = f.default
+
+
+def _reset_until(rule: Rule, values: dict[str, Any]) -> list[str]:
+    """Reset ``rule``'s fields to their defaults one by one until it holds; the names reset."""
+    reset = []
+    for name in rule.fields:
+        if values[name] != FIELDS[name].default:
+            values[name] = FIELDS[name].default
+            reset.append(name)
+            if rule.check(values) is None:
+                break
+    return reset
+
+
 # --------------------------------------------------------------------------------------------------
 # Presets
 # --------------------------------------------------------------------------------------------------
+
+
+def preset_key(text: Any) -> str | None:
+    """The PRESETS key a link's ``preset=`` names, in any spelling (case, spaces, ``_`` for ``-``),
+    or None. The one place a preset name is normalised."""
+    key = str(text).strip().lower().replace("_", "-")
+    return key if key in PRESETS else None
 
 
 @dataclass(frozen=True)

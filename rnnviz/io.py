@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.recording import RunHistory, check_layout
 
@@ -289,42 +290,60 @@ def history_to_csv(history: RunHistory, view: str, *, step: int | None = None, l
     """
     if view not in CSV_VIEWS:
         raise RnnvizError(f"CSV view must be one of {', '.join(CSV_VIEWS)}, got {view!r}")
-    out = _io.StringIO()
     if view == "scalars":
-        sc = history.scalars
-        names = list(sc)
-        out.write(",".join(names) + "\n")
-        cols = [sc[n].astype(int) if sc[n].dtype == np.bool_ else sc[n] for n in names]
-        for row in zip(*cols, strict=True):
-            out.write(",".join(_fmt(v) for v in row) + "\n")
-        return out.getvalue()
-    if view in ("grad_norms", "cell_grad_norms", "input_grad_norms"):
-        kind = {"grad_norms": "hidden", "cell_grad_norms": "cell", "input_grad_norms": "input"}[view]
-        m = history.grad_norm_matrix(layer, direction, kind=kind)
-        out.write("step," + ",".join(f"t{t + 1}" for t in range(m.shape[1])) + "\n")
-        for s, row in zip(history.recorded_steps(), m, strict=True):
-            out.write(f"{int(s)}," + ",".join(_fmt(v) for v in row) + "\n")
-        return out.getvalue()
+        return _scalars_csv(history)
+    if view in _GRAD_KINDS:
+        return _grad_norms_csv(history, _GRAD_KINDS[view], layer, direction)
     when = int(history.steps[-1]) if step is None and len(history) else (step if step is not None else 0)
-    rec = history.record_at(when, full=view not in ("spectrum",))
+    rec = history.record_at(when, full=view != "spectrum")
     if rec is None:
         raise RnnvizError(f"no recorded step at or before step {when} holds the {view} view")
     if view == "spectrum":
-        blocks = _spectrum_blocks(rec.singular_values.shape[2], history.gate_names)
-        out.write("step,block,k,singular_value,eig_real,eig_imag,eig_abs\n")
-        sv, ev = rec.singular_values[layer, direction], rec.eigenvalues[layer, direction]
-        for g, name in enumerate(blocks):
-            for k in range(sv.shape[1]):
-                e = complex(ev[g, k])
-                out.write(f"{rec.step},{name},{k + 1},{_fmt(sv[g, k])},{_fmt(e.real)},{_fmt(e.imag)},"
-                          f"{_fmt(abs(e))}\n")
-        return out.getvalue()
+        return _spectrum_csv(rec, history, layer, direction)
     if view == "prediction":
-        pred = rec.prediction[sample]  # (L, O)
-        out.write("t," + ",".join(f"output{o + 1}" for o in range(pred.shape[1])) + "\n")
-        for t, row in enumerate(pred):
-            out.write(f"{t + 1}," + ",".join(_fmt(v) for v in row) + "\n")
-        return out.getvalue()
+        _check_index("sample", sample, rec.prediction.shape[0])
+        return _table(["t"] + [f"output{o + 1}" for o in range(rec.prediction.shape[2])],
+                      ([t + 1, *row] for t, row in enumerate(rec.prediction[sample])))  # (L, O)
+    return _state_csv(rec, view, gate, layer, direction, sample)
+
+
+#: grad-norm view -> RunHistory.grad_norm_matrix kind
+_GRAD_KINDS = {"grad_norms": "hidden", "cell_grad_norms": "cell", "input_grad_norms": "input"}
+
+
+def _table(header: list[str], rows) -> str:
+    out = _io.StringIO()
+    out.write(",".join(header) + "\n")
+    for row in rows:
+        out.write(",".join(_fmt(v) for v in row) + "\n")
+    return out.getvalue()
+
+
+def _scalars_csv(history: RunHistory) -> str:
+    sc = history.scalars
+    cols = [sc[n].astype(int) if sc[n].dtype == np.bool_ else sc[n] for n in sc]
+    return _table(list(sc), zip(*cols, strict=True))
+
+
+def _grad_norms_csv(history: RunHistory, kind: str, layer: int, direction: int) -> str:
+    m = history.grad_norm_matrix(layer, direction, kind=kind)  # (S, L)
+    rows = ([int(s), *row] for s, row in zip(history.recorded_steps(), m, strict=True))
+    return _table(["step"] + [f"t{t + 1}" for t in range(m.shape[1])], rows)
+
+
+def _spectrum_csv(rec, history: RunHistory, layer: int, direction: int) -> str:
+    sv_all = rec.singular_values  # (Lyr, D, G, H)
+    _check_index("layer", layer, sv_all.shape[0])
+    _check_index("direction", direction, sv_all.shape[1])
+    sv, ev = sv_all[layer, direction], rec.eigenvalues[layer, direction]  # (G, H)
+    blocks = _spectrum_blocks(history, sv.shape[0])
+    rows = ([rec.step, name, k + 1, sv[g, k], complex(ev[g, k]).real, complex(ev[g, k]).imag, abs(complex(ev[g, k]))]
+            for g, name in enumerate(blocks) for k in range(sv.shape[1]))
+    return _table(["step", "block", "k", "singular_value", "eig_real", "eig_imag", "eig_abs"], rows)
+
+
+def _state_csv(rec, view: str, gate: str | None, layer: int, direction: int, sample: int) -> str:
+    """hidden / cell / gate of one probe sample: rows t = 1..L, columns unit 1..H."""
     if view == "gate":
         if gate not in (rec.gates or {}):
             raise RnnvizError(f"gate must be one of {sorted(rec.gates or {})}, got {gate!r}")
@@ -333,23 +352,23 @@ def history_to_csv(history: RunHistory, view: str, *, step: int | None = None, l
         arr = getattr(rec, view)
         if arr is None:
             raise RnnvizError(f"this run has no {view} tensor (cell states exist for the LSTM only)")
-    _check_index(arr.shape, layer, direction, sample)
+    for name, value, n in zip(("layer", "direction", "sample"), (layer, direction, sample), arr.shape, strict=False):
+        _check_index(name, value, n)
     mat = arr[layer, direction, sample]  # (L, H)
-    out.write("step,t," + ",".join(f"unit{j + 1}" for j in range(mat.shape[1])) + "\n")
-    for t, row in enumerate(mat):
-        out.write(f"{rec.step},{t + 1}," + ",".join(_fmt(v) for v in row) + "\n")
-    return out.getvalue()
+    rows = ([rec.step, t + 1, *row] for t, row in enumerate(mat))
+    return _table(["step", "t"] + [f"unit{j + 1}" for j in range(mat.shape[1])], rows)
 
 
-def _spectrum_blocks(G: int, gate_names: list[str]) -> list[str]:
-    return {1: ["h"], 3: ["r", "z", "n"], 4: ["i", "f", "g", "o"]}.get(G, [str(g) for g in range(G)])
+def _spectrum_blocks(history: RunHistory, G: int) -> tuple[str, ...]:
+    """Names of the G gate blocks of W_hh: the run's cell's blocks (numbers for an unknown layout)."""
+    cell = cells.CELLS.get(getattr(history.config, "cell", None))
+    return cell.blocks if cell is not None and len(cell.blocks) == G else tuple(str(g) for g in range(G))
 
 
-def _check_index(shape, layer, direction, sample) -> None:
-    for name, value, n in (("layer", layer, shape[0]), ("direction", direction, shape[1]),
-                           ("sample", sample, shape[2])):
-        if not 0 <= value < n:
-            raise RnnvizError(f"{name} must be in 0..{n - 1}, got {value}")
+def _check_index(name: str, value, n: int) -> None:
+    """An index the user picked must be an integer in 0..n-1 (a negative one would wrap around)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < n:
+        raise RnnvizError(f"{name} must be an integer in 0..{n - 1}, got {value!r}")
 
 
 def _fmt(v) -> str:

@@ -27,6 +27,7 @@ import dataclasses
 import numpy as np
 import torch
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.trace import trace
 
@@ -50,33 +51,33 @@ def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sa
         s = torch.from_numpy(np.ascontiguousarray(a[layer, direction, sample]))
         return s.flip(0) if direction else s
 
-    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    sfx = cells.weight_suffix(layer, direction)
     w_hh = getattr(module, "weight_hh" + sfx).detach()  # (G*H, H)
     b_hh = getattr(module, "bias_hh" + sfx).detach() if module.bias else torch.zeros(w_hh.shape[0], dtype=w_hh.dtype)
     h = states(tr.hidden)  # (L, H)
     gates = {k: states(v) for k, v in tr.gates.items()}
-    if tr.mode == "lstm":
-        jac = _lstm_steps(h, states(tr.cell), gates, w_hh)
-    elif tr.mode == "gru":
-        jac = _gru_steps(h, gates, w_hh, b_hh)
-    else:
-        jac = _rnn_steps(tr.mode, h, w_hh)
+    c = states(tr.cell) if tr.cell is not None else None  # (L, H), LSTM only
+    jac = STEP_JACOBIANS[tr.cell_type](h, c, gates, w_hh, b_hh)  # (L-1, S, S)
     prods = _backward_products(jac)  # (L, S, S), prods[t] = dstate_T/dstate_t
     H = h.shape[1]
     hidden = torch.linalg.matrix_norm(prods[:, :H, :H], ord=2)  # (L,)
-    cell = torch.linalg.matrix_norm(prods[:, H:, H:], ord=2) if tr.mode == "lstm" else None
+    cell = torch.linalg.matrix_norm(prods[:, H:, H:], ord=2) if c is not None else None
     if direction:
         hidden, cell = hidden.flip(0), (cell.flip(0) if cell is not None else None)
     return JacobianNorms(hidden.numpy(), cell.numpy() if cell is not None else None)
 
 
-def _rnn_steps(mode: str, h: torch.Tensor, w_hh: torch.Tensor) -> torch.Tensor:
-    """dh_s/dh_{s-1} for s = 1..L-1: (L-1, H, H)."""
-    dphi = (1 - h[1:] ** 2) if mode == "rnn_tanh" else (h[1:] > 0).to(h.dtype)  # (L-1, H)
-    return dphi[:, :, None] * w_hh  # (L-1, H, H)
+def _tanh_steps(h, c, g, w_hh, b_hh) -> torch.Tensor:
+    """dh_s/dh_{s-1} = diag(1 - h_s^2) W_hh for s = 1..L-1: (L-1, H, H)."""
+    return (1 - h[1:] ** 2)[:, :, None] * w_hh
 
 
-def _gru_steps(h, g, w_hh, b_hh) -> torch.Tensor:
+def _relu_steps(h, c, g, w_hh, b_hh) -> torch.Tensor:
+    """dh_s/dh_{s-1} = diag(1{h_s > 0}) W_hh for s = 1..L-1: (L-1, H, H)."""
+    return (h[1:] > 0).to(h.dtype)[:, :, None] * w_hh
+
+
+def _gru_steps(h, c, g, w_hh, b_hh) -> torch.Tensor:
     """dh_s/dh_{s-1} for s = 1..L-1: (L-1, H, H)."""
     H = h.shape[1]
     w_hr, w_hz, w_hn = w_hh.split(H, 0)  # (H, H) each
@@ -89,7 +90,7 @@ def _gru_steps(h, g, w_hh, b_hh) -> torch.Tensor:
     return jac
 
 
-def _lstm_steps(h, c, g, w_hh) -> torch.Tensor:
+def _lstm_steps(h, c, g, w_hh, b_hh) -> torch.Tensor:
     """d(h_s, c_s)/d(h_{s-1}, c_{s-1}) for s = 1..L-1: (L-1, 2H, 2H)."""
     H = h.shape[1]
     w_hi, w_hf, w_hg, w_ho = w_hh.split(H, 0)  # (H, H) each
@@ -102,6 +103,12 @@ def _lstm_steps(h, c, g, w_hh) -> torch.Tensor:
     top = torch.cat([dh_dh, torch.diag_embed(dtc * f)], 2)  # (L-1, H, 2H)
     bottom = torch.cat([dc_dh, torch.diag_embed(f)], 2)  # (L-1, H, 2H)
     return torch.cat([top, bottom], 1)  # (L-1, 2H, 2H)
+
+
+#: One step's Jacobian for each cell type (rnnviz.cells.CELLS), from one layer-direction-sample's
+#: states in processing order: (h (L, H), c (L, H) | None, gates {name: (L, H)}, W_hh, b_hh) -> (L-1, S, S)
+#: with S = H, or 2H for the state (h, c) of the LSTM. A new cell type adds its function here.
+STEP_JACOBIANS = {"rnn_tanh": _tanh_steps, "rnn_relu": _relu_steps, "lstm": _lstm_steps, "gru": _gru_steps}
 
 
 def _backward_products(jac: torch.Tensor) -> torch.Tensor:

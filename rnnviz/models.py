@@ -1,9 +1,10 @@
 """The trained model: a torch.nn recurrent module plus a linear read-out, with seeded init schemes.
 
 Shapes: ``N`` batch, ``L`` length, ``I`` input features, ``H`` hidden size, ``D`` directions,
-``O`` outputs, ``G`` gate blocks in ``W_hh`` (1 RNN, 4 LSTM ``i f g o``, 3 GRU ``r z n``).
+``O`` outputs, ``G`` gate blocks in ``W_hh`` (``rnnviz.cells.Cell.blocks``: 1 RNN, 4 LSTM ``i f g o``,
+3 GRU ``r z n``, in PyTorch's row order).
 
-Model (PyTorch conventions, DESIGN.md section 3)::
+Model (PyTorch conventions: torch.nn.RNN / LSTM / GRU docs)::
 
     h_t   = RNN/LSTM/GRU(x_t, h_{t-1})            # .rnn, batch_first=True
     out_t = W_o [h_t^fwd ; h_t^bwd] + b_o         # .head = Linear(D*H, O)
@@ -44,16 +45,9 @@ import math
 import torch
 from torch import nn
 
+from rnnviz import cells
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
-
-#: Gate blocks of weight_hh / bias in PyTorch's row order, per cell.
-GATES: dict[str, tuple[str, ...]] = {
-    "rnn_tanh": ("h",),
-    "rnn_relu": ("h",),
-    "lstm": ("i", "f", "g", "o"),
-    "gru": ("r", "z", "n"),
-}
 
 
 class SequenceModel(nn.Module):
@@ -106,36 +100,42 @@ def init_recurrent(rnn: nn.RNNBase, config: ExperimentConfig, generator: torch.G
         for w in _weights(rnn, "weight"):
             for b in _blocks(w, H):
                 nn.init.xavier_uniform_(b, generator=generator)
-        for bias in _weights(rnn, "bias"):
-            bias.zero_()
     elif scheme in ("orthogonal", "identity", "scaled"):
         for w in _weights(rnn, "weight_hh"):
             for b in _blocks(w, H):  # (H, H) per gate
-                if scheme == "orthogonal":
-                    nn.init.orthogonal_(b, generator=generator)
-                elif scheme == "identity":
-                    b.copy_(torch.eye(H))
-                else:
-                    b.copy_(scaled_gaussian(H, config.rho, generator))
-        if scheme == "identity":
-            for bias in _weights(rnn, "bias"):
-                bias.zero_()
-
+                b.copy_(_recurrent_block(scheme, H, config.rho, generator))
+    if scheme in ("xavier", "identity"):
+        for bias in _weights(rnn, "bias"):
+            bias.zero_()
     if config.cell == "lstm" and config.forget_bias != "default":
-        for b_ih, b_hh in zip(_weights(rnn, "bias_ih"), _weights(rnn, "bias_hh"), strict=True):
-            i_ih, f_ih, _, _ = _blocks(b_ih, H)  # (H,) each
-            i_hh, f_hh, _, _ = _blocks(b_hh, H)
-            f_hh.zero_()
-            if config.forget_bias == "zero":
-                f_ih.zero_()
-            elif config.forget_bias == "one":
-                f_ih.fill_(1.0)
-            else:  # chrono: b_f ~ log U(1, T_max - 1), b_i = -b_f
-                t_max = config.length
-                u = 1.0 + (t_max - 2) * torch.rand(H, generator=generator, dtype=torch.float64)
-                f_ih.copy_(torch.log(u).float())
-                i_ih.copy_(-f_ih)
-                i_hh.zero_()
+        _init_forget_bias(rnn, config.forget_bias, config.length, generator)
+
+
+def _recurrent_block(scheme: str, H: int, rho: float, generator: torch.Generator) -> torch.Tensor:
+    """One (H, H) gate block of W_hh under ``scheme`` (orthogonal | identity | scaled)."""
+    if scheme == "orthogonal":
+        return nn.init.orthogonal_(torch.empty(H, H), generator=generator)
+    if scheme == "identity":
+        return torch.eye(H)
+    return scaled_gaussian(H, rho, generator)
+
+
+def _init_forget_bias(rnn: nn.RNNBase, forget_bias: str, t_max: int, generator: torch.Generator) -> None:
+    """Write b_f into bias_ih's f block and zero bias_hh's (the effective bias is b_ih + b_hh)."""
+    H = rnn.hidden_size
+    for b_ih, b_hh in zip(_weights(rnn, "bias_ih"), _weights(rnn, "bias_hh"), strict=True):
+        i_ih, f_ih, _, _ = _blocks(b_ih, H)  # (H,) each
+        i_hh, f_hh, _, _ = _blocks(b_hh, H)
+        f_hh.zero_()
+        if forget_bias == "zero":
+            f_ih.zero_()
+        elif forget_bias == "one":
+            f_ih.fill_(1.0)
+        else:  # chrono: b_f ~ log U(1, T_max - 1), b_i = -b_f
+            u = 1.0 + (t_max - 2) * torch.rand(H, generator=generator, dtype=torch.float64)
+            f_ih.copy_(torch.log(u).float())
+            i_ih.copy_(-f_ih)
+            i_hh.zero_()
 
 
 def build_model(config: ExperimentConfig, input_size: int, output_size: int) -> SequenceModel:
@@ -156,12 +156,8 @@ def build_model(config: ExperimentConfig, input_size: int, output_size: int) -> 
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        if config.cell in ("rnn_tanh", "rnn_relu"):
-            rnn: nn.RNNBase = nn.RNN(nonlinearity=config.cell[4:], **common)
-        elif config.cell == "lstm":
-            rnn = nn.LSTM(**common)
-        else:
-            rnn = nn.GRU(**common)
+        cell = cells.get(config.cell)
+        rnn: nn.RNNBase = getattr(nn, cell.torch_class)(**common, **cell.torch_kwargs)
         head = nn.Linear(config.directions * config.hidden_size, output_size, dtype=torch.float32)
     # a separate stream for the schemes so that changing init never changes the head or W_ih
     generator = torch.Generator().manual_seed(config.seed + 1)

@@ -32,7 +32,6 @@ Three tiers, so that a long run stays small (a 5,000-step LSTM run at H=64, L=10
 from __future__ import annotations
 
 import bisect
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,9 +110,6 @@ class StepRecord:
     def full(self) -> bool:
         """True when the heavy probe tensors (hidden states, gates) are present."""
         return self.hidden is not None
-
-    def scalars(self) -> dict[str, float | int | bool]:
-        return {name: getattr(self, name) for name in SCALARS}
 
 
 class _Column:
@@ -498,9 +494,6 @@ class RunHistory:
             check(a.dtype.kind in "fib", f"probe/{name} must be numeric, got {a.dtype}")
             h.probe[name] = a
         return h
-
-    def meta_json(self) -> str:
-        return json.dumps(self.to_arrays()[0], sort_keys=True)
 
     def __repr__(self) -> str:
         return (f"RunHistory(steps={len(self)}, records={len(self._rec_steps)}, "

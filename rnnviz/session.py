@@ -73,7 +73,7 @@ def _train_for(trainers, budget: float, max_steps: int) -> tuple[int, float]:
         for t in live:
             t.step(1)
         steps += 1
-        live = [t for t in live if t.state == "running"]
+        live = [t for t in live if not t.stop_reason]
         if time.perf_counter() - start >= budget:
             break
     return steps, time.perf_counter() - start
@@ -96,8 +96,9 @@ class RecordedRun:
         self.config = history.config
         status = history.status or {}
         recorded = str(status.get("state", ""))
-        self.state = recorded if recorded in ("diverged", "finished", "paused") else "loaded"
         self.reason = str(status.get("reason", "") or "")
+        stopped = recorded in ("diverged", "finished") or (recorded == "paused" and self.reason)
+        self.state = recorded if stopped else "loaded"
         self.step_count = int(history.steps[-1]) + 1
         self.task = _recorded_task(self.config, history)
 
@@ -171,10 +172,6 @@ class PlaySession:
     @property
     def live_config(self) -> ExperimentConfig:
         return self._config
-
-    @property
-    def live_trainer(self):
-        return self._trainer
 
     # -- controls ---------------------------------------------------------------------
     def set_config(self, config: ExperimentConfig, data=None) -> bool:
@@ -252,10 +249,7 @@ class PlaySession:
         return TickResult(steps, seconds, reason)
 
     def _stop_reason(self) -> str | None:
-        state = self._trainer.state
-        if state in ("diverged", "paused", "finished"):
-            return self._trainer.reason or state
-        return None
+        return self._trainer.stop_reason or None
 
     def jacobian(self, layer: int = 0, direction: int = 0, sample: int = 0):
         """Measured ||dh_T/dh_t||_2 (and ||dc_T/dc_t||_2 for LSTM) at the current weights, on a probe

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnviz.config import COPY_EXTRA, ExperimentConfig
-from rnnviz.errors import RnnvizError
+from rnnviz.errors import RnnvizError, must
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,7 @@ def make_task(config: ExperimentConfig, data=None) -> Task:
 
 
 def _data_error(rule: str, value) -> RnnvizError:
-    err = RnnvizError(f"data must {rule}, got {value}")
-    err.field, err.rule, err.value = "data", rule, value
-    return err
+    return must("data", rule, value)
 
 
 class Task:

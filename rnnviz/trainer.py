@@ -28,11 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
 from rnnviz.recording import RunHistory, StepRecord
 
 __all__ = ["Trainer", "Checkpoint", "limit_threads", "STATES", "PROBE_SEED_OFFSET", "MAX_CHECKPOINTS"]
 
+#: ready: nothing trained since construction, reset() or rewind(0); running: only while step() trains;
+#: paused: between steps (reason "", the next step() goes on) or stopped by pause(), the watchdog or
+#: rewind() (reason in words); diverged and finished: step() trains nothing more (reason in words).
 STATES = ("ready", "running", "paused", "diverged", "finished")
 # The probe generator is seeded with seed + this offset: a stream of its own, never one of the batches.
 PROBE_SEED_OFFSET = 1_000_003
@@ -41,8 +45,6 @@ PROBE_SEED_OFFSET = 1_000_003
 MAX_CHECKPOINTS = 64
 # Byte budget for checkpoints; the count limit shrinks for big models so memory stays bounded.
 CHECKPOINT_BUDGET_BYTES = 64 * 2**20
-# Gate blocks of W_hh in PyTorch's row order (spectra are taken per H x H block).
-GATE_BLOCKS = {"rnn_tanh": ("h",), "rnn_relu": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 
 
 def limit_threads(n: int = 1) -> int:
@@ -107,7 +109,7 @@ class Trainer:
         self.config = config
         self.task = make_task(config, data)
         self.model = build_model(config, self.task.input_size, self.task.output_size)
-        self.mode = _mode_of(self.model.rnn)
+        self.cell = cells.cell_of_module(self.model.rnn)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = _make_optimizer(config, self._params)
         self._batch_gen = torch.Generator().manual_seed(int(config.seed))
@@ -141,23 +143,23 @@ class Trainer:
             out.append(self._train_one())
             if self.state != "running":
                 break
-        if self.state == "running" and self.step_count >= self._max_steps:
-            self._set_state("finished", f"reached max_steps = {self._max_steps}")
+        if self.state == "running":
+            if self.step_count >= self._max_steps:
+                self._set_state("finished", f"reached max_steps = {self._max_steps}")
+            else:
+                self._set_state("paused", "")  # between steps: the next step() goes on
         return out
 
     def pause(self, reason: str = "paused") -> None:
-        """Mark the run paused (the app's pause button); ``step()`` resumes it."""
-        if self.state in ("running", "ready"):
+        """Stop the run with a reason (``stop_reason``); ``step()`` resumes it. A stopped run keeps
+        its first reason."""
+        if self.state == "ready" or (self.state == "paused" and not self.reason):
             self._set_state("paused", reason)
-
-    def resume(self) -> None:
-        """Leave ``paused`` (``step()`` also resumes by itself)."""
-        if self.state == "paused":
-            self._set_state("running", "")
 
     @property
     def stop_reason(self) -> str:
-        """Why the run is paused, diverged or finished, in words ("" while ready or running)."""
+        """Why the run stopped by itself or was stopped, in words: "" while it may go on (ready, or
+        paused between steps), else the reason it is paused, diverged or finished."""
         return self.reason if self.state in ("paused", "diverged", "finished") else ""
 
     def reset(self) -> None:
@@ -199,8 +201,7 @@ class Trainer:
     # ------------------------------------------------------------------ one step
     @property
     def _max_steps(self) -> int:
-        m = int(getattr(self.config, "max_steps", 0) or 0)
-        return m if m > 0 else 2**62  # 0 = unbounded
+        return int(self.config.max_steps)  # 1..100,000 (config.FIELDS): every run ends
 
     def _train_one(self) -> StepRecord:
         import torch
@@ -247,7 +248,7 @@ class Trainer:
         else:
             rec = StepRecord(s, loss, metric, grad_norm, after, clipped, lr, True)
         self._commit(rec)
-        threshold = float(getattr(cfg, "pause_grad_norm", 0) or 0)
+        threshold = float(cfg.pause_grad_norm)  # 0 = off
         if threshold > 0 and grad_norm > threshold >= self._prev_grad_norm:
             self._set_state("paused", f"gradient norm {grad_norm:.3g} rose above the pause threshold "
                                       f"{threshold:g} at step {s}")
@@ -276,7 +277,7 @@ class Trainer:
         import torch
 
         cfg = self.config
-        theta = float(getattr(cfg, "clip_threshold", 0) or 0)
+        theta = float(cfg.clip_threshold)
         if cfg.clip == "norm":
             if grad_norm > theta:
                 torch.nn.utils.clip_grad_norm_(self._params, theta)
@@ -299,8 +300,9 @@ class Trainer:
         with torch.no_grad():
             pr = trace(self.model.rnn, self.probe.x, None)
             pred = self.model.head(torch.from_numpy(pr.output)).numpy()  # (P, L, O)
-        sv, eig = _spectra(self.model.rnn, self.mode)
-        hidden_dtype = np.float32 if self.mode == "rnn_relu" else np.float16  # relu h is unbounded
+        sv, eig = analysis.whh_spectra(self.model.rnn)
+        unbounded = cells.get(self.cell).nonlinearity == "relu"  # a relu state has no range to fit float16
+        hidden_dtype = np.float32 if unbounded else np.float16
         return dict(
             singular_values=sv, eigenvalues=eig,
             hidden=pr.hidden.astype(hidden_dtype),
@@ -365,18 +367,6 @@ class Trainer:
             self._checkpoints = [head, *middle[1::2], last]
 
 
-def _mode_of(rnn) -> str:
-    import torch
-
-    if isinstance(rnn, torch.nn.LSTM):
-        return "lstm"
-    if isinstance(rnn, torch.nn.GRU):
-        return "gru"
-    if isinstance(rnn, torch.nn.RNN):
-        return "rnn_relu" if rnn.nonlinearity == "relu" else "rnn_tanh"
-    raise RnnvizError(f"model.rnn must be nn.RNN, nn.LSTM or nn.GRU, got {type(rnn).__name__}")
-
-
 def _make_optimizer(config, params):
     import torch
 
@@ -400,25 +390,3 @@ def _total_norm(params) -> float:
     if not grads:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
-
-
-def _spectra(rnn, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Singular values (descending) and eigenvalues (by modulus, descending) of every H x H gate block
-    of every W_hh: two (Lyr, D, G, H) arrays, float32 and complex64. Non-finite weights give nan."""
-    import torch
-
-    D = 2 if rnn.bidirectional else 1
-    G, H = len(GATE_BLOCKS[mode]), rnn.hidden_size
-    with torch.no_grad():
-        Ws = [getattr(rnn, f"weight_hh_l{k}{'_reverse' if d else ''}") for k in range(rnn.num_layers)
-              for d in range(D)]
-        W = torch.stack(Ws).reshape(-1, G, H, H).reshape(-1, H, H).double()  # (Lyr*D*G, H, H)
-        if not bool(torch.isfinite(W).all()):
-            nan = np.full((rnn.num_layers, D, G, H), np.nan, np.float32)
-            return nan, nan.astype(np.complex64)
-        sv = torch.linalg.svdvals(W).numpy()
-        ev = torch.linalg.eigvals(W).numpy()
-    order = np.argsort(-np.abs(ev), axis=-1, kind="stable")
-    ev = np.take_along_axis(ev, order, axis=-1)
-    shape = (rnn.num_layers, D, G, H)
-    return sv.reshape(shape).astype(np.float32), ev.reshape(shape).astype(np.complex64)

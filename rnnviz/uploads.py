@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.errors import RnnvizError
+from rnnviz.errors import must as _error
 
 #: Upload cap, the same as ``server.maxUploadSize`` in .streamlit/config.toml (Streamlit enforces it
 #: in the browser and on the server; these functions enforce it again for direct callers).
@@ -34,12 +34,6 @@ MAX_TEXT_CHARS = 1_000_000
 MIN_TEXT_CHARS = 20
 MAX_TEXT_VOCAB = 256  # = rnnviz.tasks.CharLMTask.max_vocab
 _DELIMITERS = ",;\t|"
-
-
-def _error(what: str, rule: str, value) -> RnnvizError:
-    err = RnnvizError(f"{what} must {rule}, got {value}")
-    err.field, err.rule, err.value = what, rule, value
-    return err
 
 
 def _check_size(data: bytes, what: str, max_bytes: int) -> bytes:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz import analysis
+from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
 
 # ---------------------------------------------------------------- saturation
@@ -37,67 +37,60 @@ def test_saturation_rejects_inverted_thresholds():
 # ---------------------------------------------------------------- spectrum
 
 
-def test_spectrum_of_a_rotation_times_scale():
+def test_spectra_of_a_rotation_times_scale():
     theta = 0.3
     W = 0.9 * np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-    sp = analysis.spectrum(W)
-    np.testing.assert_allclose(sp.singular_values, [0.9, 0.9])
-    np.testing.assert_allclose(sorted(sp.eigenvalues, key=np.angle), 0.9 * np.exp([-0.3j, 0.3j]))
-    assert sp.spectral_radius == pytest.approx(0.9)
-    assert sp.sigma_max == pytest.approx(0.9)
+    sv, ev = analysis.spectra(W)
+    np.testing.assert_allclose(sv, [0.9, 0.9])
+    np.testing.assert_allclose(ev, 0.9 * np.exp([-0.3j, 0.3j]))  # equal moduli: sorted by angle
 
 
-def test_spectrum_of_non_normal_matrix_separates_radius_and_norm():
+def test_spectra_of_non_normal_matrix_separates_radius_and_norm():
     W = np.array([[0.5, 2.0], [0.0, 0.5]])  # eigenvalues 0.5, 0.5; ||W||_2 larger
-    sp = analysis.spectrum(W)
-    assert sp.spectral_radius == pytest.approx(0.5)
-    assert sp.sigma_max == pytest.approx(np.linalg.norm(W, 2))
-    assert sp.sigma_max > 2.0
+    sv, ev = analysis.spectra(W)
+    assert np.abs(ev[0]) == pytest.approx(0.5)
+    assert sv[0] == pytest.approx(np.linalg.norm(W, 2))
+    assert sv[0] > 2.0
 
 
-def test_spectrum_matches_numpy_on_random_matrix_sorted():
-    W = np.random.default_rng(0).normal(size=(6, 6))
-    sp = analysis.spectrum(W)
-    np.testing.assert_allclose(sp.singular_values, np.linalg.svd(W, compute_uv=False))
-    assert np.all(np.diff(np.abs(sp.eigenvalues)) <= 1e-12)
-    np.testing.assert_allclose(np.sort_complex(sp.eigenvalues), np.sort_complex(np.linalg.eigvals(W)))
+def test_spectra_match_numpy_on_a_random_stack_sorted():
+    W = np.random.default_rng(0).normal(size=(2, 3, 6, 6))
+    sv, ev = analysis.spectra(W)
+    assert sv.shape == ev.shape == (2, 3, 6)
+    np.testing.assert_allclose(sv, np.linalg.svd(W, compute_uv=False))
+    assert np.all(np.diff(np.abs(ev), axis=-1) <= 1e-12)
+    np.testing.assert_allclose(np.sort_complex(ev), np.sort_complex(np.linalg.eigvals(W)))
 
 
-def test_spectrum_rejects_non_square_and_non_finite():
-    with pytest.raises(RnnvizError, match="square"):
-        analysis.spectrum(np.zeros((8, 2)))
-    with pytest.raises(RnnvizError, match="finite"):
-        analysis.spectrum(np.array([[np.inf]]))
+def test_spectra_rejects_non_square_and_gives_nan_for_non_finite_blocks():
+    with pytest.raises(RnnvizError, match=r"^spectra needs square matrices \(\.\.\., H, H\), got shape \(8, 2\)$"):
+        analysis.spectra(np.zeros((8, 2)))
+    W = np.stack([np.eye(2), np.array([[np.inf, 0], [0, 1]])])
+    sv, ev = analysis.spectra(W)
+    np.testing.assert_allclose(sv[0], [1, 1])
+    assert np.isnan(sv[1]).all() and np.isnan(ev[1]).all()
 
 
-def test_gate_blocks_follow_pytorch_row_order():
-    H = 2
-    W = np.arange(4 * H * H).reshape(4 * H, H)
-    blocks = analysis.gate_blocks(W, "lstm")
-    assert list(blocks) == ["i", "f", "g", "o"]
-    np.testing.assert_array_equal(blocks["f"], W[H : 2 * H])
-    gru = analysis.gate_blocks(np.zeros(3 * H), "gru")  # bias vectors work too
-    assert list(gru) == ["r", "z", "n"] and gru["n"].shape == (H,)
-    assert list(analysis.gate_blocks(np.eye(3), "rnn_tanh")) == ["h"]
+@pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])
+def test_whh_spectra_follow_the_gate_blocks_of_every_layer_and_direction(cell):
+    import torch
+
+    from rnnviz import cells
+
+    c = cells.get(cell)
+    rnn = getattr(torch.nn, c.torch_class)(3, 4, num_layers=2, bidirectional=True, **c.torch_kwargs)
+    with torch.no_grad():
+        rnn.weight_hh_l1_reverse.copy_(torch.cat([torch.eye(4) * (k + 1) for k in range(len(c.blocks))]))
+    sv, ev = analysis.whh_spectra(rnn)
+    assert sv.shape == ev.shape == (2, 2, len(c.blocks), 4)
+    assert sv.dtype == np.float32 and ev.dtype == np.complex64
+    np.testing.assert_allclose(sv[1, 1, :, 0], np.arange(1, len(c.blocks) + 1))  # block k = (k+1) I
+    W = rnn.weight_hh_l0.detach().double().numpy()[:4]  # first gate block, layer 0 forward
+    np.testing.assert_allclose(sv[0, 0, 0], np.linalg.svd(W, compute_uv=False), rtol=1e-5)
 
 
-def test_gate_blocks_errors_name_rule_and_value():
-    with pytest.raises(RnnvizError, match=r"got shape \(5, 2\)"):
-        analysis.gate_blocks(np.zeros((5, 2)), "gru")
-    with pytest.raises(RnnvizError, match="mode"):
-        analysis.gate_blocks(np.zeros((4, 1)), "transformer")
-
-
-def test_gate_spectra_per_block():
-    W = np.vstack([np.eye(2) * s for s in (1.0, 2.0, 3.0)])
-    spectra = analysis.gate_spectra(W, "gru")
-    assert [spectra[g].spectral_radius for g in "rzn"] == pytest.approx([1.0, 2.0, 3.0])
-
-
-def test_gamma_for_each_cell():
-    assert analysis.gamma_for("rnn_tanh") == 1.0
-    assert analysis.gamma_for("rnn_relu") == 1.0
-    assert analysis.NONLINEARITY_GAMMA["sigmoid"] == 0.25
+def test_the_sigmoid_bound_of_the_nonlinearity_table():
+    assert analysis.NONLINEARITY_GAMMA == {"tanh": 1.0, "relu": 1.0, "sigmoid": 0.25}
 
 
 # ---------------------------------------------------------------- theory bound
@@ -281,8 +274,8 @@ def test_measured_jacobian_norms_respect_the_pascanu_bound():
     rnn = torch.nn.RNN(3, 8, batch_first=True).double()
     x = torch.randn(1, 12, 3, dtype=torch.float64)
     measured = analysis.jacobian_norms(rnn, x).hidden  # (L,) ||dh_T/dh_t||_2
-    sp = analysis.spectrum(rnn.weight_hh_l0.detach().numpy())
-    bound = analysis.theory_bound(sp.sigma_max, analysis.gamma_for("rnn_tanh"), 12)
+    sv, _ = analysis.spectra(rnn.weight_hh_l0.detach().numpy())
+    bound = analysis.theory_bound(sv[0], cells.get("rnn_tanh").gamma, 12)
     assert measured.shape == bound.shape == (12,)
     assert measured[-1] == pytest.approx(1.0)
     assert np.all(measured <= bound * (1 + 1e-9))

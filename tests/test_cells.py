@@ -11,10 +11,7 @@ from rnnviz.errors import RnnvizError
 
 
 def _module(cell: cells.Cell, **kw) -> nn.RNNBase:
-    klass = getattr(nn, cell.torch_class)
-    if cell.torch_class == "RNN":
-        kw["nonlinearity"] = cell.nonlinearity
-    return klass(input_size=3, hidden_size=5, batch_first=True, **kw)
+    return getattr(nn, cell.torch_class)(input_size=3, hidden_size=5, batch_first=True, **kw, **cell.torch_kwargs)
 
 
 def test_table_order_and_keys():
@@ -46,6 +43,12 @@ def test_cell_of_module_round_trips(name):
     cell = cells.get(name)
     assert cells.cell_of_module(_module(cell)) == name
     assert cells.cell_of_module(_module(cell, num_layers=2, bidirectional=True)) == name
+
+
+def test_torch_kwargs_make_the_cell():
+    assert cells.get("rnn_relu").torch_kwargs == {"nonlinearity": "relu"}
+    assert cells.get("lstm").torch_kwargs == {}
+    assert _module(cells.get("rnn_relu")).nonlinearity == "relu"
 
 
 def test_cell_of_module_accepts_subclasses_and_rejects_others():
@@ -116,3 +119,38 @@ def test_gru_gate_order_reproduces_torch():
     out, h = gru(x)
     torch.testing.assert_close(h[0], (1 - z) * n)
     assert cell.tanh_gates == {"n"}
+
+
+# ------------------------------------------------------------------ every place that must know a cell knows it
+def test_every_table_keyed_by_cell_lists_exactly_the_cells_of_cells_py():
+    """Adding a row to cells.CELLS fails here until every table that dispatches on the cell has it too
+    (docs/ARCHITECTURE.md, "How to add a cell type")."""
+    from rnnviz import jacobian, trace_layers
+    from rnnviz.config import CELLS, FIELDS
+
+    names = list(cells.CELLS)
+    assert list(CELLS) == names
+    assert list(FIELDS["cell"].choices) == names
+    assert {c: FIELDS["cell"].choice_label(c) for c in names} == {c: cells.get(c).label for c in names}
+    assert list(trace_layers.RUNS) == names
+    assert list(jacobian.STEP_JACOBIANS) == names
+
+
+@pytest.mark.parametrize("name", list(cells.CELLS))
+def test_every_cell_builds_traces_measures_and_trains(name):
+    """End to end per cell: the model builder makes the cell's torch class, trace records its gates,
+    the Jacobian has its step function, and a training step records the W_hh blocks of its table row."""
+    from rnnviz.analysis import jacobian_norms
+    from rnnviz.config import ExperimentConfig
+    from rnnviz.trainer import Trainer
+
+    cell = cells.get(name)
+    t = Trainer(ExperimentConfig(cell=name, seq_len=6, hidden_size=4, batch_size=2, probe_size=2))
+    assert cells.cell_of_module(t.model.rnn) == name and type(t.model.rnn).__name__ == cell.torch_class
+    (rec,) = t.step(1)
+    assert set(rec.gates) == set(cell.gates)
+    assert rec.singular_values.shape == (1, 1, len(cell.blocks), 4)
+    assert set(rec.param_grad_norms) == {p + b for p in ("W_i", "W_h", "b_i", "b_h") for b in cell.blocks}
+    assert (rec.cell is not None) == (name == "lstm")
+    j = jacobian_norms(t.model.rnn, t.probe.x)
+    assert j.hidden.shape == (6,) and j.hidden[-1] == pytest.approx(1.0)

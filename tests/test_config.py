@@ -20,7 +20,7 @@ from rnnviz.errors import RnnvizError
 
 
 def test_config_module_does_not_import_torch_or_streamlit():
-    # config must be importable before torch (sidebar) and never pulls streamlit
+    # reading and validating a config never loads torch, and never pulls streamlit
     import subprocess
 
     code = "import sys, rnnviz.config; print('torch' in sys.modules, 'streamlit' in sys.modules)"
@@ -266,3 +266,47 @@ def test_presets_encode_the_documented_facts():
     assert (i.cell, i.init) == ("rnn_relu", "identity")
     f = PRESETS["forget-bias"].config
     assert f.cell == "lstm" and f.forget_bias in ("one", "chrono")
+
+
+def test_rnnviz_error_has_a_declared_constructor_and_one_wording():
+    from rnnviz.errors import must
+
+    err = RnnvizError("plain")
+    assert (str(err), err.field, err.rule, err.value) == ("plain", None, None, None)
+    err = must("hidden_size", "be an integer in 1..256", 300)
+    assert str(err) == "hidden_size must be an integer in 1..256, got 300"
+    assert (err.field, err.rule, err.value) == ("hidden_size", "be an integer in 1..256", 300)
+    with pytest.raises(RnnvizError) as info:
+        ExperimentConfig(cell="transformer")
+    assert str(info.value) == "cell must be one of rnn_tanh, rnn_relu, lstm, gru, got 'transformer'"
+    assert (info.value.field, info.value.value) == ("cell", "transformer")
+
+
+def test_preset_key_normalises_every_spelling_once():
+    from rnnviz.config import preset_key
+
+    for text in ("vanishing-tanh", "Vanishing_Tanh", "  VANISHING-TANH ", "vanishing_tanh"):
+        assert preset_key(text) == "vanishing-tanh"
+    assert preset_key("nope") is None and preset_key("") is None
+
+
+def test_the_config_dataclass_matches_the_field_table():
+    """ExperimentConfig's body is written out for readers and type checkers; FIELDS is the truth."""
+    fields = dataclasses.fields(ExperimentConfig)
+    assert [f.name for f in fields] == list(FIELDS)
+    kinds = {"choice": "str", "int": "int", "float": "float", "bool": "bool"}
+    for f in fields:
+        assert f.default == FIELDS[f.name].default, f.name
+        assert f.type == kinds[FIELDS[f.name].kind], f.name
+
+
+def test_every_field_describes_its_whole_knob():
+    mains = sorted(f.main for f in FIELDS.values() if f.main)
+    assert mains == list(range(1, len(mains) + 1))  # a place each, no gaps
+    for f in FIELDS.values():
+        assert f.label and f.label[0].isupper(), f.name
+        assert set(f.choice_labels) <= set(f.choices), f.name
+        assert f.widget in ("input", "slider"), f.name
+        assert f.step is None or (f.kind == "float" and f.widget == "slider"), f.name
+    assert FIELDS["cell"].choice_label("rnn_tanh") == "tanh RNN"
+    assert FIELDS["clip"].choice_label("none") == "none"  # a choice without words shows as itself

@@ -373,3 +373,23 @@ def test_every_cell_and_task_round_trips_through_the_layout_check(cell, task, ex
                                  record_every=2, **extra))
     t.step(5)
     assert_same(t.history, rio.load_run(rio.run_to_bytes(t.history)))
+
+
+@pytest.mark.parametrize("view", ["prediction", "hidden", "spectrum"])
+@pytest.mark.parametrize("field,value,message", [
+    ("sample", 4, "sample must be an integer in 0..3, got 4"),
+    ("sample", -1, "sample must be an integer in 0..3, got -1"),
+    ("layer", -1, "layer must be an integer in 0..0, got -1"),
+    ("direction", 1, "direction must be an integer in 0..0, got 1"),
+    ("sample", 1.5, "sample must be an integer in 0..3, got 1.5"),
+])
+def test_csv_index_out_of_range_is_an_rnnviz_error_never_an_index_error_or_a_wrap(view, field, value, message):
+    """Defect: ``view="prediction"`` indexed ``rec.prediction[sample]`` unchecked (IndexError, or -1 wrapped)."""
+    h = make_history(12)
+    uses = {"prediction": {"sample"}, "hidden": {"layer", "direction", "sample"}, "spectrum": {"layer", "direction"}}
+    if field not in uses[view]:  # e.g. the spectrum has no probe sample: the argument is ignored
+        assert rio.history_to_csv(h, view, **{field: value}).count("\n") > 1
+        return
+    with pytest.raises(RnnvizError) as e:
+        rio.history_to_csv(h, view, **{field: value})
+    assert str(e.value) == message

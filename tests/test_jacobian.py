@@ -5,11 +5,12 @@ import pytest
 import torch
 from torch import nn
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.jacobian import JacobianNorms, jacobian_norms
 from rnnviz.trace import trace
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+CELLS = tuple(cells.CELLS)  # every cell type of rnnviz/cells.py
 
 
 def make(cell, I, H, layers, bias):

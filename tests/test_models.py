@@ -1,17 +1,19 @@
 """Models: forward shape, seeded determinism, every init scheme's defining property, forget bias,
-and the step-0 gradient facts the presets rely on (DESIGN.md section 6)."""
+and the step-0 gradient facts the presets rely on (docs/NUMERICS.md, "Step-0 gradient facts")."""
 
 import math
 
 import pytest
 import torch
 
+from rnnviz import cells
+from rnnviz.cells import get as get_cell
 from rnnviz.config import PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
-from rnnviz.models import GATES, SequenceModel, build_model
+from rnnviz.models import SequenceModel, build_model
 from rnnviz.tasks import make_task
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+CELLS = tuple(cells.CELLS)  # every cell type of rnnviz/cells.py
 
 
 def recurrent_blocks(model):
@@ -37,7 +39,7 @@ def test_forward_shape_and_module(cell, layers, bidir):
     D = 2 if bidir else 1
     assert m.head.in_features == D * 8 and m.head.out_features == 5
     assert all(p.dtype == torch.float32 for p in m.parameters())
-    assert m.rnn.weight_hh_l0.shape == (len(GATES[cell]) * 8, 8)
+    assert m.rnn.weight_hh_l0.shape == (len(get_cell(cell).blocks) * 8, 8)
     y = m(torch.randn(4, 7, 3))
     assert y.shape == (4, 7, 5)
     with pytest.raises(RnnvizError, match=r"x must have shape \(N, L, 3\)"):
@@ -72,7 +74,7 @@ def test_scaled_spectral_radius(cell, rho):
     c = ExperimentConfig(cell=cell, init="scaled", rho=rho, hidden_size=32, num_layers=2, bidirectional=True)
     m = build_model(c, 3, 1)
     blocks = list(recurrent_blocks(m))
-    assert len(blocks) == 2 * 2 * len(GATES[cell])
+    assert len(blocks) == 2 * 2 * len(get_cell(cell).blocks)
     for name, k, w in blocks:
         radius = torch.linalg.eigvals(w).abs().max().item()
         assert radius == pytest.approx(rho, rel=1e-5), (name, k)

@@ -12,10 +12,11 @@ import pytest
 import torch
 from torch import nn
 
+from rnnviz import cells
 from rnnviz.errors import RnnvizError
-from rnnviz.trace import GATE_NAMES, Trace, trace
+from rnnviz.trace import Trace, trace
 
-CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+CELLS = tuple(cells.CELLS)  # every cell type of rnnviz/cells.py
 TOL = {torch.float64: 1e-10, torch.float32: 1e-4}
 
 
@@ -111,7 +112,7 @@ def reference(cell, module, x, loss_fn, h0=None):
                                    for d in range(D)]) for l in range(Lyr)])
 
     out = {"output": inp.detach().transpose(0, 1).numpy(), "hidden": arr("h", lambda v: v.detach())}
-    for j, name in enumerate(GATE_NAMES[cell]):
+    for j, name in enumerate(cells.get(cell).gates):
         out["gate_" + name] = arr("gates", lambda v, j=j: v[j].detach())
     if cell == "lstm":
         out["cell"] = arr("c", lambda v: v.detach())
@@ -135,7 +136,7 @@ def assert_close(got, want, dtype, what):
 def param_blocks(cell, module, grads):
     """name -> (Lyr, D) Frobenius norms of per-gate blocks, from a dict param-name -> grad."""
     D = 2 if module.bidirectional else 1
-    gates = GATE_NAMES[cell]
+    gates = cells.get(cell).gates
     out = {}
     for layer in range(module.num_layers):
         for d in range(D):
@@ -155,7 +156,7 @@ def param_blocks(cell, module, grads):
 def random_config(seed):
     rng = random.Random(seed)
     return dict(
-        cell=CELLS[seed % 4],
+        cell=CELLS[seed % len(CELLS)],
         layers=rng.randint(1, 3),
         bidirectional=rng.random() < 0.5,
         batch_first=rng.random() < 0.5,
@@ -211,13 +212,13 @@ def run_case(seed, dtype):
     torch.testing.assert_close(loss_fn.seen[0].detach(), out_m, **exact)
     torch.testing.assert_close(loss_fn.seen[1].detach(), hn_m, **exact)
 
-    assert isinstance(tr, Trace) and tr.mode == cell and tr.finite
+    assert isinstance(tr, Trace) and tr.cell_type == cell and tr.finite
     assert tr.output.dtype == (np.float64 if dtype == torch.float64 else np.float32)
     assert (tr.num_layers, tr.num_directions, tr.batch_size, tr.seq_len, tr.hidden_size) == (cfg["layers"], D, N, L, H)
     assert_close(tr.loss, ref["loss"], dtype, "loss")
     for field in ("output", "hidden", "grad_hidden", "grad_input"):
         assert_close(getattr(tr, field), ref[field], dtype, field)
-    assert set(tr.gates) == set(GATE_NAMES[cell])
+    assert set(tr.gates) == set(cells.get(cell).gates)
     for name, g in tr.gates.items():
         assert_close(g, ref["gate_" + name], dtype, "gate " + name)
     assert_close(tr.grad_norms, np.sqrt((ref["grad_hidden"] ** 2).sum(axis=(2, 4))), dtype, "grad_norms")

@@ -71,7 +71,7 @@ def test_step_records_scalars_and_full_records():
     recs = t.step(12)
     assert [r.step for r in recs] == list(range(12))
     assert [r.step for r in recs if r.recorded] == [0, 5, 10]
-    assert t.state == "running" and t.step_count == 12
+    assert t.state == "paused" and t.reason == "" and t.step_count == 12
     r = recs[5]
     Lyr, D, L, H, P = 1, 1, 12, 8, 2
     assert r.grad_norms.shape == (Lyr, D, L) and r.grad_norms.dtype == np.float32
@@ -175,11 +175,32 @@ def test_pause_on_gradient_threshold_then_resume():
     assert "pause threshold" in t.reason and "at step 0" in t.reason
     assert t.stop_reason == t.reason
     more = t.step(3)  # resumes; the norm stays above the threshold, so no new pause (rising edge)
-    assert len(more) == 3 and t.state == "running" and t.stop_reason == ""
+    assert len(more) == 3 and t.state == "paused" and t.stop_reason == ""
     t.pause()
     assert t.state == "paused" and t.stop_reason == "paused"
-    t.resume()
-    assert t.state == "running"
+    t.pause("another reason")  # an explicit pause keeps the first reason
+    assert t.stop_reason == "paused"
+    assert len(t.step(1)) == 1 and t.stop_reason == ""
+
+
+def test_the_state_says_running_only_while_step_trains():
+    """Defect: after step() returned the trainer still said "running" (the UI papered over it)."""
+    t = Trainer(cfg())
+    seen = []
+    loss = t.task.loss
+
+    def spy(pred, batch):
+        seen.append(t.state)
+        return loss(pred, batch)
+
+    t.task.loss = spy
+    assert t.state == "ready" and t.reason == "" and t.history.status["state"] == "ready"
+    t.step(3)
+    assert seen == ["running"] * 3
+    assert (t.state, t.reason, t.stop_reason) == ("paused", "", "")
+    assert t.history.status["state"] == "paused"
+    t.reset()
+    assert t.state == "ready"
 
 
 def test_step_zero_changes_nothing():

@@ -8,36 +8,18 @@ shown (made safe by ``uploads.display_name``). Every problem is an RnnvizError s
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
 from rnnviz import io, uploads
+from rnnviz.config import FIELDS
 from rnnviz.errors import RnnvizError
-from ui import sidebar, state, widgets
+from ui import state, widgets
+from ui.text import md_escape
 
 PAGE_PATH = "share"  # url_path of the Share & data page (stripped from the shared link)
 MAX_NOTICES = 12
-# Inline markup (user text never starts a line): emphasis, code, links and images ``[ ] !``, HTML ``< > &``,
-# tables, strikethrough, LaTeX ``$``. Backslashes are not enough for what Streamlit's renderer finds after
-# parsing, in the text itself: GFM autolinks (``https://``, ``www.``, ``a@b.c``) and ``:material/x:`` icons.
-# An invisible WORD JOINER (U+2060) after each ``:``, before each ``@`` and inside ``www.`` breaks them.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~$!&])")
-_JOIN = "\u2060"
-_AUTOLINK = re.compile(r"(:)|(@)|(www)(\.)", re.IGNORECASE)
-
-
-def md_escape(text: str, limit: int = 240) -> str:
-    """User-controlled text (URL parameters, file names, text from run files) shown as plain text inside
-    markdown: no link, image, HTML, icon or autolinked URL can come out of it, only the same characters
-    (plus invisible word joiners that break ``https://``, ``www.``, ``@`` and ``:icon:`` patterns)."""
-    text = str(text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = _MD_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
-    return _AUTOLINK.sub(lambda m: m.group(1) + _JOIN if m.group(1) else _JOIN + m.group(2) if m.group(2)
-                         else m.group(3) + _JOIN + m.group(4), text)
 
 
 # ------------------------------------------------------------------------------------------ notices
@@ -78,10 +60,7 @@ def render_loaded_banner() -> None:
 def share_params(sess=None) -> dict[str, str]:
     """The query parameters that reproduce what this session shows (config and instructor flags)."""
     sess = sess or state.session()
-    preset = None if sess.loaded else state.preset_name()
-    params = {"preset": preset} if preset else sess.config.to_params()
-    params.update(state.flags().to_params())
-    return params
+    return state.url_params(sess.config, None if sess.loaded else state.preset_name())
 
 
 def app_url() -> str:
@@ -243,8 +222,8 @@ def _drop_upload(file) -> None:
 
 
 def _describe(config) -> str:
-    cell = sidebar.CHOICE_LABELS.get(config.cell, config.cell)
-    task = sidebar.CHOICE_LABELS.get(config.task, config.task)
+    cell = FIELDS["cell"].choice_label(config.cell)
+    task = FIELDS["task"].choice_label(config.task)
     return f"{cell} on {task}, T = {config.seq_len}, H = {config.hidden_size}, seed {config.seed}"
 
 

@@ -15,33 +15,13 @@ import streamlit as st
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
 from ui import controls, state
+from ui.text import md_escape
 
 CUSTOM = "custom"
 PRESET_WIDGET = "cfg.preset"
 ERROR_KEY = "cfg.error"
-#: Knobs shown at the top of the sidebar; the rest sit in "More settings".
-MAIN_KNOBS = ("cell", "task", "seq_len", "hidden_size", "init", "rho", "forget_bias",
-              "clip", "clip_threshold", "optimizer", "lr", "seed")
-LABELS = {
-    "cell": "Cell", "hidden_size": "Hidden units H", "num_layers": "Layers", "bidirectional": "Bidirectional",
-    "task": "Task", "seq_len": "Sequence length / lag T", "noise": "Noise", "n_waves": "Sine waves",
-    "parity_bits": "Parity bits", "corpus": "Text", "batch_size": "Batch size", "optimizer": "Optimizer",
-    "lr": "Learning rate", "clip": "Gradient clipping", "clip_threshold": "Clip threshold θ",
-    "init": "Initialisation of W_hh", "rho": "Spectral radius ρ", "forget_bias": "Forget-gate bias",
-    "seed": "Seed", "record_every": "Record every k steps", "max_steps": "Stop after steps",
-    "probe_size": "Probe sequences", "checkpoint_every": "Checkpoint every", "pause_grad_norm": "Pause if ||g|| >",
-}
-CHOICE_LABELS = {
-    "rnn_tanh": "RNN (tanh)", "rnn_relu": "RNN (relu)", "lstm": "LSTM", "gru": "GRU",
-    "adding": "Adding problem", "copy": "Copy memory", "temporal_order": "Temporal order",
-    "parity": "Parity / delayed XOR", "sine": "Sine forecasting", "charlm": "Character language model",
-    "csv": "My CSV series", "sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "rmsprop": "RMSprop",
-    "none": "none", "norm": "by norm", "value": "by value", "default": "PyTorch default",
-    "xavier": "Xavier", "orthogonal": "orthogonal", "identity": "identity (IRNN)",
-    "scaled": "scaled to spectral radius ρ", "zero": "0", "one": "1", "chrono": "chrono",
-    "notes": "English notes", "reber": "Reber grammar",
-}
-_SLIDERS = {"seq_len", "hidden_size", "num_layers", "rho", "probe_size", "n_waves", "parity_bits", "noise"}
+#: Knobs shown at the top of the sidebar (``Field.main`` > 0, in that order); the rest sit in "More settings".
+MAIN_KNOBS = tuple(sorted((n for n, f in FIELDS.items() if f.main), key=lambda n: FIELDS[n].main))
 
 
 def _key(name: str) -> str:
@@ -84,7 +64,7 @@ def select_preset(name: str) -> bool:
     return True
 
 
-def _on_knob(name: str) -> None:
+def _on_knob() -> None:
     sess = state.session()
     values = {n: st.session_state.get(_key(n), getattr(sess.config, n)) for n in FIELDS}
     try:
@@ -104,23 +84,19 @@ def _knob(name: str, config: ExperimentConfig, disabled: bool) -> None:
     f = FIELDS[name]
     key = _key(name)
     st.session_state[key] = getattr(config, name)  # controlled: the knob shows the running config
-    common = dict(key=key, help=f.help, on_change=_on_knob, args=(name,),
+    common = dict(key=key, help=f.help, on_change=_on_knob,
                   disabled=disabled or not config.relevant(name))
-    label = LABELS.get(name, name)
     if f.kind == "choice":
-        st.selectbox(label, f.choices, format_func=lambda c: CHOICE_LABELS.get(c, c), **common)
+        st.selectbox(f.label, f.choices, format_func=f.choice_label, **common)
     elif f.kind == "bool":
-        st.toggle(label, **common)
+        st.toggle(f.label, **common)
     elif f.kind == "int":
-        lo, hi = int(f.lo), int(f.hi)
-        if name in _SLIDERS:
-            st.slider(label, lo, hi, step=1, **common)
-        else:
-            st.number_input(label, lo, hi, step=1, **common)
-    elif name in _SLIDERS:
-        st.slider(label, float(f.lo), min(float(f.hi), 10.0), step=0.05 if name == "rho" else 0.01, **common)
+        widget = st.slider if f.widget == "slider" else st.number_input
+        widget(f.label, int(f.lo), int(f.hi), step=1, **common)
+    elif f.widget == "slider":
+        st.slider(f.label, float(f.lo), float(f.hi), step=f.step, **common)
     else:
-        st.number_input(label, float(f.lo), float(f.hi), step=None, format="%g", **common)
+        st.number_input(f.label, float(f.lo), float(f.hi), step=None, format="%g", **common)
 
 
 def render_config() -> None:
@@ -176,8 +152,6 @@ def _train_loaded() -> None:
 def render_loaded(sess) -> None:
     """In place of the training controls while a saved run is browsed."""
     run = sess.loaded
-    from ui.share import md_escape
-
     st.info(f"**Browsing a saved run** ({md_escape(run.name)}). Play, step and reset are off: a file holds "
             f"the recording, not the weights.", icon=":material/folder_open:")
     st.button("← Back to live training", key="ctl.unload", on_click=_unload, type="primary", width="stretch")

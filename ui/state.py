@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
+from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
 from rnnviz.session import CompareSession, PlaySession
 
 SESSION_KEY = "rnnviz.session"
@@ -77,8 +77,8 @@ def session() -> PlaySession:
         config_params = {k: v for k, v in params.items() if k not in InstructorFlags.PARAMS}
         config, problems = ExperimentConfig.from_params(config_params)
         flags, flag_problems = InstructorFlags.from_params(params)
-        preset = params.get("preset")
-        preset = preset if preset in PRESETS and PRESETS[preset].config == config else None
+        preset = preset_key(params["preset"]) if "preset" in params else None
+        preset = preset if preset is not None and PRESETS[preset].config == config else None
         st.session_state.setdefault(FLAGS_KEY, flags)
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
@@ -134,10 +134,17 @@ def data_note(sess: PlaySession | None = None) -> str | None:
     return None
 
 
-def write_url(config: ExperimentConfig, preset: str | None) -> None:
-    """The link that reproduces this run: ``preset=NAME`` when untouched, else every non-default field."""
+def url_params(config: ExperimentConfig, preset: str | None) -> dict[str, str]:
+    """The query parameters that reproduce a run: ``preset=NAME`` when untouched, else every non-default
+    field; plus the instructor flags. The one place a link's parameters are built."""
     params = {"preset": preset} if preset else config.to_params()
     params.update(flags().to_params())
+    return params
+
+
+def write_url(config: ExperimentConfig, preset: str | None) -> None:
+    """Put :func:`url_params` into the address bar (only when they changed)."""
+    params = url_params(config, preset)
     if {k: st.query_params.get(k) for k in st.query_params.keys()} != params:
         st.query_params.from_dict(params)
 

@@ -90,6 +90,16 @@ def test_a_knob_change_rewrites_the_link_and_a_preset_link_stays_short():
     assert session(at2).config == PRESETS["irnn"].config
 
 
+@pytest.mark.parametrize("spelling", ["Vanishing_Tanh", " VANISHING-tanh ", "vanishing_tanh"])
+def test_a_preset_link_in_any_spelling_shows_that_preset_not_custom(spelling):
+    """Defect: ``preset=Vanishing_Tanh`` ran the preset but the picker said "custom"."""
+    at = open_app({"preset": spelling})
+    assert_no_exception(at)
+    assert session(at).config == PRESETS["vanishing-tanh"].config
+    assert at.sidebar.selectbox(key="cfg.preset").value == "vanishing-tanh"
+    assert query_of(shared_link(open_app({"preset": spelling}, page=SHARE))) == {"preset": "vanishing-tanh"}
+
+
 def test_bad_link_parameters_are_named_ignored_and_dismissible():
     at = open_app({**SMALL, "rho": "abc", "hidden_size": "9999", "colour": "red", "cell": "transformer",
                    "lock": "cell,warp"})

@@ -170,7 +170,7 @@ def test_vanishing_tanh_vanishes_and_stays_on_the_baseline():
     runs = measure_all("vanishing-tanh")
     for m in runs:
         assert m.ratio0 <= 1e-4, m
-        assert m.state == "running" and m.late_loss >= 0.9, m
+        assert m.state == "paused" and m.late_loss >= 0.9, m
     assert_in_quoted_range("vanishing-tanh", runs)
 
 
@@ -195,7 +195,7 @@ def test_exploding_explodes_then_diverges_with_the_step_marked():
 def test_clipping_tames_never_diverges_and_learns():
     runs = measure_all("clipping-tames")
     for m in runs:
-        assert m.state == "running" and m.step_count == STEPS and m.scalars["finite"].all(), m
+        assert m.state == "paused" and m.step_count == STEPS and m.scalars["finite"].all(), m
         assert m.late_loss <= 0.8, m
         assert m.max_grad_50 >= 1e6, m  # the same explosion, now clipped
         big = m.scalars["grad_norm"] > m.clip_threshold
@@ -209,7 +209,7 @@ def test_clipping_tames_never_diverges_and_learns():
 def test_memory_presets_learn_the_task(name):
     runs = measure_all(name)
     for m in runs:
-        assert m.state == "running" and m.late_loss <= 0.5, m
+        assert m.state == "paused" and m.late_loss <= 0.5, m
     assert_in_quoted_range(name, runs)
 
 
@@ -229,7 +229,7 @@ def test_every_preset_runs_and_records_step_0():
         t = Trainer(PRESETS[name].config)
         t.step(2)
         assert len(t.history) == 2 and t.history.recorded_steps()[0] == 0, name
-        assert t.state == "running", (name, t.reason)
+        assert t.state == "paused", (name, t.reason)
 
 
 def test_forget_bias_gate_means():

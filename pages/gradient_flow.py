@@ -9,29 +9,28 @@ from ui.frame import ensure_frame
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Gradient flow")
-st.caption("Backpropagation through time multiplies the gradient by one Jacobian per step. If those "
-           "Jacobians shrink vectors (spectral radius of W_hh times the nonlinearity's slope below 1) the "
-           "gradient vanishes geometrically: a straight falling line on the log axis below.")
+st.caption(analysis.FLOW_CAPTION)
 
 
 def render(sess) -> None:
     view = widgets.view_picker(sess, "flow", full=False, pick_sample=False)
     if view is None:
         return
-    hist, steps, rec, layer, direction = view.hist, view.steps, view.rec, view.layer, view.direction
-    cell, g = cells.get(view.config.cell), rec.grad_norms
+    hist, config, steps, rec, g = view.hist, view.config, view.steps, view.rec, view.rec.grad_norms
+    layer, direction, cell = view.layer, view.direction, cells.get(view.config.cell)
     latest = rec.step == int(steps[-1]) and sess.loaded is None  # a saved run has no weights to measure
-    show_jac = st.toggle("Overlay the measured Jacobian norms ||∂h_T/∂h_t|| (current weights)",
-                         key="flow.jacobian", value=False, disabled=not latest,
-                         help="Computed for the newest step only, on probe sequence #1 (live runs only: "
-                              "a saved run holds no weights).")
-    theory = analysis.pascanu_overlay(rec, cell.name, layer, direction)
-    jacobian = sess.jacobian(layer, direction) if show_jac and latest else None
-    widgets.chart(plots.gradient_flow(g, step=rec.step, theory=theory, jacobian=jacobian),
+    jac = sess.jacobian(layer, direction) if latest else None  # cached per (step, view), cost capped
+    reading = analysis.read_flow(rec, config, layer, direction, jac)
+    widgets.chart(plots.gradient_flow(g[layer, direction], step=rec.step, theory=reading.bound,
+                                      pinned=analysis.pinned_curves(hist, rec.step, layer, direction)),
                   key="flow.curve", download_name="gradient-flow",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
-    st.markdown(f"**{analysis.vanishing_verdict(cell.label, g[layer, direction])}** "
-                f"(ratio {analysis.format_ratio(analysis.gradient_ratio(g[layer, direction]))})")
+    st.markdown(f"**{reading.verdict}**")
+    if jac is not None:
+        widgets.chart(plots.transport_curve(jac, bound=reading.transport_bound, step=rec.step),
+                      key="flow.transport", download_name="transport")
+    else:
+        st.caption(widgets.NO_TRANSPORT_NOTE)
     widgets.chart(plots.gradient_flow_heatmap(steps, hist.grad_norm_matrix(layer, direction)),
                   key="flow.heatmap", download_name="gradient-heatmap",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))

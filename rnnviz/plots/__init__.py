@@ -19,7 +19,13 @@ The conventions every builder follows (1-based time, non-finite values as gaps) 
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
 """
 
-from rnnviz.plots.gradients import cell_vs_hidden_flow, gradient_flow, gradient_flow_heatmap, param_grad_bars
+from rnnviz.plots.gradients import (
+    cell_vs_hidden_flow,
+    gradient_flow,
+    gradient_flow_heatmap,
+    param_grad_bars,
+    transport_curve,
+)
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
 from rnnviz.plots.spectrum import eigenvalue_plot
 from rnnviz.plots.states import (
@@ -65,6 +71,7 @@ __all__ = [
     "gradient_flow",
     "cell_vs_hidden_flow",
     "gradient_flow_heatmap",
+    "transport_curve",
     "hidden_heatmap",
     "hidden_animation",
     "gate_heatmaps",

@@ -214,17 +214,27 @@ def test_gradient_flow_page_matches_the_record_and_the_theory_bound():
     pts = trace_named(eig, "eigenvalues")
     lam = rec.eigenvalues[0, 0, 0]
     np.testing.assert_allclose(np.sort(values(pts["x"])), np.sort(lam.real), atol=1e-4)
-    verdict = analysis.vanishing_verdict("tanh RNN", rec.grad_norms[0, 0])  # the label of cells.py
-    assert any(verdict in m.value for m in at.markdown)
+    verdict = analysis.read_flow(rec, sess.config, 0, 0, sess.jacobian(0, 0)).verdict
+    assert verdict.startswith("tanh RNN: ") and any(verdict in m.value for m in at.markdown)  # cells.py's label
 
 
-def test_jacobian_overlay_is_the_measured_jacobian_at_the_newest_step():
+def test_transport_chart_is_the_measured_jacobian_at_the_newest_step():
     at = open_app(small(), page="pages/gradient_flow.py")
-    at.toggle(key="flow.jacobian").set_value(True).run()
-    assert_no_exception(at)
     jac = session(at).jacobian(0, 0)
-    pts = trace_named(figure(at, "Gradient flowing back"), "measured")
-    np.testing.assert_allclose(values(pts["y"]), jac.hidden, rtol=1e-5)
+    transport = figure(at, "Transport back through time")
+    np.testing.assert_allclose(values(trace_named(transport, "measured ||∂h_T")["y"]), jac.hidden, rtol=1e-5)
+    sigma = float(session(at).history.record_at(0).singular_values[0, 0, 0].max())
+    np.testing.assert_allclose(values(trace_named(transport, "bound on ||∂h_T/∂h_t||")["y"]),
+                               analysis.theory_bound(sigma, 1.0, len(jac.hidden)), rtol=1e-6)
+
+
+def test_gradient_flow_on_a_loss_at_every_step_draws_no_pascanu_bound_and_reads_the_transport():
+    at = open_app(small(task="copy"), page="pages/gradient_flow.py")
+    flow = figure(at, "Gradient flowing back")
+    assert not [t for t in flow["data"] if "bound" in str(t.get("name", ""))]
+    sess = session(at)
+    verdict = analysis.read_flow(sess.history.record_at(0), sess.config, 0, 0, sess.jacobian(0, 0)).verdict
+    assert "measured transport" in verdict and any(verdict in m.value for m in at.markdown)
 
 
 def test_compare_trains_three_cells_in_lockstep_on_the_same_batches():

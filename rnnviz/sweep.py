@@ -310,13 +310,13 @@ def init_stats(configs: Sequence[ExperimentConfig], data=None,
         task = b.task(c)
         key = b.model_key(c, task)
         built.append((c, task, b.model(c, task, key), key))
-    distinct: dict = {}  # spectra once per distinct model
+    distinct: dict = {}  # spectra once per distinct model, batched per (cell, H)
     for c, _task, m, key in built:
-        distinct.setdefault(key, (m, c.cell))
+        distinct.setdefault(key, (m, (c.cell, c.hidden_size)))
     spec: dict = {}
-    for cell in {cell for _, cell in distinct.values()}:
-        keys = [k for k, (_, cl) in distinct.items() if cl == cell]
-        for k, s in zip(keys, _spectrum_stats([distinct[k][0] for k in keys], cell), strict=True):
+    for kind in {kind for _, kind in distinct.values()}:
+        keys = [k for k, (_, kd) in distinct.items() if kd == kind]
+        for k, s in zip(keys, _spectrum_stats([distinct[k][0] for k in keys], kind[0]), strict=True):
             spec[k] = s
 
     groups: dict = {}

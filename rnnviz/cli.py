@@ -86,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch intra-op threads (default 1: the batched sweep is bit-identical to the app's "
                         "one-thread trace)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.add_argument("--train", type=_positive_int, metavar="STEPS",
+                   help="also train every point x seed for STEPS steps (as `train`) and add final_loss (median "
+                        "over seeds of the last step's loss), success_rate (fraction of seeds not diverged whose "
+                        "final loss <= SUCCESS x the task's baseline) and steps_to_success (median first step at "
+                        "or below that level; empty when at least half the seeds never got there). Rows are written as "
+                        "points finish; rerunning the same command resumes (finished points are skipped)")
+    w.add_argument("--success", type=float, default=0.5,
+                   help="success level as a fraction of the task's baseline loss (default 0.5)")
+    w.add_argument("--workers", type=_positive_int, default=None,
+                   help="training processes, one torch thread each (default: the core count)")
+    w.add_argument("--ray", metavar="ADDRESS|local",
+                   help="run the training on a Ray cluster at ADDRESS, or a local Ray with --workers CPUs "
+                        "(optional extra: pip install -e .[cluster])")
     return p
 
 
@@ -386,25 +399,33 @@ def cmd_report(args) -> int:
 
 # ---------------------------------------------------------------------------------------- sweep
 def cmd_sweep(args) -> int:
-    from rnnviz.sweep import PHASE_COLUMNS, init_stats, parse_axis, phase_rows, plan, rows_to_csv
+    import os
+
+    from rnnviz.sweep import parse_axis, plan, run_sweep
     from rnnviz.trainer import limit_threads
 
+    if args.train is None:
+        given = [flag for flag, v in (("--workers", args.workers), ("--ray", args.ray)) if v is not None]
+        if given or args.success != 0.5:
+            given += ["--success"] if args.success != 0.5 else []
+            raise RnnvizError(f"{', '.join(given)} only apply to a training sweep (--train STEPS), got no --train")
     axes = [parse_axis(spec) for spec in args.grids]
     base = resolve_config(args.preset, args.config, args.sets)
-    points = plan(base, axes, args.seeds)
-    configs = [c for pt in points for c in pt.configs]
+    n_configs = len(plan(base, axes, args.seeds)) * args.seeds  # validates every point before anything runs
     limit_threads(args.threads)
-    bar = _Progress(len(configs), enabled=not args.quiet, unit="configs")
+    bar = _Progress(n_configs, enabled=not args.quiet, unit="runs" if args.train else "configs")
+
+    def progress(done, total):
+        bar.total = total
+        bar.update(done)
+
     t0 = time.perf_counter()
-    stats = init_stats(configs, _load_data(args.data, base.task), progress=bar.update)
+    rows, computed = run_sweep(base, axes, args.seeds, args.out, train=args.train, success=args.success,
+                               workers=args.workers or os.cpu_count() or 1, ray=args.ray,
+                               data=_load_data(args.data, base.task), progress=progress)
     bar.close()
-    rows = phase_rows(points, stats, axes)
-    text = rows_to_csv(rows, [a.field for a in axes] + list(PHASE_COLUMNS))
-    try:
-        Path(args.out).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise RnnvizError(f"sweep output must be writable, got {args.out!r} ({e.strerror})") from None
     shape = " x ".join(f"{len(a.values)} {a.field}" for a in axes)
-    print(f"wrote {args.out}: {len(rows)} points ({shape}) x {args.seeds} seeds = {len(configs)} configs "
-          f"in {time.perf_counter() - t0:.1f} s")
+    resumed = f", {rows - computed} kept from an earlier run" if rows > computed else ""
+    print(f"wrote {args.out}: {rows} points ({shape}) x {args.seeds} seeds{resumed}; "
+          f"{computed * args.seeds} configs computed in {time.perf_counter() - t0:.1f} s")
     return 0

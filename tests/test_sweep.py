@@ -190,6 +190,16 @@ def test_batched_ratio_is_the_apps_step0_ratio():
         _assert_close(st.sigma_max, float(rec.singular_values[0, 0].max()), 1e-6)
 
 
+def test_a_configs_numbers_do_not_depend_on_its_batch_mates():
+    """Every config's block is laid out and aligned as in its own trace, so the batch composition
+    changes no bit (a resumed sweep recomputes a subset)."""
+    for cell in ("rnn_tanh", "lstm", "gru"):
+        base = ExperimentConfig(cell=cell, hidden_size=11, batch_size=5, seq_len=30, init="scaled", rho=1.7)
+        configs = [base.replace(seed=s) for s in SEEDS]
+        whole, part = init_stats(configs), init_stats(configs[2:])
+        assert [s.grad_ratio for s in whole[2:]] == [s.grad_ratio for s in part]
+
+
 def test_deep_and_bidirectional_models_fall_back_to_trace():
     base = ExperimentConfig(hidden_size=8, batch_size=4, seq_len=20, init="scaled", rho=1.3)
     configs = [base.replace(num_layers=2, seed=s) for s in SEEDS] + [base.replace(bidirectional=True, seed=s)
@@ -245,7 +255,7 @@ def test_cli_csv_contract(tmp_path, capsys):
     # seq_len 10, 15, 20, 25, 30, 35, 40: 4 x 7 points, one row each, first axis outermost
     assert len(rows) == 1 + 28
     assert [(float(r[0]), int(r[1])) for r in rows[1:8]] == [(0.5, L) for L in range(10, 41, 5)]
-    assert "28 points (4 rho x 7 seq_len) x 3 seeds = 84 configs" in cap.out
+    assert f"wrote {out}: 28 points (4 rho x 7 seq_len) x 3 seeds; 84 configs computed in" in cap.out
     assert "84/84" in cap.err and "configs/s" in cap.err  # progress on stderr
     # the numbers are the library's, per point the median over seeds 0, 1, 2
     base = PRESETS["vanishing-tanh"].config.replace(hidden_size=16, batch_size=8)
@@ -312,3 +322,124 @@ def test_csv_floats_round_trip():
                        ["rho", "seq_len", "grad_ratio", "grad_ratio_min"])
     (header, row) = list(csv.reader(io.StringIO(text)))
     assert float(row[0]) == 0.1 + 0.2 and row[1] == "10" and row[2] == "nan" and row[3] == ""
+
+
+# ------------------------------------------------------------------------------- training sweeps
+
+from rnnviz.sweep import TRAIN_COLUMNS, TrainResult, run_sweep, train_columns, train_one  # noqa: E402
+
+TINY = ExperimentConfig(task="adding", seq_len=8, hidden_size=8, batch_size=8, optimizer="adam", lr=0.02,
+                        record_every=5)
+TINY_AXES = [GridAxis("lr", (0.002, 0.02, 0.05)), GridAxis("seq_len", (6, 12))]
+STEPS = 25
+
+
+def test_train_one_is_the_trainers_run():
+    c = TINY.replace(seed=3)
+    r = train_one(c, STEPS, 0.5)
+    t = Trainer(c.replace(max_steps=STEPS))
+    t.step(STEPS)
+    losses = t.history.scalars["loss"]
+    assert r.steps == STEPS and r.state == "finished" and r.final_loss == float(losses[-1])
+    assert r.baseline_loss == pytest.approx(1 / 6)
+    below = np.flatnonzero(losses <= 0.5 * r.baseline_loss)
+    assert r.first_success_step == (int(below[0]) if len(below) else None)
+    assert train_one(c, STEPS, 0.5) == r  # deterministic
+
+
+def test_train_one_stops_at_divergence():
+    c = ExperimentConfig(cell="rnn_relu", init="scaled", rho=3.0, optimizer="sgd", lr=5.0, clip="none",
+                         hidden_size=8, seq_len=40, batch_size=8, record_every=50)
+    r = train_one(c, 200, 0.5)
+    assert r.state == "diverged" and r.steps < 200
+    assert train_columns([r], 0.5)["success_rate"] == 0.0
+    # a diverged run never counts as a success, whatever its last loss
+    assert train_columns([TrainResult(0.01, 0, 3, "diverged", 1.0)], 0.5)["success_rate"] == 0.0
+
+
+def test_train_columns_medians_rates_and_never():
+    def res(loss, first):
+        return TrainResult(loss, first, 100, "finished", 1.0)
+
+    got = train_columns([res(0.2, 10), res(0.9, None), res(0.4, 30)], 0.5)
+    assert got == dict(final_loss=0.4, success_rate=2 / 3, steps_to_success=30.0)
+    got = train_columns([res(0.2, 10), res(0.9, None), res(0.6, None)], 0.5)
+    assert got["steps_to_success"] is None and got["success_rate"] == 1 / 3
+    assert train_columns([res(math.nan, None), res(0.1, 5)], 0.5)["final_loss"] != 0.1  # nan shows
+
+
+def _train_sweep(path, **kw):
+    return run_sweep(TINY, TINY_AXES, 2, path, train=STEPS, success=0.8, **kw)
+
+
+def test_training_sweep_rows_and_pool_equal_in_process(tmp_path):
+    a, b = tmp_path / "serial.csv", tmp_path / "pool.csv"
+    assert _train_sweep(a, workers=1) == (6, 6)
+    assert _train_sweep(b, workers=2) == (6, 6)
+    assert a.read_text() == b.read_text()  # deterministic runs: the pool changes nothing
+    rows = _read_csv(a)
+    assert rows[0] == ["lr", "seq_len", *PHASE_COLUMNS, *TRAIN_COLUMNS] and len(rows) == 7
+    # one point checked against train_one directly
+    row = next(r for r in rows[1:] if r[0] == "0.02" and r[1] == "12")
+    results = [train_one(TINY.replace(lr=0.02, seq_len=12, seed=s), STEPS, 0.8) for s in (0, 1)]
+    want = train_columns(results, 0.8)
+    assert float(row[7]) == want["final_loss"] and float(row[8]) == want["success_rate"]
+    assert row[9] == ("" if want["steps_to_success"] is None else repr(float(want["steps_to_success"])))
+    rates = {float(r[8]) for r in rows[1:]}
+    assert rates <= {0.0, 0.5, 1.0}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_training_sweep_resumes_after_an_interrupt(tmp_path, workers):
+    full, cut = tmp_path / "full.csv", tmp_path / "cut.csv"
+    _train_sweep(full, workers=1)  # the pool gives the same file (test above)
+    seen = []
+
+    def stop_after_two(row):
+        seen.append(row)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train_sweep(cut, workers=workers, on_row=stop_after_two)
+    partial = _read_csv(cut)
+    assert len(partial) == 1 + 2  # header + the two finished points
+    computed = []
+    assert _train_sweep(cut, workers=workers, on_row=computed.append) == (6, 4)  # the two are skipped
+    assert len(computed) == 4
+    assert cut.read_text() == full.read_text()
+
+
+def test_resume_refuses_a_different_sweep(tmp_path):
+    out = tmp_path / "s.csv"
+    run_sweep(TINY, [GridAxis("lr", (0.01,))], 1, out)
+    with pytest.raises(RnnvizError, match=r"holds a different sweep \(see s.csv.sweep.json\); resuming needs the "
+                                          r"same preset, --set, --grid, --seeds and --train"):
+        run_sweep(TINY.replace(hidden_size=9), [GridAxis("lr", (0.01,))], 1, out)
+    assert _read_csv(out)[1][0] == "0.01"  # the old results are untouched
+
+
+def test_cli_training_sweep_and_flag_rules(tmp_path, capsys):
+    out = tmp_path / "t.csv"
+    argv = ["sweep", "--set", "seq_len=8", "--set", "hidden_size=8", "--set", "batch_size=8",
+            "--set", "record_every=5", "--grid", "lr=0.005:0.02:2", "--out", str(out)]
+    assert main([*argv, "--train", "20", "--workers", "1", "--success", "0.9"]) == 0
+    cap = capsys.readouterr()
+    assert "2/2" in cap.err and "runs/s" in cap.err
+    assert _read_csv(out)[0][-3:] == list(TRAIN_COLUMNS)
+    assert main([*argv, "--train", "20", "--workers", "1", "--success", "0.9"]) == 0  # all done: resumed
+    assert "2 points (2 lr) x 1 seeds, 2 kept from an earlier run; 0 configs computed" in capsys.readouterr().out
+    assert main([*argv, "--workers", "2"]) == 2
+    assert "rnnviz: error: --workers only apply to a training sweep (--train STEPS), got no --train" in \
+        capsys.readouterr().err
+    assert main([*argv, "--train", "5", "--success", "0"]) == 2
+    assert "--success must be a number > 0" in capsys.readouterr().err
+
+
+def test_ray_missing_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the optional extra were not installed
+    with pytest.raises(RnnvizError, match=r"--ray needs the optional Ray extra \(pip install -e .\[cluster\], "
+                                          r"i.e. ray==2.60.0\), got no module named 'ray'"):
+        run_sweep(TINY, [GridAxis("lr", (0.01,))], 1, tmp_path / "r.csv", train=3, ray="local")

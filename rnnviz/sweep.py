@@ -926,7 +926,8 @@ def run_sweep(base: ExperimentConfig, axes: Sequence[GridAxis], seeds: int, out,
     # 1e-6 contract), and a resumed sweep must end with the same file as an uninterrupted one.
     every = [c for p in points for c in p.configs]
     stats = init_stats(every, data, progress=None if train else (lambda n: tick(n * total // len(every))))
-    rows, k = [phase_rows(points, stats, axes)[i] for i in left], 0
+    every_row = phase_rows(points, stats, axes)
+    rows, k = [every_row[i] for i in left], 0
     if not train:
         for row in rows:
             f.append(row)

@@ -509,14 +509,37 @@ def pca_trajectory(hidden: np.ndarray, k: int = 2) -> PcaProjection:
 # --------------------------------------------------------------------------------------
 
 
-def jacobian_product(rho: float, T: int, gamma: float = 1.0) -> np.ndarray:
-    """(gamma * rho)^n for n = 0 .. T: the size of a product of n identical Jacobians.
+def jacobian_product(sigma_max: float, T: int, gamma: float = 1.0) -> np.ndarray:
+    """(gamma * sigma_max)^n for n = 0 .. T: the bound on a product of n step Jacobians.
 
-    If every step multiplies the gradient by a Jacobian of norm gamma*rho, after n steps
-    back it has been scaled by (gamma*rho)^n: vanishing for gamma*rho < 1, exploding above.
-    Returns float64 (T+1,), index n. Same maths as :func:`theory_bound`, read forwards.
+    Each step Jacobian diag(phi'(a_k)) W_hh has norm <= gamma sigma_max (sigma_max the largest singular
+    value of W_hh), so n of them scale the gradient by at most (gamma sigma_max)^n: for sure vanishing
+    when gamma sigma_max < 1. Returns float64 (T+1,), index n. Same maths as :func:`theory_bound`, read
+    forwards.
     """
-    return theory_bound(rho, gamma, T + 1)[::-1].copy()
+    return theory_bound(sigma_max, gamma, T + 1)[::-1].copy()
+
+
+def example_jacobian_powers(sigma_max: float, rho: float, T: int, gamma: float = 1.0) -> np.ndarray:
+    """||(gamma W)^n||_2 for n = 0 .. T, W the 2 x 2 matrix with spectral radius rho and largest singular
+    value sigma_max (sigma_max >= rho >= 0):
+
+        W = [[rho, c], [0, rho]],  c = sigma_max - rho^2 / sigma_max,   W^n = [[rho^n, n c rho^(n-1)], [0, rho^n]]
+
+    and ||[[a, b], [0, a]]||_2 = (|b| + sqrt(b^2 + 4 a^2)) / 2, so ||W|| = sigma_max exactly, while
+    ||W^n||^(1/n) -> rho (Gelfand's formula): with rho < 1 < sigma_max the product first grows, then
+    shrinks at the long-run rate rho per step. Returns float64 (T+1,) (inf where it overflows).
+    """
+    if not sigma_max >= rho >= 0:
+        raise RnnvizError(f"example_jacobian_powers needs sigma_max >= rho >= 0, got sigma_max={sigma_max}, "
+                          f"rho={rho}")
+    n = np.arange(T + 1, dtype=np.float64)
+    c = sigma_max - rho**2 / sigma_max if sigma_max > 0 else 0.0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        a = np.power(float(rho), n)
+        b = n * c * np.power(float(rho), np.maximum(n - 1, 0))
+        norms = (np.abs(b) + np.sqrt(b**2 + 4 * a**2)) / 2 * np.power(float(gamma), n)
+    return np.where(np.isnan(norms), np.inf, norms)
 
 
 class Clipped(NamedTuple):

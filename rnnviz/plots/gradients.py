@@ -121,9 +121,9 @@ def transport_curve(jacobian, bound=None, step: int | None = None) -> go.Figure:
                    CELL_COLOURS["lstm"], dash="dash", quantity="||∂c_T/∂c_t||")
     if bound is not None:
         _bound_lines(fig, bound, TRANSPORT_BOUND_LABEL)
-    title = "Transport back through time: ||∂h_T/∂h_t|| at the current weights"
+    title = "Transport back through time ||∂h_T/∂h_t||"
     if step is not None:
-        title += f" (after training step {step})"
+        title += f" (weights after step {step})"
     zeros = _exact_zeros(hidden[~np.isnan(hidden)])
     if zeros:
         title += f"<br><sub>exactly 0 at {zeros} timestep(s): no change passes back there</sub>"

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from rnnviz import analysis, cells, io, plots
+from rnnviz import analysis, cells, flow, io, plots
 from ui import live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
 st.title("Gradient flow")
-st.caption(analysis.FLOW_CAPTION)
+st.caption(flow.FLOW_CAPTION)
 
 
 def render(sess) -> None:
@@ -20,9 +20,9 @@ def render(sess) -> None:
     layer, direction, cell = view.layer, view.direction, cells.get(view.config.cell)
     latest = rec.step == int(steps[-1]) and sess.loaded is None  # a saved run has no weights to measure
     jac = sess.jacobian(layer, direction) if latest else None  # cached per (step, view), cost capped
-    reading = analysis.read_flow(rec, config, layer, direction, jac)
+    reading = flow.read_flow(rec, config, layer, direction, jac)
     widgets.chart(plots.gradient_flow(g[layer, direction], step=rec.step, theory=reading.bound,
-                                      pinned=analysis.pinned_curves(hist, rec.step, layer, direction)),
+                                      pinned=flow.pinned_curves(hist, rec.step, layer, direction)),
                   key="flow.curve", download_name="gradient-flow",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
     st.markdown(f"**{reading.verdict}**")

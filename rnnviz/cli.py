@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--ray", metavar="ADDRESS|local",
                    help="run the training on a Ray cluster at ADDRESS, or a local Ray with --workers CPUs "
                         "(optional extra: pip install -e .[cluster])")
+    _add_reproduce_parser(sub)
+    return p
+
+
+def _add_reproduce_parser(sub) -> None:
     q = sub.add_parser("reproduce", help="re-measure the published effects over seeds: REPRODUCE.md and .html",
                        description="Measures each target of rnnviz.reproduce (Pascanu's bound, the gradient ratio over "
                                    "the spectral radius, default inits, forget-gate bias, the adding and copy tasks) "
@@ -109,7 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--quick", action="store_true", help="only the step-0 targets (no training runs; under 2 minutes)")
     q.add_argument("--out", default=".", metavar="DIR", help="output directory (default: the current one)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
 
 
 def _positive_int(text: str) -> int:

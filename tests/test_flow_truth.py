@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnviz import analysis, cells, plots
+from rnnviz import cells, flow, plots
 from rnnviz.config import FIELDS, PRESETS, TASKS, ExperimentConfig
 from rnnviz.jacobian import jacobian_norms
 from rnnviz.tasks import TASK_CLASSES, make_task
@@ -32,7 +32,7 @@ def _step0(config: ExperimentConfig, layer: int = 0, direction: int = 0):
 def _transport_kind(jac, direction: int = 0) -> str:
     curve = jac.cell if jac.cell is not None else jac.hidden
     far = float(curve[0] if direction == 0 else curve[-1])
-    return "dead" if far == 0.0 else analysis.ratio_kind(far)
+    return "dead" if far == 0.0 else flow.ratio_kind(far)
 
 
 def _assert_bounds_hold(reading, rec, jac, layer: int, direction: int) -> None:
@@ -49,7 +49,7 @@ def test_every_drawn_bound_holds_and_every_verdict_agrees_with_the_transport(cel
     for init in INITS:
         config = ExperimentConfig(cell=cell, task=task, init=init)
         rec, jac = _step0(config)
-        reading = analysis.read_flow(rec, config, 0, 0, jac)
+        reading = flow.read_flow(rec, config, 0, 0, jac)
         _assert_bounds_hold(reading, rec, jac, 0, 0)
         assert reading.kind == _transport_kind(jac), (init, reading.verdict)
         assert reading.verdict.startswith(cells.get(cell).label + ":") and cell not in reading.verdict
@@ -62,11 +62,11 @@ def test_every_drawn_bound_holds_and_every_verdict_agrees_with_the_transport(cel
         # a saved run (no weights): where the loss enters at T the recorded gradient's ratio is the verdict
         # (the LSTM's cell path ||dL/dc_1|| / ||dL/dc_T||); it agrees with the transport on one probe sequence
         # except within a decade of a threshold (a batch's gradient against one sequence's worst direction)
-        saved = analysis.read_flow(rec, config, 0, 0, None)
+        saved = flow.read_flow(rec, config, 0, 0, None)
         if last_step_loss:
             assert saved.basis == "gradient"
             near = any(abs(math.log10(r / edge)) < 1 for r in (saved.ratio, reading.ratio)
-                       for edge in (analysis.VANISH_BELOW, analysis.EXPLODE_ABOVE))
+                       for edge in (flow.VANISH_BELOW, flow.EXPLODE_ABOVE))
             assert saved.kind == reading.kind or near, (init, saved.verdict, reading.verdict)
         else:
             assert (saved.basis, saved.kind, saved.bound) == ("none", "unmeasured", None)
@@ -80,11 +80,11 @@ def test_bounds_and_verdicts_for_every_layer_and_direction_of_a_deep_bidirection
     for layer in range(2):
         for direction in range(2):
             rec, jac = _step0(config, layer, direction)
-            reading = analysis.read_flow(rec, config, layer, direction, jac)
+            reading = flow.read_flow(rec, config, layer, direction, jac)
             _assert_bounds_hold(reading, rec, jac, layer, direction)
             assert reading.kind == _transport_kind(jac, direction), (layer, direction, reading.verdict)
             at_T = task == "adding" and layer == 1 and direction == 0
-            assert analysis.read_flow(rec, config, layer, direction).basis == ("gradient" if at_T else "none")
+            assert flow.read_flow(rec, config, layer, direction).basis == ("gradient" if at_T else "none")
             assert (reading.bound is not None) == (at_T and cell == "rnn_tanh")
 
 
@@ -101,7 +101,7 @@ def test_loss_steps_says_where_each_task_puts_its_loss():
 def test_without_weights_a_loss_at_every_step_gets_no_verdict_but_says_why():
     config = ExperimentConfig(task="copy")
     rec, _ = _step0(config)
-    reading = analysis.read_flow(rec, config, 0, 0, None)
+    reading = flow.read_flow(rec, config, 0, 0, None)
     assert (reading.kind, reading.basis, reading.bound) == ("unmeasured", "none", None)
     assert math.isnan(reading.ratio)
     assert "says nothing about vanishing" in reading.verdict and reading.verdict.startswith("tanh RNN:")
@@ -111,16 +111,16 @@ def test_verdict_kinds_by_hand():
     config = ExperimentConfig(task="adding", seq_len=3)
     rec = type("R", (), {"grad_norms": np.array([[[0.0, 0.0, 1.0]]]), "singular_values": None,
                          "cell_grad_norms": None})()
-    assert analysis.read_flow(rec, config, 0, 0).kind == "dead"
-    assert "exactly 0 from t=2 back" in analysis.read_flow(rec, config, 0, 0).verdict
+    assert flow.read_flow(rec, config, 0, 0).kind == "dead"
+    assert "exactly 0 from t=2 back" in flow.read_flow(rec, config, 0, 0).verdict
     rec.grad_norms = np.array([[[0.0, 1e-38, 1.0]]])  # faded to 0 by underflow: vanishing, not dead
-    assert analysis.read_flow(rec, config, 0, 0).kind == "vanishing"
+    assert flow.read_flow(rec, config, 0, 0).kind == "vanishing"
     rec.grad_norms = np.array([[[np.inf, 1.0, 1.0]]])
-    assert analysis.read_flow(rec, config, 0, 0).kind == "diverged"
+    assert flow.read_flow(rec, config, 0, 0).kind == "diverged"
     rec.grad_norms = np.array([[[0.0, 0.0, 0.0]]])
-    assert analysis.read_flow(rec, config, 0, 0).kind == "no gradient"
+    assert flow.read_flow(rec, config, 0, 0).kind == "no gradient"
     rec.grad_norms = np.array([[[2e3, 1.0, 1.0]]])
-    assert analysis.read_flow(rec, config, 0, 0).verdict == (
+    assert flow.read_flow(rec, config, 0, 0).verdict == (
         "tanh RNN: the gradient reaching t=1 is 2e3 of its size at t=T (exploding)")
 
 
@@ -128,7 +128,7 @@ def test_a_capped_transport_says_how_far_back_it_was_measured():
     config = ExperimentConfig(task="sine", seq_len=5)
     rec, jac = _step0(config)
     capped = type(jac)(np.array([np.nan, np.nan, 0.5, 0.8, 1.0]), None)
-    reading = analysis.read_flow(rec, config, 0, 0, capped)
+    reading = flow.read_flow(rec, config, 0, 0, capped)
     assert reading.ratio == 0.5 and "t=3 (2 steps back: the measurement is capped)" in reading.verdict
 
 
@@ -140,12 +140,12 @@ def test_exploding_after_play_keeps_the_explosion_pinned_and_never_calls_the_dea
     assert t.state == "diverged"
     rec = hist.record_at(int(hist.steps[-1]))
     jac = jacobian_norms(t.model.rnn, t.probe.x)
-    reading = analysis.read_flow(rec, t.config, 0, 0, jac)
+    reading = flow.read_flow(rec, t.config, 0, 0, jac)
     assert reading.kind in ("dead", "diverged"), reading.verdict  # saturated units: slope exactly 0
     assert "(vanishing)" not in reading.verdict and "not vanishing" in reading.verdict
-    pinned = analysis.pinned_curves(hist, rec.step, 0, 0)
+    pinned = flow.pinned_curves(hist, rec.step, 0, 0)
     (label, curve), = pinned.items()
-    pin = analysis.largest_gradient_step(hist)
+    pin = flow.largest_gradient_step(hist)
     finite = np.isfinite(hist.scalars["grad_norm"])
     assert hist.scalars["grad_norm"][pin] == np.max(hist.scalars["grad_norm"][finite]) >= 1e6
     assert label.startswith(f"step {pin}: largest ||g|| = ")

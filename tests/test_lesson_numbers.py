@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import analysis, lessons, reproduce
+from rnnviz import analysis, flow, lessons, reproduce
 from rnnviz.config import PRESETS, ExperimentConfig
 from rnnviz.models import build_model
 from rnnviz.tasks import make_task
@@ -83,4 +83,4 @@ def test_per_step_statements_use_sigma_max_and_long_run_ones_the_spectral_radius
     widget = lessons.WIDGETS["jacobian_product"]
     assert [c.name for c in widget.controls] == ["sigma_max", "rho", "T", "gamma"]
     assert "γρ" not in widget.caption.split("long-run")[0]  # the one-step norm is γσ_max, never γρ
-    assert analysis.FLOW_CAPTION.count("σ_max") >= 2 and "long-run rate" in analysis.FLOW_CAPTION
+    assert flow.FLOW_CAPTION.count("σ_max") >= 2 and "long-run rate" in flow.FLOW_CAPTION

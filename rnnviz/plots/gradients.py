@@ -68,7 +68,7 @@ def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=Non
     ``grad_norms``: ``Trace.grad_norms`` (Lyr, D, L) -> one line per layer/direction
     (backward direction dashed), a single curve (L,), or a dict label -> (L,) to compare
     cells (coloured by cell type). ``theory``: (L,) (or dict label -> (L,)) drawn dotted and named
-    ``theory_label``: pass it only where it is a bound (``analysis.pascanu_overlay``: the loss on the last
+    ``theory_label``: pass it only where it is a bound (``rnnviz.flow.pascanu_overlay``: the loss on the last
     step, ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t)). ``jacobian``: measured
     ||dh_T/dh_t||_2 as markers, either (L,) or an object with ``.hidden`` (and ``.cell``).
     ``pinned``: dict label -> (L,) of another step kept in view (e.g. the largest-gradient step), dashed.
@@ -109,7 +109,7 @@ def transport_curve(jacobian, bound=None, step: int | None = None) -> go.Figure:
     ``jacobian``: an object with ``.hidden`` (L,) (and ``.cell`` (L,) or None), e.g.
     ``rnnviz.jacobian.JacobianNorms``; nan entries (before a capped window) are not drawn. It is the
     product of the step Jacobians alone, so it does not depend on where the task puts its loss.
-    ``bound``: (L,) ``analysis.transport_bound``, (gamma sigma_max)^(T-t), drawn dotted.
+    ``bound``: (L,) ``rnnviz.flow.transport_bound``, (gamma sigma_max)^(T-t), drawn dotted.
     """
     fig = go.Figure()
     hidden = np.asarray(jacobian.hidden, dtype=np.float64)

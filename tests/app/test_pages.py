@@ -12,6 +12,7 @@ from conftest import PAGES, assert_no_exception, figure, figures, open_app, sess
 
 from rnnviz import analysis
 from rnnviz.config import PRESETS, ExperimentConfig
+from rnnviz.flow import read_flow
 from rnnviz.trainer import Trainer, limit_threads
 
 SMALL = {"seq_len": "20", "hidden_size": "16", "batch_size": "8"}
@@ -214,7 +215,7 @@ def test_gradient_flow_page_matches_the_record_and_the_theory_bound():
     pts = trace_named(eig, "eigenvalues")
     lam = rec.eigenvalues[0, 0, 0]
     np.testing.assert_allclose(np.sort(values(pts["x"])), np.sort(lam.real), atol=1e-4)
-    verdict = analysis.read_flow(rec, sess.config, 0, 0, sess.jacobian(0, 0)).verdict
+    verdict = read_flow(rec, sess.config, 0, 0, sess.jacobian(0, 0)).verdict
     assert verdict.startswith("tanh RNN: ") and any(verdict in m.value for m in at.markdown)  # cells.py's label
 
 
@@ -233,7 +234,7 @@ def test_gradient_flow_on_a_loss_at_every_step_draws_no_pascanu_bound_and_reads_
     flow = figure(at, "Gradient flowing back")
     assert not [t for t in flow["data"] if "bound" in str(t.get("name", ""))]
     sess = session(at)
-    verdict = analysis.read_flow(sess.history.record_at(0), sess.config, 0, 0, sess.jacobian(0, 0)).verdict
+    verdict = read_flow(sess.history.record_at(0), sess.config, 0, 0, sess.jacobian(0, 0)).verdict
     assert "measured transport" in verdict and any(verdict in m.value for m in at.markdown)
 
 

@@ -127,6 +127,49 @@ def _vanilla(cell, rnns, xs):
     return hs.permute(1, 2, 0, 3), backward
 
 
+def _lstm_inputs(rnns, xs, rows):
+    """(B, L, N, 4H): X W_ih^T + b_ih + b_hh with the rows permuted to i f o g, time-major, per config as
+    trace computes it."""
+    import torch
+
+    B, (N, L, I) = len(rnns), xs[0].shape
+    H, dtype = rnns[0].hidden_size, xs[0].dtype
+    a = aligned_blocks(B, L, N, 4 * H, dtype=dtype)
+    for k, (r, x) in enumerate(zip(rnns, xs, strict=True)):  # as trace, per config
+        xt = x.transpose(0, 1).reshape(L * N, I)
+        w_ih = r.weight_ih_l0[rows]
+        if r.bias:
+            a[k] = torch.addmm((r.bias_ih_l0 + r.bias_hh_l0)[rows], xt, w_ih.t()).view(L, N, 4 * H)
+        else:
+            a[k] = torch.mm(xt, w_ih.t()).view(L, N, 4 * H)
+    return a
+
+
+def _lstm_coefficients(a, tc, c_prev):
+    """The per-step factors of trace's LSTM backward, from the gates ``a`` (B, L, N, 4H: i f o g),
+    tanh(c_t) ``tc`` and c_{t-1} ``c_prev`` (B, L, N, H):
+        K^o = tanh(c) sigma'(o),  K^c = o (1 - tanh^2 c)                  -> kk (B, L, N, 2, H)
+        P^i = g sigma'(i),  P^f = c_{t-1} sigma'(f),  P^g = i (1 - g^2)   -> p = [f, P^i, P^f, P^g] (B, L, N, 4, H)"""
+    import torch
+
+    B, L, N, H4 = a.shape
+    H, dtype = H4 // 4, a.dtype
+    i, f, o, g = (a[..., k * H : (k + 1) * H] for k in range(4))
+    one = torch.ones((), dtype=dtype)
+    sd = torch.addcmul(a[..., : 3 * H], a[..., : 3 * H], a[..., : 3 * H], value=-1)  # sigma' of i f o
+    tmp = torch.addcmul(one, tc, tc, value=-1)  # 1 - tanh^2 c
+    kk = torch.empty(B, L, N, 2, H, dtype=dtype)  # [K^o, K^c]
+    torch.mul(tc, sd[..., 2 * H :], out=kk[..., 0, :])
+    torch.mul(o, tmp, out=kk[..., 1, :])
+    p = torch.empty(B, L, N, 4, H, dtype=dtype)  # [f, P^i, P^f, P^g]
+    p[..., 0, :] = f
+    torch.mul(g, sd[..., :H], out=p[..., 1, :])
+    torch.mul(c_prev, sd[..., H : 2 * H], out=p[..., 2, :])
+    torch.addcmul(one, g, g, value=-1, out=tmp)
+    torch.mul(i, tmp, out=p[..., 3, :])
+    return kk, p
+
+
 def _lstm(cell, rnns, xs):
     """LSTM, as trace's _LSTMRun (rows permuted i f o g, time-major, in-place gates):
         a_t += W_hh h_{t-1}; sigma on i f o; tanh on g; c_t = i g + f c_{t-1}; h_t = o tanh(c_t)
@@ -135,19 +178,10 @@ def _lstm(cell, rnns, xs):
         dL/dh_{t-1} += W_hh^T [dA^i, dA^f, dA^g, dA^o]_t."""
     import torch
 
-    B, (N, L, I) = len(rnns), xs[0].shape
+    B, (N, L, _) = len(rnns), xs[0].shape
     H, dtype = rnns[0].hidden_size, xs[0].dtype
     rows = torch.cat([torch.arange(k * H, (k + 1) * H) for k in (0, 1, 3, 2)])  # i f o g
-    a = aligned_blocks(B, L, N, 4 * H, dtype=dtype)  # pre-activations, then (in place) the gates i f o g
-    xts = []
-    for k, (r, x) in enumerate(zip(rnns, xs, strict=True)):  # as trace, per config
-        xt = x.transpose(0, 1).reshape(L * N, I)
-        w_ih = r.weight_ih_l0[rows]
-        if r.bias:
-            a[k] = torch.addmm((r.bias_ih_l0 + r.bias_hh_l0)[rows], xt, w_ih.t()).view(L, N, 4 * H)
-        else:
-            a[k] = torch.mm(xt, w_ih.t()).view(L, N, 4 * H)
-        xts.append(xt)
+    a = _lstm_inputs(rnns, xs, rows)  # pre-activations, then (in place) the gates i f o g
     hx, cx = aligned_blocks(B, L + 1, N, H, dtype=dtype), aligned_blocks(B, L + 1, N, H, dtype=dtype)
     tc = aligned_blocks(B, L, N, H, dtype=dtype)
     hx[:, 0] = 0
@@ -167,19 +201,7 @@ def _lstm(cell, rnns, xs):
         dh = aligned_blocks(B, N, L, H, dtype=dtype)  # trace's grad_hidden layout
         for k, d in enumerate(d_outs):
             dh[k].copy_(d)
-        i, f, o, g = (a[..., k * H : (k + 1) * H] for k in range(4))
-        one = torch.ones((), dtype=dtype)
-        sd = torch.addcmul(a[..., : 3 * H], a[..., : 3 * H], a[..., : 3 * H], value=-1)  # sigma' of i f o
-        tmp = torch.addcmul(one, tc, tc, value=-1)  # 1 - tanh^2 c
-        kk = torch.empty(B, L, N, 2, H, dtype=dtype)  # [K^o, K^c]
-        torch.mul(tc, sd[..., 2 * H :], out=kk[..., 0, :])
-        torch.mul(o, tmp, out=kk[..., 1, :])
-        p = torch.empty(B, L, N, 4, H, dtype=dtype)  # [f, P^i, P^f, P^g]
-        p[..., 0, :] = f
-        torch.mul(g, sd[..., :H], out=p[..., 1, :])
-        torch.mul(cx[:, :L], sd[..., H : 2 * H], out=p[..., 2, :])
-        torch.addcmul(one, g, g, value=-1, out=tmp)
-        torch.mul(i, tmp, out=p[..., 3, :])
+        kk, p = _lstm_coefficients(a, tc, cx[:, :L])
         z = aligned_blocks(B, L, N, 7 * H, dtype=dtype)  # slots [0, f dc, dA^i, dA^f, dA^g, dA^o, dc], as trace's
         z7 = z.unflatten(-1, (7, H))
         z7[..., 0, :] = 0

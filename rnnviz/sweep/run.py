@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
-from rnnviz.sweep.grid import GridAxis, plan
+from rnnviz.sweep.grid import GridAxis, SweepPoint, plan
 from rnnviz.sweep.step0 import init_stats
 from rnnviz.sweep.table import PHASE_COLUMNS, TRAIN_COLUMNS, SweepFile, format_value, phase_rows
 from rnnviz.sweep.training import local_results, ray_results, train_columns
@@ -59,7 +59,7 @@ def run_sweep(base: ExperimentConfig, axes: Sequence[GridAxis], seeds: int, out,
     every = [c for p in points for c in p.configs]
     stats = init_stats(every, data, progress=None if train else (lambda n: tick(n * total // len(every))))
     every_row = phase_rows(points, stats, axes)
-    rows, k = [every_row[i] for i in left], 0
+    rows = [every_row[i] for i in left]
     if not train:
         for row in rows:
             f.append(row)
@@ -67,7 +67,17 @@ def run_sweep(base: ExperimentConfig, axes: Sequence[GridAxis], seeds: int, out,
                 on_row(row)
         return f.finish(order), len(todo)
 
-    jobs = [(c, train, success, data) for c in configs]
+    _train_points(todo, rows, train, success, data, (workers, ray), f, tick, on_row)
+    return f.finish(order), len(todo)
+
+
+def _train_points(todo: Sequence[SweepPoint], rows: list[dict], train: int, success: float, data,
+                  where: tuple[int, str | None], f: SweepFile, tick: Callable[[int], None],
+                  on_row: Callable[[dict], None] | None) -> None:
+    """Train every config of every point in ``todo`` (on ``workers`` processes, or Ray at ``ray``: ``where``)
+    and append each point's row (its step-0 row in ``rows`` + the training columns) once its seeds are done."""
+    workers, ray = where
+    jobs = [(c, train, success, data) for p in todo for c in p.configs]
     owner = [i for i, p in enumerate(todo) for _ in p.configs]  # job -> point
     results: dict[int, list] = {i: [None] * len(p.configs) for i, p in enumerate(todo)}
     first_job = {}
@@ -75,14 +85,12 @@ def run_sweep(base: ExperimentConfig, axes: Sequence[GridAxis], seeds: int, out,
         first_job.setdefault(i, j)
     stream = ray_results(jobs, ray, workers) if ray else local_results(jobs, workers)
     with contextlib.closing(stream):  # an interrupt stops the pool / Ray at once; finished rows stay
-        for j, res in stream:
+        for k, (j, res) in enumerate(stream, start=1):
             i = owner[j]
             results[i][j - first_job[i]] = res
-            k += 1
             tick(k)
             if all(r is not None for r in results[i]):
                 row = {**rows[i], **train_columns(results[i], success)}
                 f.append(row)
                 if on_row is not None:
                     on_row(row)
-    return f.finish(order), len(todo)

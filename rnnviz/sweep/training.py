@@ -109,10 +109,12 @@ def ray_results(jobs, address: str, workers: int):
     import os
     from pathlib import Path
 
+    import rnnviz
+
     started = not ray.is_initialized()
     if started:
         if address == "local":
-            root = str(Path(__file__).resolve().parents[2])  # workers import this checkout's rnnviz
+            root = str(Path(rnnviz.__file__).resolve().parents[1])  # workers import this checkout's rnnviz
             path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                      runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}})

@@ -39,6 +39,7 @@ def _check(cond: bool, rule: str) -> None:
 
 
 def _need(arrays: dict, key: str):
+    """``arrays[key]`` (an array, or a declared (shape, dtype)); RnnvizError naming it when missing."""
     if key not in arrays:
         raise RnnvizError(f"run data must contain array {key!r}; it is missing")
     return arrays[key]
@@ -189,9 +190,7 @@ def checked_probe(arrays: dict, m: RunMeta) -> dict[str, np.ndarray]:
 
 # ------------------------------------------------------------------ the layout, from the .npy headers
 def _shape_of(declared: dict, name: str, ndim: int) -> tuple[int, ...]:
-    if name not in declared:
-        raise RnnvizError(f"run data must contain array {name!r}; it is missing")
-    shape = declared[name][0]
+    shape = _need(declared, name)[0]
     if len(shape) != ndim:
         raise RnnvizError(f"{name} must have {ndim} dimension(s), got shape {shape}")
     return shape
@@ -280,9 +279,7 @@ def _check_declared(declared: dict, want: dict) -> None:
     if extra:
         raise RnnvizError(f"a run file holds only the arrays its config implies, got also {extra[:3]}")
     for name, (shape, dtypes) in want.items():
-        if name not in declared:
-            raise RnnvizError(f"run data must contain array {name!r}; it is missing")
-        got_shape, got_dtype = declared[name]
+        got_shape, got_dtype = _need(declared, name)
         if got_shape != shape or got_dtype not in dtypes:
             expect = " or ".join(str(d) for d in dtypes)
             raise RnnvizError(f"{name} must be {expect} of shape {shape} for this run's config, "

@@ -24,7 +24,7 @@ cols = st.columns([1, 1, 1, 3])
 if "play" not in flags.hidden:
     if cols[0].button("Pause" if cmp.playing else "▶ Play all", key="cmp.play", type="primary", width="stretch",
                       icon=":material/pause:" if cmp.playing else None, disabled="play" in flags.locked):
-        cmp.playing = not cmp.playing
+        cmp.pause() if cmp.playing else cmp.play()
         st.rerun()
     if cols[1].button("Step ×10", key="cmp.step", disabled=cmp.playing or "play" in flags.locked, width="stretch"):
         cmp.step(10)

@@ -14,15 +14,26 @@ Pure Python (threading only); the app keeps one shared instance (``st.cache_reso
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
 
 from rnnviz.errors import RnnvizError
 
-DEFAULT_SLOTS = 2  # one per core on the classroom machines: training is CPU-bound, one thread each
+SLOTS_ENV = "RNNVIZ_TRAINING_SLOTS"  # overrides the one-slot-per-core default
 STALE_AFTER_SECONDS = 5.0  # a queued session that has not asked again for this long has left
+
+
+def default_slots(environ: Mapping[str, str] = os.environ) -> int:
+    """Training slots for this server: ``RNNVIZ_TRAINING_SLOTS`` when it is a positive integer, else one
+    per core (``os.cpu_count()``): training is CPU-bound and every session trains on one thread."""
+    text = str(environ.get(SLOTS_ENV, "")).strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    return max(1, os.cpu_count() or 1)
 
 
 class TrainingGate:
@@ -32,8 +43,9 @@ class TrainingGate:
     False when it is still queued after ``timeout`` seconds (its place is kept for the next call).
     """
 
-    def __init__(self, slots: int = DEFAULT_SLOTS, stale_after: float = STALE_AFTER_SECONDS,
+    def __init__(self, slots: int | None = None, stale_after: float = STALE_AFTER_SECONDS,
                  clock=time.monotonic):
+        slots = default_slots() if slots is None else slots
         if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
             raise RnnvizError(f"training slots must be an integer >= 1, got {slots!r}")
         self.slots = slots
@@ -76,6 +88,17 @@ class TrainingGate:
         with self._cond:
             self._active.discard(owner)
             self._cond.notify_all()
+
+    @contextmanager
+    def slot(self, owner: Hashable, timeout: float = 0.0) -> Iterator[bool]:
+        """``with gate.slot(owner, timeout) as admitted:`` a slot held for the block when ``admitted``,
+        released on leaving it (also on an exception); not admitted: nothing is held."""
+        admitted = self.acquire(owner, timeout)
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                self.release(owner)
 
     def leave(self, owner: Hashable) -> None:
         """Give up a place in the queue (the session paused or went away)."""

@@ -136,3 +136,18 @@ def test_demand_counts_recent_askers_per_slot():
     assert gate.demand(window=5.0) == 3.0  # six sessions asked, two slots
     now[0] = 10.0
     assert gate.demand(window=5.0) == 0.0  # they all stopped asking
+
+
+def test_default_slots_are_one_per_core_unless_the_environment_sets_them(monkeypatch):
+    import os
+
+    from rnnviz.capacity import SLOTS_ENV, default_slots
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    monkeypatch.delenv(SLOTS_ENV, raising=False)
+    assert default_slots() == 6 and TrainingGate().slots == 6
+    monkeypatch.setenv(SLOTS_ENV, "3")
+    assert default_slots() == 3 and TrainingGate().slots == 3
+    assert default_slots({SLOTS_ENV: "abc"}) == 6 and default_slots({SLOTS_ENV: "0"}) == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert default_slots({}) == 1

@@ -7,18 +7,21 @@ Widgets inside ``render`` rerun only the fragment, so scrubbing a slider during 
 
 A server-wide :class:`rnnviz.capacity.TrainingGate` caps how many sessions train at once; a
 session over the cap still redraws, says it is queued, and trains on a later tick in its turn.
+The session holds the gate itself (``sess.gate``), for every piece of compute: ticks, Step, run
+building, Compare and the Jacobian. The page is drawn while holding the session's lock, so a click
+handled by another script run (``runner.fastReruns``) waits for the tick, which stops after its
+current step, instead of touching the trainer at the same time.
 When the run stops by itself (diverged, paused by the watchdog, finished) the whole app reruns
 once so the sidebar's play button flips back and the timer stops.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import streamlit as st
 
-from rnnviz.capacity import DEFAULT_SLOTS, TrainingGate
+from rnnviz.capacity import TrainingGate
 from rnnviz.session import TICK_SECONDS, PlaySession
 from ui import state
 
@@ -33,8 +36,7 @@ INTERVAL_KEY = "rnnviz.tick_interval"  # the run_every the live fragment was reg
 @st.cache_resource
 def training_gate() -> TrainingGate:
     """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
-    slots = os.environ.get("RNNVIZ_TRAINING_SLOTS", "")
-    return TrainingGate(slots=int(slots) if slots.isdigit() and int(slots) > 0 else DEFAULT_SLOTS)
+    return TrainingGate()
 
 
 def tick_interval() -> float:
@@ -45,18 +47,15 @@ def tick_interval() -> float:
 
 def _gated_tick(sess, notice):
     """Train this tick if a slot is free (waiting briefly); else say so and keep the place in line."""
-    if not sess.playing:
-        return sess.tick()  # nothing to train: the tick only reports
-    gate, owner = training_gate(), id(sess)
-    if not gate.acquire(owner, timeout=SLOT_WAIT_SECONDS):
-        ahead = max(gate.position(owner), 0) + gate.active
+    sess.gate = training_gate()
+    result = sess.tick(wait=SLOT_WAIT_SECONDS)
+    if result.queued:
+        gate = sess.gate
+        ahead = max(gate.position(sess.owner), 0) + gate.active
         notice.info(f"Server busy: {ahead} other run(s) are training; yours is queued and keeps its place.",
                     icon=":material/hourglass_top:")
         return None
-    try:
-        return sess.tick()
-    finally:
-        gate.release(owner)
+    return result
 
 STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverged": "diverged",
               "finished": "finished"}
@@ -111,14 +110,13 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
-        if show_status and isinstance(sess, PlaySession):
-            status_bar(sess)
-        render(sess)
+        with sess.lock:  # no step is appended while the page reads the run
+            if show_status and isinstance(sess, PlaySession):
+                status_bar(sess)
+            render(sess)
         result = _gated_tick(sess, notice)
-        if result is not None and (result.stopped or (result.steps and not sess.playing)):
-            # the whole app: the play button flips back and the timer stops; also when pause was pressed
-            # while this tick trained (the page drawn before the tick would otherwise stay one tick behind)
-            st.rerun()
+        if result is not None and result.stopped:
+            st.rerun()  # the whole app: the play button flips back and the timer stops
         registered = st.session_state.get(INTERVAL_KEY)
         if sess.playing and registered and not 0.67 < tick_interval() / registered < 1.5:
             st.rerun()  # the load changed: register the fragment again with the new interval

@@ -39,6 +39,8 @@ def render(sess) -> None:
                          help="Computed for the newest step only, on probe sequence #1 (live runs only: "
                               "a saved run holds no weights).")
     jac = sess.jacobian(layer, direction) if show_jac and latest else None
+    if jac is not None and jac.window < len(jac.hidden):
+        st.caption(f"Measured over the last {jac.window} timesteps before T only (the cost is capped).")
     g = rec.grad_norms
     widgets.chart(plots.gradient_flow(g if config.num_layers > 1 or config.bidirectional else g[layer, direction],
                                       step=rec.step, theory=theory_overlay(rec, config, layer, direction),

@@ -47,6 +47,8 @@ MAX_STEPS_PER_TICK = 64  # bounds a tick on tiny models (keeps frames meaningful
 COMPARE_CELLS = ("rnn_tanh", "lstm", "gru")
 #: How long a blocking action (build a run, Step outside the play loop, the Jacobian) waits for a slot.
 COMPUTE_WAIT_SECONDS = 30.0
+#: A live run's history is capped at this many bytes: older records are thinned (RunHistory.max_bytes).
+LIVE_HISTORY_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -227,6 +229,7 @@ class PlaySession:
 
         with _compute(self.gate, self.owner, "building the run"):
             trainer = Trainer(config, data=data)
+            trainer.history.max_bytes = LIVE_HISTORY_BYTES
             trainer.step(1)  # step 0: the untrained network, shown at once
         return trainer
 
@@ -299,6 +302,7 @@ class PlaySession:
     def _stop(self) -> None:
         self.playing = False
         self.rate.clear()
+        self._jacobians = {}
 
     def _check_live(self, what: str) -> None:
         if self.loaded is not None:

@@ -233,3 +233,27 @@ def test_a_gated_session_trains_only_inside_a_slot_and_one_slot_per_tick(monkeyp
     sess.pause()
     sess.step(10)
     assert sess.current_step > 10 and gate.active == 0
+
+
+def test_the_jacobian_is_computed_once_per_step_and_view(monkeypatch):
+    import rnnviz.jacobian as jacobian_module
+
+    calls = []
+    real = jacobian_module.jacobian_norms
+
+    def counting(*args, **kwargs):
+        calls.append((kwargs["layer"], kwargs["direction"], kwargs["sample"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jacobian_module, "jacobian_norms", counting)
+    sess = PlaySession(SMALL.replace(bidirectional=True))
+    first = sess.jacobian(0, 0)
+    assert sess.jacobian(0, 0) is first and len(calls) == 1  # a redraw: cached
+    sess.jacobian(0, 1)
+    assert sess.jacobian(0, 1) is not first and len(calls) == 2  # another view
+    sess.step(1)
+    again = sess.jacobian(0, 0)
+    assert len(calls) == 3 and not np.array_equal(again.hidden, first.hidden)  # new weights, new values
+    sess.reset()
+    sess.jacobian(0, 0)
+    assert len(calls) == 4

@@ -5,7 +5,7 @@
 In-process, no browsers: one thread per session drives a :class:`rnnviz.session.PlaySession` through
 one shared :class:`rnnviz.capacity.TrainingGate` exactly as ``ui/live.py`` does: a play tick every
 ``tick_interval()`` (TICK_SECONDS, stretched by the gate's demand per slot), each tick waiting up to
-``SLOT_WAIT_SECONDS`` for a slot and training for at most ``TRAIN_BUDGET_SECONDS``; a x10 press is
+``SLOT_WAIT_SECONDS`` for a slot and training for at most ``tick_work(interval)``; a x10 press is
 ``PlaySession.step(10)`` (one slot per budget's worth of steps). Drawing is not simulated: the figure
 is the training pace only.
 
@@ -31,9 +31,7 @@ from rnnviz.capacity import TrainingGate  # noqa: E402
 from rnnviz.config import ExperimentConfig, step_seconds  # noqa: E402
 from rnnviz.session import TICK_SECONDS, PlaySession  # noqa: E402
 from rnnviz.trainer import limit_threads  # noqa: E402
-
-SLOT_WAIT_SECONDS = 0.2  # as ui/live.py
-MAX_TICK_STRETCH = 8.0  # as ui/live.py
+from ui.live import MAX_TICK_STRETCH, SLOT_WAIT_SECONDS, tick_work  # noqa: E402  (the app's own pacing)
 
 
 def heaviest_config() -> ExperimentConfig:
@@ -49,8 +47,8 @@ def player(sess: PlaySession, gate: TrainingGate, stop: threading.Event) -> None
     sess.play()
     while not stop.is_set():
         t0 = time.perf_counter()
-        sess.tick(wait=SLOT_WAIT_SECONDS)
-        interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, gate.demand()))
+        interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, gate.demand()))  # as ui.live.tick_interval
+        sess.tick(*tick_work(interval), wait=SLOT_WAIT_SECONDS)
         stop.wait(max(0.0, interval - (time.perf_counter() - t0)))
 
 

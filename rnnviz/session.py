@@ -133,6 +133,12 @@ class _Guard:
             self.lock.release()
 
 
+def _yield(guard: _Guard | None, gate, owner) -> bool:
+    """Stop training after the current step: an action waits for the session (``guard``), or a session
+    that used less of the server lately waits for this one's slot (``gate.should_yield``)."""
+    return (guard is not None and guard.waiting > 0) or (gate is not None and gate.should_yield(owner))
+
+
 @contextlib.contextmanager
 def _compute(gate, owner, what: str):
     """Hold a training slot for a bounded piece of blocking work (no gate: run at once), waiting up to
@@ -334,7 +340,7 @@ class PlaySession:
             while done < n:
                 with _compute(self.gate, self.owner, "training a step"):
                     k, t = _train_for([self._trainer], TRAIN_BUDGET_SECONDS if self.gate else math.inf,
-                                      n - done)
+                                      n - done, interrupted=lambda: _yield(None, self.gate, self.owner))
                 done, seconds = done + k, seconds + t
                 if k == 0 or _stopped(self._trainer):
                     break
@@ -374,7 +380,7 @@ class PlaySession:
                     self._log("tick", 0)
                     return TickResult(0, 0.0, None, queued=True)
                 steps, seconds = _train_for([self._trainer], budget, max_steps,
-                                            interrupted=lambda: self._guard.waiting > 0)
+                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
             self.rate.add(steps, seconds)
             self._log("tick", steps)
             reason = self._stop_reason()
@@ -481,8 +487,8 @@ class CompareSession:
             with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
                 if not admitted:
                     return TickResult(0, 0.0, None, queued=True)
-                steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps,
-                                            resume=self._resume, interrupted=lambda: self._guard.waiting > 0)
+                steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps, resume=self._resume,
+                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
             self._resume = False
             self.rate.add(steps, seconds)
             if steps == 0:

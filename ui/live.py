@@ -27,11 +27,17 @@ from collections.abc import Callable
 import streamlit as st
 
 from rnnviz.capacity import TrainingGate
-from rnnviz.session import TICK_SECONDS, PlaySession
+from rnnviz.config import MAX_STEP_SECONDS
+from rnnviz.session import MAX_STEPS_PER_TICK, TICK_SECONDS, TRAIN_BUDGET_SECONDS, PlaySession
 from ui import state
 
-#: How long a tick waits for a training slot before it shows "queued" and just redraws.
-SLOT_WAIT_SECONDS = 0.2
+#: How long a tick waits for a training slot before it shows "queued" and just redraws: one whole hold of
+#: a slot by another tick (its budget plus one step the cost rule allows), so a waiting session is still
+#: asking when a slot frees (a shorter wait could fall between releases tick after tick and starve it).
+SLOT_WAIT_SECONDS = 2 * TRAIN_BUDGET_SECONDS + MAX_STEP_SECONDS
+#: Under load a tick trains longer, in proportion to its stretched interval, up to this factor: the stretch
+#: draws less often, it does not train less (a light session keeps its pace while heavy ones queue).
+MAX_WORK_STRETCH = 2.0
 #: Under load the redraw interval stretches with the demand per training slot, up to this factor:
 #: drawing (server and browsers) then stops eating the CPU the queued sessions' training needs.
 MAX_TICK_STRETCH = 8.0
@@ -97,6 +103,13 @@ def _trim_heap() -> None:
         pass
 
 
+def tick_work(interval: float) -> tuple[float, int]:
+    """(train budget s, max steps) of a tick whose redraw interval is ``interval``: the 0.5 s tick's
+    TRAIN_BUDGET_SECONDS and MAX_STEPS_PER_TICK scaled with the stretch, at most MAX_WORK_STRETCH times."""
+    k = min(MAX_WORK_STRETCH, max(1.0, interval / TICK_SECONDS))
+    return TRAIN_BUDGET_SECONDS * k, int(MAX_STEPS_PER_TICK * k)
+
+
 def tick_interval() -> float:
     """Seconds between redraws: TICK_SECONDS when the server is quiet, longer when many sessions
     want to train at once (demand per slot, capped at MAX_TICK_STRETCH)."""
@@ -106,7 +119,8 @@ def tick_interval() -> float:
 def _gated_tick(sess, notice):
     """Train this tick if a slot is free (waiting briefly); else say so and keep the place in line."""
     sess.gate = training_gate()
-    result = sess.tick(wait=SLOT_WAIT_SECONDS)
+    budget, max_steps = tick_work(st.session_state.get(INTERVAL_KEY) or TICK_SECONDS)
+    result = sess.tick(budget, max_steps, wait=SLOT_WAIT_SECONDS)
     if result.queued:
         gate = sess.gate
         ahead = max(gate.position(sess.owner), 0) + gate.active

@@ -108,6 +108,7 @@ def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(ser
         raise AssertionError(f"at {paused}, after Step: {step_counter(page)}") from None
     sidebar_button(page, "Reset to step 0").click()
     wait_until(lambda: step_counter(page) == 0)
+    wait_for_app(page)  # the counter is drawn first; the charts later in the same script run
     assert chart_points(page, "Training loss") == 1
     no_exception(page)
 

@@ -9,16 +9,19 @@ one shared :class:`rnnviz.capacity.TrainingGate` exactly as ``ui/live.py`` does:
 ``PlaySession.step(10)`` (one slot per budget's worth of steps). Drawing is not simulated: the figure
 is the training pace only.
 
-Scenarios, each for ``--seconds``, measured one after another in one run:
+Scenarios, in windows of ``--seconds`` that alternate for ``--rounds`` rounds (so the machine's other
+load hits all alike):
 1. the light session alone (the default config, playing);
 2. the light session + two sessions on the heaviest allowed config playing;
 3. the light session + two heavy sessions playing + a third heavy session pressing x10 again and again.
-Printed: the light session's steps/s in each, and the ratio to scenario 1 (target >= 0.70).
+Printed: the light session's steps/s in each window, and the ratio of the medians to scenario 1
+(target >= 0.70).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import threading
 import time
@@ -43,8 +46,7 @@ def heaviest_config() -> ExperimentConfig:
 
 
 def player(sess: PlaySession, gate: TrainingGate, stop: threading.Event) -> None:
-    """The live fragment's loop: tick, then wait for the (load-stretched) redraw interval."""
-    sess.play()
+    """The live fragment's loop: tick (if playing), then wait for the (load-stretched) redraw interval."""
     while not stop.is_set():
         t0 = time.perf_counter()
         interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, gate.demand()))  # as ui.live.tick_interval
@@ -52,52 +54,70 @@ def player(sess: PlaySession, gate: TrainingGate, stop: threading.Event) -> None
         stop.wait(max(0.0, interval - (time.perf_counter() - t0)))
 
 
-def presser(sess: PlaySession, stop: threading.Event) -> None:
-    """A student pressing x10 as soon as the previous x10 is done."""
+def presser(sess: PlaySession, active: threading.Event, stop: threading.Event) -> None:
+    """A student pressing x10 as soon as the previous x10 is done (while ``active``)."""
     while not stop.is_set():
-        sess.step(10)
+        if active.is_set():
+            sess.step(10)
         stop.wait(0.1)
 
 
-def run(seconds: float, heavy_players: int, heavy_pressers: int, heavy: ExperimentConfig) -> float:
+SCENARIOS = ("alone", "2 heavy playing", "2 heavy playing + 1 pressing x10")
+
+
+def run(seconds: float, rounds: int, heavy: ExperimentConfig) -> dict[str, list[float]]:
+    """Every session runs all along; the scenarios alternate window by window (the heavy sessions
+    paused or playing, the presser idle or pressing), so a change in the machine's other load hits
+    every scenario alike. Returns the light session's steps/s per scenario, one value per round."""
     gate = TrainingGate()
     light = PlaySession(ExperimentConfig(), gate=gate)
-    others = [PlaySession(heavy, gate=gate) for _ in range(heavy_players + heavy_pressers)]
-    stop = threading.Event()
-    threads = [threading.Thread(target=player, args=(light, gate, stop))]
-    threads += [threading.Thread(target=player, args=(s, gate, stop)) for s in others[:heavy_players]]
-    threads += [threading.Thread(target=presser, args=(s, stop)) for s in others[heavy_players:]]
+    players = [PlaySession(heavy, gate=gate) for _ in range(2)]
+    pressing, stop = threading.Event(), threading.Event()
+    press = PlaySession(heavy, gate=gate)
+    threads = [threading.Thread(target=player, args=(s, gate, stop)) for s in (light, *players)]
+    threads.append(threading.Thread(target=presser, args=(press, pressing, stop)))
+    light.play()
     for t in threads:
         t.start()
-    time.sleep(2.0)  # warm-up: everyone is in the queue
-    start_step, t0 = light.current_step, time.perf_counter()
-    time.sleep(seconds)
-    rate = (light.current_step - start_step) / (time.perf_counter() - t0)
-    stop.set()
-    for t in threads:
-        t.join()
-    heavy_steps = sum(s.current_step for s in others)
-    print(f"  light {rate:6.1f} steps/s; heavy sessions trained {heavy_steps} steps in all", flush=True)
-    return rate
+    rates: dict[str, list[float]] = {name: [] for name in SCENARIOS}
+    try:
+        for r in range(rounds):
+            for k, name in enumerate(SCENARIOS):
+                for p in players:
+                    p.play() if k >= 1 else p.pause()
+                pressing.set() if k == 2 else pressing.clear()
+                time.sleep(2.0)  # settle: the queue and the usage memory follow the new load
+                start, t0 = light.current_step, time.perf_counter()
+                time.sleep(seconds)
+                rates[name].append((light.current_step - start) / (time.perf_counter() - t0))
+                print(f"  round {r + 1} {name:34s} light {rates[name][-1]:6.1f} steps/s", flush=True)
+    finally:
+        stop.set()
+        pressing.clear()
+        for t in threads:
+            t.join()
+    print(f"  heavy sessions trained {sum(s.current_step for s in (*players, press))} steps in all")
+    return rates
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per scenario window")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     limit_threads(1)
     heavy = heaviest_config()
     print(f"slots: {TrainingGate().slots}; heavy config: cell={heavy.cell} H={heavy.hidden_size} "
           f"T={heavy.seq_len} N={heavy.batch_size} layers={heavy.num_layers} D={heavy.directions} "
           f"P={heavy.probe_size} (rule's estimate {step_seconds(heavy.to_dict()):.2f} s/step)")
-    print("1. light alone")
-    alone = run(args.seconds, 0, 0, heavy)
-    print("2. light + 2 heavy playing")
-    two = run(args.seconds, 2, 0, heavy)
-    print("3. light + 2 heavy playing + 1 heavy pressing x10")
-    three = run(args.seconds, 2, 1, heavy)
-    print(f"\nlight session keeps {two / alone:.0%} (2 heavy playing) and {three / alone:.0%} "
-          f"(2 playing + 1 pressing x10) of its steps/s alone (target >= 70%)")
+    rates = run(args.seconds, args.rounds, heavy)
+    med = {name: statistics.median(v) for name, v in rates.items()}
+    alone = med["alone"]
+    print()
+    for name in SCENARIOS[1:]:
+        per_round = [x / a for x, a in zip(rates[name], rates["alone"], strict=True)]
+        print(f"{name:34s}: light keeps {med[name] / alone:.0%} of its steps/s alone (median "
+              f"{med[name]:.1f} vs {alone:.1f}; per round {', '.join(f'{q:.0%}' for q in per_round)}); target >= 70%")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ of the h<-h block of the product, cell the norm of its c<-c block. Norms are spe
 the reverse direction T is position 0.
 
 Cost (one layer and direction, state size S = H, or 2H for the LSTM): one S x S matrix product and
-one (LSTM: two) H x H spectral norms per timestep, about a S^3 + b n H^3 seconds per timestep,
+one (LSTM: two) H x H spectral norms per timestep, about a S^3 + b n H^3 + c seconds per timestep,
 a few MB per timestep at S = 512. ``max_seconds`` caps it: only the last ``window`` timesteps before
 T are computed (the transport over the last K steps, K = ``max_seconds`` / cost per timestep, at
 least 2); the positions before the window are nan and ``JacobianNorms.window`` says how many were
@@ -37,10 +37,12 @@ import torch
 from rnnviz.errors import RnnvizError
 from rnnviz.trace import trace
 
-#: Seconds per unit of the cost model above (a: S^3 product, b: H^3 spectral norm), measured on the
-#: reference machine (2 cores, one thread; LSTM and RNN at H = 64 and 256 under load).
-PRODUCT_SECONDS = 3.8e-10
-NORM_SECONDS = 1.1e-9
+#: Seconds per unit of the cost model above (a: S^3 product, b: H^3 spectral norm, c: per timestep), from the
+#: CPU time on the reference machine (2 cores, one thread; RNN, GRU, LSTM at H = 64..256), the S^3 and H^3
+#: terms times 3 (a bidirectional H = 256 LSTM at T = 1000 measured twice the per-timestep cost of a short one).
+PRODUCT_SECONDS = 2.4e-10
+NORM_SECONDS = 4.4e-10
+TIMESTEP_SECONDS = 4.5e-4
 #: The default cap on one call: the overlay is drawn within a bounded share of a training slot.
 MAX_SECONDS = 0.5
 
@@ -55,7 +57,7 @@ class JacobianNorms:
 def seconds_per_timestep(mode: str, H: int) -> float:
     """The cost model: one S x S product and n H x H spectral norms per timestep."""
     S, n = (2 * H, 2) if mode == "lstm" else (H, 1)
-    return PRODUCT_SECONDS * S**3 + NORM_SECONDS * n * H**3
+    return PRODUCT_SECONDS * S**3 + NORM_SECONDS * n * H**3 + TIMESTEP_SECONDS
 
 
 def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sample: int = 0,

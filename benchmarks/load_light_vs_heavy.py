@@ -65,12 +65,12 @@ def presser(sess: PlaySession, active: threading.Event, stop: threading.Event) -
 SCENARIOS = ("alone", "2 heavy playing", "2 heavy playing + 1 pressing x10")
 
 
-def run(seconds: float, rounds: int, heavy: ExperimentConfig) -> dict[str, list[float]]:
+def run(seconds: float, rounds: int, heavy: ExperimentConfig, settle: float) -> dict[str, list[float]]:
     """Every session runs all along; the scenarios alternate window by window (the heavy sessions
     paused or playing, the presser idle or pressing), so a change in the machine's other load hits
     every scenario alike. Returns the light session's steps/s per scenario, one value per round."""
     gate = TrainingGate()
-    light = PlaySession(ExperimentConfig(), gate=gate)
+    light = PlaySession(ExperimentConfig(max_steps=100_000), gate=gate)  # never finishes within the run
     players = [PlaySession(heavy, gate=gate) for _ in range(2)]
     pressing, stop = threading.Event(), threading.Event()
     press = PlaySession(heavy, gate=gate)
@@ -86,7 +86,7 @@ def run(seconds: float, rounds: int, heavy: ExperimentConfig) -> dict[str, list[
                 for p in players:
                     p.play() if k >= 1 else p.pause()
                 pressing.set() if k == 2 else pressing.clear()
-                time.sleep(2.0)  # settle: the queue and the usage memory follow the new load
+                time.sleep(settle)  # the queue and the gate's usage memory (half-life 10 s) follow the new load
                 start, t0 = light.current_step, time.perf_counter()
                 time.sleep(seconds)
                 rates[name].append((light.current_step - start) / (time.perf_counter() - t0))
@@ -103,14 +103,15 @@ def run(seconds: float, rounds: int, heavy: ExperimentConfig) -> dict[str, list[
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per scenario window")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--settle", type=float, default=10.0, help="unmeasured seconds after each switch")
     args = ap.parse_args()
     limit_threads(1)
-    heavy = heaviest_config()
+    heavy = heaviest_config().replace(max_steps=100_000)
     print(f"slots: {TrainingGate().slots}; heavy config: cell={heavy.cell} H={heavy.hidden_size} "
           f"T={heavy.seq_len} N={heavy.batch_size} layers={heavy.num_layers} D={heavy.directions} "
           f"P={heavy.probe_size} (rule's estimate {step_seconds(heavy.to_dict()):.2f} s/step)")
-    rates = run(args.seconds, args.rounds, heavy)
+    rates = run(args.seconds, args.rounds, heavy, args.settle)
     med = {name: statistics.median(v) for name, v in rates.items()}
     alone = med["alone"]
     print()

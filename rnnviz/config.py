@@ -146,9 +146,8 @@ FIELDS: dict[str, Field] = _table(
           reason="PyTorch's own init is what students get out of the box"),
     Field("rho", "float", 1.0, group="init", label="Spectral radius ρ", main=6, widget="slider", step=0.05,
           lo=0.0, hi=10.0, when=("init", ("scaled",)),
-          help="Spectral radius rho = max|eig(W_hh)|, the long-run rate per step: below 1 gradients fade in "
-               "the long run, above 1 they may explode. It bounds no single step (sigma_max of W_hh does).",
-          reason="1.0 is the edge of the long-run rate between vanishing and exploding"),
+          help="Spectral radius rho = max|eig(W_hh)|: the long-run rate per step (sigma_max bounds each step).",
+          reason="1.0 is the long-run edge between vanishing and exploding"),
     Field("forget_bias", "choice", "default", group="init", label="Forget-gate bias", main=7,
           choice_labels={"default": "PyTorch default", "zero": "0", "one": "1"}, choices=FORGET_BIASES,
           when=("cell", ("lstm",)),

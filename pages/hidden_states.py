@@ -8,8 +8,8 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Hidden states")
-st.caption("Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "
+widgets.header("Hidden states",
+               "Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "
            "Scrub the training step to see how the same sequence is represented as the network learns.")
 
 

@@ -263,18 +263,38 @@ def _note_not_finite(fig: go.Figure, text: str = NOT_FINITE_NOTE) -> None:
     )
 
 
-def _log_y(fig: go.Figure, max_ticks: int = 8) -> None:
-    """Log y axis labelled at whole decades only (1e-6, 1e-4, ...), at most ``max_ticks`` of them.
+def _log_y(fig: go.Figure, max_ticks: int = 8, *, axis: str = "y") -> None:
+    """Log y axis with one labelled tick per decade (1e-6, 1e-5, ...), at most ``max_ticks`` labels.
 
-    Plotly's default labels the 2 and 5 between decades, unreadable over 20+ decades."""
-    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data if t.y is not None and len(t.y)]
+    The range runs from the decade below the smallest positive value to the decade above the largest,
+    so even data within one decade shows two labelled decades (not a lone "1e-3" nor Plotly's crowded
+    2 and 5 between decades); over more than ``max_ticks`` decades every k-th decade is labelled.
+    ``axis`` names the y axis ("y", "y2", ...) whose traces are read and which is set.
+    """
+    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data
+          if t.y is not None and len(t.y) and (t.yaxis or "y") == axis]
     y = np.concatenate(ys) if ys else np.empty(0)
     y = y[np.isfinite(y) & (y > 0)]
-    fig.update_yaxes(type="log")
+    name = "yaxis" if axis == "y" else "yaxis" + axis[1:]
+    settings: dict = dict(type="log", minor=dict(showgrid=False, ticks=""))
     if y.size:
-        decades = math.ceil(math.log10(y.max())) - math.floor(math.log10(y.min()))
-        if decades > 1:
-            fig.update_yaxes(dtick=max(1, math.ceil(decades / max_ticks)))
+        lo, hi = _decade_range(float(y.min()), float(y.max()))
+        settings.update(range=[lo, hi], tickmode="linear", tick0=0, dtick=max(1, math.ceil((hi - lo) / max_ticks)))
+    fig.update_layout({name: settings})
+
+
+def _decade_range(lo: float, hi: float) -> tuple[int, int]:
+    """Whole decades (log10) around [lo, hi] (positive), at least one decade wide."""
+    a, b = math.floor(math.log10(lo) - 0.02), math.ceil(math.log10(hi) + 0.02)
+    return a, max(b, a + 1)
+
+
+def _step_axis(fig: go.Figure, *steps) -> None:
+    """A training-step x axis that stays sensible at step 0: with a single step shown the axis spans
+    steps 0..10 (Plotly would centre the lone point on -1..1)."""
+    lo, hi = _span(*steps)
+    if hi - lo < 1:
+        fig.update_xaxes(range=[min(lo, 0) - 0.5, max(hi, 0) + 10])
 
 
 def _hline_trace(fig: go.Figure, x0: float, x1: float, y: float, name: str, colour: str = _NEUTRAL) -> None:

@@ -43,8 +43,9 @@ def wait_until(predicate, timeout: float = 60.0, every: float = 0.25):
     raise AssertionError(f"condition not met within {timeout:.0f} s")
 
 
-def sidebar_button(page, name: str):
-    return page.locator("[data-testid=stSidebar]").get_by_role("button", name=name)
+def strip_button(page, name: str):
+    """A run button of the control strip at the top of the page (the one play control of every page)."""
+    return page.locator(".st-key-control-strip").get_by_role("button", name=name)
 
 
 def no_exception(page) -> None:
@@ -88,13 +89,13 @@ def test_each_preset_loads_its_story_and_link(server_url, page):
 def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(server_url, page, artifacts_dir):
     open_app(page, server_url, f"preset=vanishing-tanh&{SMALL}")
     assert step_counter(page) == 0
-    sidebar_button(page, "Play").click()
+    strip_button(page, "Play").click()
     first = wait_until(lambda: step_counter(page) >= 3 and step_counter(page))
     points = wait_until(lambda: chart_points(page, "Training loss") > 3 and chart_points(page, "Training loss"))
     wait_until(lambda: step_counter(page) > first + 3)
     wait_until(lambda: chart_points(page, "Training loss") > points)  # the curve grows as it trains
     page.screenshot(path=str(artifacts_dir / "playing.png"))
-    sidebar_button(page, "Pause").click()
+    strip_button(page, "Pause").click()
     settle(page)
 
     def stopped():  # the counter may catch up one tick after the click, then it must stay put
@@ -103,15 +104,15 @@ def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(ser
         return step_counter(page) == before and before
 
     paused = wait_until(stopped, timeout=30)
-    sidebar_button(page, "Step").first.click()  # the first Step also shows a tick that raced the pause
+    strip_button(page, "Step").first.click()  # the first Step also shows a tick that raced the pause
     stepped = wait_until(lambda: step_counter(page) > paused and step_counter(page))
-    sidebar_button(page, "Step").first.click()
+    strip_button(page, "Step").first.click()
     try:
         wait_until(lambda: step_counter(page) == stepped + 1, timeout=10)
     except AssertionError:
         page.screenshot(path=str(artifacts_dir / "step-failed.png"))
         raise AssertionError(f"at {stepped}, after Step: {step_counter(page)}") from None
-    sidebar_button(page, "Reset to step 0").click()
+    strip_button(page, "Reset").click()
     wait_until(lambda: step_counter(page) == 0)
     assert chart_points(page, "Training loss") == 1
     no_exception(page)
@@ -119,7 +120,7 @@ def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(ser
 
 def test_every_page_shows_its_charts_without_exception(server_url, page, artifacts_dir):
     open_app(page, server_url, f"cell=lstm&{SMALL}")
-    sidebar_button(page, "×10").click()
+    strip_button(page, "×10").click()
     wait_until(lambda: step_counter(page) == 10)
     for title in PAGE_LINKS:
         page.locator("[data-testid=stSidebarNav] a", has_text=title).click()
@@ -158,7 +159,7 @@ def test_an_invalid_link_parameter_is_named_and_the_app_runs(server_url, page):
 
 def test_download_a_run_and_load_it_back(server_url, page, tmp_path):
     open_app(page, server_url, f"cell=lstm&{SMALL}")
-    sidebar_button(page, "×10").click()
+    strip_button(page, "×10").click()
     wait_until(lambda: step_counter(page) == 10)
     page.locator("[data-testid=stSidebarNav] a", has_text="Share & data").click()
     button = page.get_by_role("button", name=re.compile("the run"))
@@ -199,5 +200,5 @@ def test_a_bad_csv_upload_says_what_is_wrong(server_url, page):
 def test_a_diverging_run_shows_the_banner(server_url, page, query):
     open_app(page, server_url, query)
     page.get_by_text("The run diverged").wait_for()
-    assert sidebar_button(page, "Play").is_disabled()
+    assert strip_button(page, "Play").is_disabled()
     no_exception(page)

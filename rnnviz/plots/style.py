@@ -264,11 +264,10 @@ def _note_not_finite(fig: go.Figure, text: str = NOT_FINITE_NOTE) -> None:
 
 
 def _log_y(fig: go.Figure, max_ticks: int = 8, *, axis: str = "y") -> None:
-    """Log y axis with one labelled tick per decade (1e-6, 1e-5, ...), at most ``max_ticks`` labels.
+    """Log y axis fitted to the data, labelled without crowding: one label per decade (every k-th
+    decade over more than ``max_ticks`` of them), or, when the data span less than two whole decades,
+    at 1, 2, 5 x 10^k (never a lone "1e-3", never Plotly's crowded minor labels).
 
-    The range runs from the decade below the smallest positive value to the decade above the largest,
-    so even data within one decade shows two labelled decades (not a lone "1e-3" nor Plotly's crowded
-    2 and 5 between decades); over more than ``max_ticks`` decades every k-th decade is labelled.
     ``axis`` names the y axis ("y", "y2", ...) whose traces are read and which is set.
     """
     ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data
@@ -278,15 +277,35 @@ def _log_y(fig: go.Figure, max_ticks: int = 8, *, axis: str = "y") -> None:
     name = "yaxis" if axis == "y" else "yaxis" + axis[1:]
     settings: dict = dict(type="log", minor=dict(showgrid=False, ticks=""))
     if y.size:
-        lo, hi = _decade_range(float(y.min()), float(y.max()))
-        settings.update(range=[lo, hi], tickmode="linear", tick0=0, dtick=max(1, math.ceil((hi - lo) / max_ticks)))
+        lo, hi = math.log10(float(y.min())), math.log10(float(y.max()))
+        pad = max(0.25, 0.05 * (hi - lo))  # at least half a decade shown: two labels fit
+        settings.update(range=[lo - pad, hi + pad], **_log_ticks(lo - pad, hi + pad, max_ticks))
     fig.update_layout({name: settings})
 
 
-def _decade_range(lo: float, hi: float) -> tuple[int, int]:
-    """Whole decades (log10) around [lo, hi] (positive), at least one decade wide."""
-    a, b = math.floor(math.log10(lo) - 0.02), math.ceil(math.log10(hi) + 0.02)
-    return a, max(b, a + 1)
+def _log_ticks(lo: float, hi: float, max_ticks: int = 8) -> dict:
+    """Tick values and labels for a log axis over [10^lo, 10^hi]: whole decades when at least two lie
+    inside (every k-th, at most ``max_ticks`` inside), else 1-2-5 (or 1..9) x 10^k. Values a little
+    beyond the range are listed too, so a caller that widens the range still gets labels there."""
+    first, last = math.ceil(lo), math.floor(hi)
+    if last > first:
+        step = max(1, math.ceil((last - first + 1) / max_ticks))
+        values = [10.0**k for k in range(first - 2 * step, last + 2 * step + 1, step)]
+    else:
+        for mantissas in ((1, 2, 5), (1, 2, 3, 5, 7), range(1, 10)):
+            values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas
+                      if lo <= math.log10(m * 10.0**k) <= hi]
+            if len(values) >= 2:
+                break
+    return dict(tickmode="array", tickvals=values, ticktext=[_tick_label(v) for v in values])
+
+
+def _tick_label(v: float) -> str:
+    """0.01 .. 1000 as plain numbers, others as 1e-6 / 2e+12 (as the verdict lines write them)."""
+    if 1e-2 <= v < 1e4:
+        return f"{v:g}"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _step_axis(fig: go.Figure, *steps) -> None:

@@ -70,17 +70,17 @@ def loss_curve(
     _styled(fig, "loss_curve", title, None if metric is not None else "training step",
             f"{loss_name} (log scale)", height=480, not_finite=bad)
     _log_y(fig)
-    if baseline is not None and baseline > 0:
-        _label_on_line(fig, steps, float(baseline), f"chance {baseline:.3g}")
+    _label_baseline(fig, baseline, steps)
     _step_axis(fig, steps)
     return fig
 
 
-def _label_on_line(fig: go.Figure, steps: np.ndarray, y: float, text: str) -> None:
+def _label_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:
     """The baseline's words written on its line, at the right end (on the log loss axis)."""
-    fig.add_annotation(x=_span(steps)[1], y=math.log10(y), xref="x", yref="y", text=text, showarrow=False,
-                       xanchor="right", yanchor="bottom", font=dict(color="#222222"),
-                       bgcolor="rgba(255,255,255,0.8)", name="baseline-label")
+    if baseline is not None and baseline > 0:
+        fig.add_annotation(x=_span(*steps)[1], y=math.log10(baseline), xref="x", yref="y",
+                           text=f"chance {baseline:.3g}", showarrow=False, xanchor="right", yanchor="bottom",
+                           font=dict(color="#222222"), bgcolor="rgba(255,255,255,0.8)", name="baseline-label")
 
 
 def _chance_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:
@@ -168,5 +168,6 @@ def compare_loss(curves: Mapping[str, tuple], baseline: float | None = None) -> 
     _styled(fig, "compare_loss", "Training loss: same task, seed and batches", "training step",
             "loss (log scale)", not_finite=bad)
     _log_y(fig)
+    _label_baseline(fig, baseline, *all_steps)
     _step_axis(fig, *all_steps)
     return fig

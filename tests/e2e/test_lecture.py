@@ -6,8 +6,10 @@ while the run plays. Screenshots of every page in both views go to tests/e2e/art
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from conftest import step_counter, wait_for_app
+from conftest import wait_for_app
 from test_flows import settle, strip_button, wait_until
 
 from ui.frame import PAGE_TABLE
@@ -16,6 +18,7 @@ from ui.frame import PAGE_TABLE
 QUERY = "cell=lstm&seq_len=30&hidden_size=16&batch_size=8"
 CHART_PAGES = ("playground", "hidden_states", "gates", "gradient_flow", "compare")
 PAGES = tuple(url for _, _, _, url in PAGE_TABLE)
+TITLES = {url: title for _, title, _, url in PAGE_TABLE}
 
 #: Every button, metric and chart text that is cut off: a box whose content is wider than the box,
 #: or a chart title, legend or colour-bar title reaching past its chart (SVG text has no scrollWidth).
@@ -45,10 +48,27 @@ OVERFLOW_JS = """() => {
 
 
 def open_page(page, url: str, path: str, present: bool) -> None:
+    """Open the app on ``path`` (a new browser session: the run starts at step 0)."""
     page.goto(f"{url}/{'' if path == PAGES[0] else path}?{QUERY}{'&view=present' if present else ''}")
     wait_for_app(page)
     page.wait_for_selector(".st-key-control-strip")
     settle(page)
+
+
+def go_to(page, path: str) -> None:
+    """Switch page in the same session, as a person does: the navigation link (sidebar or top bar)."""
+    page.locator("a", has_text=re.compile(rf"^\s*{re.escape(TITLES[path])}\s*$")).first.click()
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+    page.wait_for_selector(".st-key-control-strip")
+    settle(page)
+
+
+def current_step(page) -> int:
+    """The step in the status bar: the "Step" metric, or "Step N ·" in the presentation view's line."""
+    text = page.locator("[data-testid=stMain]").inner_text()
+    match = re.search(r"Step\s*\n?\s*([\d,]+)", text)
+    return int(match.group(1).replace(",", "")) if match else -1
 
 
 def key_chart_box(page) -> dict:
@@ -74,10 +94,11 @@ def test_no_text_is_cut_off_and_the_key_chart_fits(server_url, screen, present, 
     view = "present" if present else "normal"
     open_page(page, server_url, "playground", present)
     strip_button(page, "×10").click()
-    wait_until(lambda: step_counter(page) >= 10)
+    wait_until(lambda: current_step(page) >= 10)
     problems = {}
     for path in PAGES:
-        open_page(page, server_url, path, present)
+        go_to(page, path)
+        assert ("view=present" in page.url) == present and "cell=lstm" in page.url, page.url  # the full link
         if path == "compare":
             strip_button(page, "×10").click()
             settle(page)

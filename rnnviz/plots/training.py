@@ -92,7 +92,7 @@ def _chance_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray)
 
 def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int) -> None:
     """Red x at the last finite loss up to ``step`` (else the last finite loss at all) + a vertical line;
-    with no finite loss at all, only the line."""
+    with no finite loss at all, the line and its words at the top of the chart."""
     upto = np.isfinite(y) & (steps <= step)
     finite = upto if upto.any() else np.isfinite(y)
     name = f"diverged at step {step}"
@@ -107,6 +107,9 @@ def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int
                 hovertemplate=f"{name}<extra></extra>",
             )
         )
+    else:
+        fig.add_annotation(x=step, y=1, xref="x", yref="paper", text=f"{name} (no finite loss)", showarrow=False,
+                           xanchor="left", yanchor="top", font=dict(color="#B00020"), name="diverged-label")
     fig.add_vline(x=step, line=dict(color="#B00020", dash="dot", width=2))
 
 

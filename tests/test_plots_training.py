@@ -32,7 +32,8 @@ def test_loss_curve_data_baseline_and_metric():
     assert list(base.x) == [0, 20] and list(base.y) == [1 / 6, 1 / 6]
     assert list(fig.data).index(base) > 0  # drawn after (on top of) the loss curve
     label = next(a for a in fig.layout.annotations if a.name == "baseline-label")
-    assert label.text == "chance 0.167" and label.y == pytest.approx(np.log10(1 / 6)) and label.x == 20
+    assert label.text == "chance<br>0.167" and label.y == pytest.approx(np.log10(1 / 6))
+    assert (label.xref, label.x, label.xanchor) == ("paper", 1.0, "left")  # beside the plot, not over the data
     assert "accuracy" in fig.layout.title.text
     assert not has_note(fig)
 

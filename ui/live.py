@@ -121,9 +121,13 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
-        if show_status and isinstance(sess, PlaySession):
+        status = show_status and isinstance(sess, PlaySession)
+        present = state.presenting()  # on a projector the key chart comes first, the status line below it
+        if status and not present:
             status_bar(sess)
         render(sess)
+        if status and present:
+            status_bar(sess)
         result = _gated_tick(sess, notice)
         if result is not None and (result.stopped or (result.steps and not sess.playing)):
             # the whole app: the play button flips back and the timer stops; also when pause was pressed

@@ -19,7 +19,7 @@ PLOTLY_CONFIG = {
 
 
 #: Tallest chart in the presentation view: under the strip and the status line it fits 720 px.
-PRESENT_MAX_HEIGHT = 470
+PRESENT_MAX_HEIGHT = 430
 
 PNG_HINT = ("PNG: the camera icon in the chart's toolbar (top right of the chart, on hover) saves the picture; "
             "your browser draws it, nothing is sent anywhere.")

@@ -180,7 +180,8 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str) -> go.Figure:
         raise RnnvizError(f"gate_heatmaps needs at least one gate, got none for cell {cell!r}")
     titles = [f"{GATE_TITLES.get(g, g)} ({'tanh, −1…1' if g in TANH_GATES else 'σ, 0…1'})" for g in order]
     fig = make_subplots(
-        rows=len(order), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.06
+        # room for each panel's title above it even when the figure is squeezed to a projector's height
+        rows=len(order), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.1
     )
     bad, total = False, 0
     for row, name in enumerate(order, start=1):

@@ -76,11 +76,13 @@ def loss_curve(
 
 
 def _label_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:
-    """The baseline's words written on its line, at the right end (on the log loss axis)."""
+    """The baseline's words at its height, just right of the plot area (on the log loss axis): level
+    with the line and never over the newest losses, which sit at the right end of the curve."""
     if baseline is not None and baseline > 0:
-        fig.add_annotation(x=_span(*steps)[1], y=math.log10(baseline), xref="x", yref="y",
-                           text=f"chance {baseline:.3g}", showarrow=False, xanchor="right", yanchor="bottom",
-                           font=dict(color="#222222"), bgcolor="rgba(255,255,255,0.8)", name="baseline-label")
+        fig.add_annotation(x=1.0, y=math.log10(baseline), xref="paper", yref="y", text=f"chance<br>{baseline:.3g}",
+                           showarrow=False, xanchor="left", yanchor="middle", align="left",
+                           font=dict(color="#222222", size=16), name="baseline-label")
+        fig.update_layout(margin=dict(r=80))
 
 
 def _chance_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:

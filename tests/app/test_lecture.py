@@ -57,7 +57,7 @@ def test_a_1e7_loss_spike_does_not_hide_the_learning():
     names = [t.get("name") for t in fig["data"]]
     assert names.index("chance baseline (0.167)") > names.index("loss")  # on top of the curve
     label = next(a for a in fig["layout"]["annotations"] if a.get("name") == "baseline-label")
-    assert label["text"] == "chance 0.167" and label["y"] == np.log10(1 / 6)
+    assert label["text"] == "chance<br>0.167" and label["y"] == np.log10(1 / 6)
     accuracy = trace_named(fig, "accuracy")
     assert accuracy["yaxis"] == "y2" and "overlaying" not in fig["layout"]["yaxis2"]  # its own panel
 
@@ -87,7 +87,7 @@ def test_presentation_view_one_strip_no_sidebar_short_charts_and_the_link():
     keys = {w.key for w in (*at.button, *at.selectbox, *at.toggle)}
     assert {"ctl.play", "ctl.step1", "ctl.step10", "ctl.reset", "cfg.preset", "cfg.cell", "ui.present"} <= keys
     assert not at.title and not at.metric  # the key chart comes first; the status is one line
-    assert all(f["layout"]["height"] <= 470 for f in map(lambda c: c, _figs(at)))
+    assert all(f["layout"]["height"] <= 430 for f in map(lambda c: c, _figs(at)))
     assert at.query_params["view"] == "present"
     at.toggle(key="ui.present").set_value(False).run()
     assert "view" not in at.query_params and at.sidebar.selectbox  # the normal view: sidebar back

@@ -57,7 +57,7 @@ def open_page(page, url: str, path: str, present: bool) -> None:
 
 def go_to(page, path: str) -> None:
     """Switch page in the same session, as a person does: the navigation link (sidebar or top bar)."""
-    page.locator("a", has_text=re.compile(rf"^\s*{re.escape(TITLES[path])}\s*$")).first.click()
+    page.locator("a", has_text=re.compile(rf"{re.escape(TITLES[path])}\s*$")).first.click()  # after its icon
     page.wait_for_timeout(300)
     wait_for_app(page)
     page.wait_for_selector(".st-key-control-strip")

@@ -178,7 +178,7 @@ def test_download_a_run_and_load_it_back(server_url, page, tmp_path):
     settle(page)
     page.locator("[data-testid=stSidebarNav] a", has_text="Playground").click()
     wait_until(lambda: step_counter(page) == 10)  # the loaded run, exactly as recorded
-    assert chart_points(page, "Training loss") == 11
+    wait_until(lambda: chart_points(page, "Training loss") == 11)  # plotly draws after the metrics
     assert np.isfinite(run.scalars["loss"]).all()
     no_exception(page)
 

@@ -241,6 +241,10 @@ def block_words(block: str) -> str:
 _GATE_WORDS = {"i": "input", "f": "forget", "g": "cell", "o": "output", "r": "reset", "z": "update", "n": "new"}
 
 
+#: px; 16 LSTM bars in a half-width chart: a little under BASE_FONT_SIZE so every label has its own row.
+BAR_LABEL_SIZE = 16
+
+
 def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
     """||dL/dW|| for each parameter block as horizontal bars on a linear axis, each value printed on its
     bar, named in words ("input→forget", "hidden→cell") and coloured by gate with a legend.
@@ -278,7 +282,10 @@ def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
             hovertemplate="%{y} (%{customdata})<br>||dL/dW|| = %{x:.3g}<extra></extra>",
         ))
     _styled(fig, "param_grad_bars", "Gradient per parameter block", "||dL/dW||", None,
-            height=max(360, 120 + 30 * len(names)), not_finite=bad)
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=[block_words(n) for n in names])
+            height=max(360, 200 + 30 * len(names)), not_finite=bad)
+    words = [block_words(n) for n in names]
+    # every bar named (Plotly skips category labels it finds crowded), one row of text per bar
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=words, tickmode="array",
+                     tickvals=words, tickfont=dict(size=BAR_LABEL_SIZE))
     fig.update_xaxes(rangemode="tozero", exponentformat="e")
     return fig

@@ -288,13 +288,14 @@ def _log_ticks(lo: float, hi: float, max_ticks: int = 8) -> dict:
     inside (every k-th, at most ``max_ticks`` inside), else 1-2-5 (or 1..9) x 10^k. Values a little
     beyond the range are listed too, so a caller that widens the range still gets labels there."""
     first, last = math.ceil(lo), math.floor(hi)
+    decades = range(-320, 308)  # 10.0**k is a finite, non-zero float64 (a bound may reach 1e308)
     if last > first:
         step = max(1, math.ceil((last - first + 1) / max_ticks))
-        values = [10.0**k for k in range(first - 2 * step, last + 2 * step + 1, step)]
+        values = [10.0**k for k in range(first - 2 * step, last + 2 * step + 1, step) if k in decades]
     else:
         for mantissas in ((1, 2, 5), (1, 2, 3, 5, 7), range(1, 10)):
-            values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in mantissas
-                      if lo <= math.log10(m * 10.0**k) <= hi]
+            values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) if k in decades
+                      for m in mantissas if lo <= math.log10(m * 10.0**k) <= hi]
             if len(values) >= 2:
                 break
     return dict(tickmode="array", tickvals=values, ticktext=[_tick_label(v) for v in values])

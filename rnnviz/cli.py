@@ -5,6 +5,7 @@
     python -m rnnviz train --config cfg.json --set lr=0.01 --set clip=none --steps 200 --out run.npz
     python -m rnnviz info run.npz
     python -m rnnviz report run.npz --out report.html
+    python -m rnnviz sweep --preset vanishing-tanh --grid rho=0.5:2.0:20 --grid seq_len=10:200:20 --seeds 3
 
 Exit codes: 0 success; 2 bad arguments (argparse's usage message) or a user error (RnnvizError:
 one line on stderr, no traceback). Progress goes to stderr, results to stdout.
@@ -35,31 +36,74 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rnnviz",
                                 description="Headless runs of the rnnviz engine (train, inspect, report).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    t = sub.add_parser("train", help="train a config and save the run as .npz")
-    src = t.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
-    src.add_argument("--config", metavar="FILE",
-                     help="start from a JSON config file (ExperimentConfig.to_json)")
-    t.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config field (repeatable), e.g. --set lr=0.01")
-    t.add_argument("--steps", type=_positive_int, default=None,
-                   help="steps to train (sets max_steps; default: the config's max_steps)")
-    t.add_argument("--out", default="run.npz", help="output file (default: run.npz)")
-    t.add_argument("--data", metavar="FILE", help="data for the charlm (text) or csv (numeric table) task")
-    t.add_argument("--threads", type=_positive_int, default=1,
-                   help="torch intra-op threads (default 1: small RNNs gain little from more)")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-
+    _add_train_parser(sub)
     i = sub.add_parser("info", help="print a saved run's config and summary")
     i.add_argument("run", help="a run saved by `train` (.npz)")
-
     r = sub.add_parser("report", help="write the key figures of a run as one standalone HTML file")
     r.add_argument("run", help="a run saved by `train` (.npz)")
     r.add_argument("--out", default="report.html", help="output file (default: report.html)")
-
     sub.add_parser("presets", help="list the presets")
+    _add_sweep_parser(sub)
     return p
+
+
+def _add_config_source(parser: argparse.ArgumentParser, set_help: str) -> None:
+    """--preset | --config, then --set overrides: where `train` and `sweep` take their config from."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
+    src.add_argument("--config", metavar="FILE", help="start from a JSON config file (ExperimentConfig.to_json)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+
+
+def _add_run_options(parser: argparse.ArgumentParser, threads_help: str) -> None:
+    """--data, --threads and --quiet, shared by `train` and `sweep`."""
+    parser.add_argument("--data", metavar="FILE", help="data for the charlm (text) or csv (numeric table) task")
+    parser.add_argument("--threads", type=_positive_int, default=1, help=threads_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_train_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a config and save the run as .npz")
+    _add_config_source(t, "override one config field (repeatable), e.g. --set lr=0.01")
+    t.add_argument("--steps", type=_positive_int, default=None,
+                   help="steps to train (sets max_steps; default: the config's max_steps)")
+    t.add_argument("--out", default="run.npz", help="output file (default: run.npz)")
+    _add_run_options(t, "torch intra-op threads (default 1: small RNNs gain little from more)")
+
+
+def _add_sweep_parser(sub) -> None:
+    w = sub.add_parser(
+        "sweep", help="gradient ratio at initialisation over a grid of config fields, as CSV",
+        description="One CSV row per grid point: the grid fields, sigma_max and spectral_radius of layer 0's "
+                    "W_hh (median over seeds; gated cells: the largest over the gate blocks), grad_ratio = "
+                    "median over seeds of ||dL/dh_1|| / ||dL/dh_T|| at initialisation on the first training "
+                    "batch, grad_ratio_min and grad_ratio_max. Every grid point x seed is validated by the "
+                    "config's own rules before anything runs: one invalid point refuses the whole sweep "
+                    "(exit 2, naming the point and the rule).")
+    _add_config_source(w, "override one config field (repeatable), as in `train`")
+    w.add_argument("--grid", dest="grids", action="append", default=[], required=True,
+                   metavar="FIELD=LO:HI:N[:log]",
+                   help="a swept int or float field, N values from LO to HI spaced linearly (or logarithmically "
+                        "with :log); integer fields are rounded and repeats dropped (repeatable: the grid is "
+                        "the product of the axes, first axis outermost)")
+    w.add_argument("--seeds", type=_positive_int, default=1,
+                   help="seeds per point: the config's seed, seed+1, ... (default 1)")
+    w.add_argument("--out", default="sweep.csv", help="output CSV (default: sweep.csv)")
+    _add_run_options(w, "torch intra-op threads (default 1: the batched sweep is bit-identical to the app's "
+                        "one-thread trace)")
+    w.add_argument("--train", type=_positive_int, metavar="STEPS",
+                   help="also train every point x seed for STEPS steps (as `train`) and add final_loss (median "
+                        "over seeds of the last step's loss), success_rate (fraction of seeds not diverged whose "
+                        "final loss <= SUCCESS x the task's baseline) and steps_to_success (median first step at "
+                        "or below that level; empty when at least half the seeds never got there). Rows are written as "
+                        "points finish; rerunning the same command resumes (finished points are skipped)")
+    w.add_argument("--success", type=float, default=0.5,
+                   help="success level as a fraction of the task's baseline loss (default 0.5)")
+    w.add_argument("--workers", type=_positive_int, default=None,
+                   help="training processes, one torch thread each (default: the core count)")
+    w.add_argument("--ray", metavar="ADDRESS|local",
+                   help="run the training on a Ray cluster at ADDRESS, or a local Ray with --workers CPUs "
+                        "(optional extra: pip install -e .[cluster])")
 
 
 def _positive_int(text: str) -> int:
@@ -75,8 +119,8 @@ def _positive_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 with the usage message on bad arguments
     try:
-        return {"train": cmd_train, "info": cmd_info, "report": cmd_report, "presets": cmd_presets}[
-            args.command](args)
+        return {"train": cmd_train, "info": cmd_info, "report": cmd_report, "presets": cmd_presets,
+                "sweep": cmd_sweep}[args.command](args)
     except RnnvizError as e:
         print(f"rnnviz: error: {e}", file=sys.stderr)
         return 2
@@ -182,15 +226,15 @@ class _Progress:
 
     On a terminal it redraws one line in place; elsewhere (CI logs) it prints a line every 10%."""
 
-    def __init__(self, total: int, enabled: bool = True, stream=None):
-        self.total, self.enabled = total, enabled
+    def __init__(self, total: int, enabled: bool = True, stream=None, unit: str = "steps"):
+        self.total, self.enabled, self.unit = total, enabled, unit
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.t0 = self.last = time.perf_counter()
         self.next_decile = 1
         self.line = ""
 
-    def update(self, done: int, loss: float) -> None:
+    def update(self, done: int, loss: float | None = None) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
@@ -204,7 +248,7 @@ class _Progress:
         width = 30
         filled = int(width * done / max(self.total, 1))
         self.line = (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}  "
-                     f"{rate:6.1f} steps/s  loss {loss:.4g}")
+                     f"{rate:6.1f} {self.unit}/s" + ("" if loss is None else f"  loss {loss:.4g}"))
         if self.tty:
             self.stream.write("\r" + self.line)
         else:
@@ -355,4 +399,38 @@ def cmd_report(args) -> int:
     except OSError as e:
         raise RnnvizError(f"report output must be writable, got {args.out!r} ({e.strerror})") from None
     print(f"wrote {args.out}: {len(figs)} figures, {len(doc) / 2**20:.1f} MB")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- sweep
+def cmd_sweep(args) -> int:
+    import os
+
+    from rnnviz.sweep import parse_axis, plan, run_sweep
+    from rnnviz.trainer import limit_threads
+
+    if args.train is None:
+        given = [flag for flag, v in (("--workers", args.workers), ("--ray", args.ray)) if v is not None]
+        if given or args.success != 0.5:
+            given += ["--success"] if args.success != 0.5 else []
+            raise RnnvizError(f"{', '.join(given)} only apply to a training sweep (--train STEPS), got no --train")
+    axes = [parse_axis(spec) for spec in args.grids]
+    base = resolve_config(args.preset, args.config, args.sets)
+    n_configs = len(plan(base, axes, args.seeds)) * args.seeds  # validates every point before anything runs
+    limit_threads(args.threads)
+    bar = _Progress(n_configs, enabled=not args.quiet, unit="runs" if args.train else "configs")
+
+    def progress(done, total):
+        bar.total = total
+        bar.update(done)
+
+    t0 = time.perf_counter()
+    rows, computed = run_sweep(base, axes, args.seeds, args.out, train=args.train, success=args.success,
+                               workers=args.workers or os.cpu_count() or 1, ray=args.ray,
+                               data=_load_data(args.data, base.task), progress=progress)
+    bar.close()
+    shape = " x ".join(f"{len(a.values)} {a.field}" for a in axes)
+    resumed = f", {rows - computed} kept from an earlier run" if rows > computed else ""
+    print(f"wrote {args.out}: {rows} points ({shape}) x {args.seeds} seeds{resumed}; "
+          f"{computed * args.seeds} configs computed in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from conftest import assert_no_exception, figure, open_app, session, trace_named, values
+from conftest import assert_no_exception, figure, figures, open_app, session, trace_named, values
 
 from rnnviz.trainer import limit_threads
 
@@ -87,7 +87,7 @@ def test_presentation_view_one_strip_no_sidebar_short_charts_and_the_link():
     keys = {w.key for w in (*at.button, *at.selectbox, *at.toggle)}
     assert {"ctl.play", "ctl.step1", "ctl.step10", "ctl.reset", "cfg.preset", "cfg.cell", "ui.present"} <= keys
     assert not at.title and not at.metric  # the key chart comes first; the status is one line
-    assert all(f["layout"]["height"] <= 430 for f in map(lambda c: c, _figs(at)))
+    assert all(f["layout"]["height"] <= 430 for f in figures(at))
     assert at.query_params["view"] == "present"
     at.toggle(key="ui.present").set_value(False).run()
     assert "view" not in at.query_params and at.sidebar.selectbox  # the normal view: sidebar back
@@ -118,9 +118,3 @@ def test_fine_knobs_get_an_exact_number_box_and_sequence_length_common_stops():
     at.number_input(key="cfg.seq_len.exact").set_value(37).run()
     assert session(at).config.seq_len == 37 and at.query_params["seq_len"] == "37"
     assert "37" in at.select_slider(key="cfg.seq_len").options  # the running value is a stop too
-
-
-def _figs(at):
-    from conftest import figures
-
-    return figures(at)

@@ -71,6 +71,18 @@ def current_step(page) -> int:
     return int(match.group(1).replace(",", "")) if match else -1
 
 
+def pause(page) -> None:
+    """Press Pause until the strip shows Play (a click landing while a tick redraws the strip is lost)."""
+    for _ in range(5):
+        strip_button(page, "Pause").click()
+        try:
+            strip_button(page, "Play").wait_for(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 (playwright's TimeoutError: press again)
+            continue
+    settle(page)
+
+
 def key_chart_box(page) -> dict:
     chart = page.locator("[data-testid=stPlotlyChart]").first
     chart.wait_for()
@@ -115,8 +127,7 @@ def test_no_text_is_cut_off_and_the_key_chart_fits(server_url, screen, present, 
             page.wait_for_timeout(2500)  # a few ticks of play: Pause shown, numbers moving
             problems[(path, "playing")] = page.evaluate(OVERFLOW_JS)
             page.screenshot(path=str(artifacts_dir / f"lecture-{width}x{height}-{view}-{path}-playing.png"))
-            strip_button(page, "Pause").click()
-            settle(page)
+            pause(page)
     assert {k: v for k, v in problems.items() if v} == {}
 
 

@@ -8,8 +8,8 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Gradient flow")
-st.caption("Backpropagation through time multiplies the gradient by one Jacobian per step. If those "
+widgets.header("Gradient flow",
+               "Backpropagation through time multiplies the gradient by one Jacobian per step. If those "
            "Jacobians shrink vectors (spectral radius of W_hh times the nonlinearity's slope below 1) the "
            "gradient vanishes geometrically: a straight falling line on the log axis below.")
 

@@ -135,19 +135,26 @@ STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverg
 
 
 def status_bar(sess: PlaySession) -> None:
-    """Step counter, steps/s, loss and run state; a loud banner when the watchdog stopped the run."""
+    """Step counter, steps/s (only while playing: a paused run has no rate), loss and run state, numbers
+    to 3 significant figures; one compact line in the presentation view. A loud banner when the watchdog
+    stopped the run."""
     trainer = sess.trainer
     hist = sess.history
     scal = hist.scalars if len(hist) else None
-    cols = st.columns(5)
-    cols[0].metric("Step", f"{sess.current_step:,}")
-    cols[1].metric("Steps / s", f"{sess.rate.per_second:.1f}" if sess.playing or sess.rate.per_second else "–")
-    cols[2].metric("Loss", _fmt(scal["loss"][-1]) if scal is not None else "–")
     metric_name = getattr(trainer.task, "metric_name", "metric") or "metric"
-    cols[3].metric(metric_name.capitalize(), _fmt(scal["metric"][-1]) if scal is not None else "–")
     state_text = "ready" if sess.current_step == 0 and not trainer.stop_reason else \
         STATE_TEXT.get(trainer.state, trainer.state)
-    cols[4].metric("State", "▶ playing" if sess.playing else state_text)
+    items = (("Step", f"{sess.current_step:,}"),
+             ("Steps / s", f"{sess.rate.per_second:.3g}" if sess.playing else "–"),
+             ("Loss", fmt(scal["loss"][-1]) if scal is not None else "–"),
+             (metric_name.split(" (")[0].capitalize(), fmt(scal["metric"][-1]) if scal is not None else "–"),
+             ("State", "▶ playing" if sess.playing else state_text))
+    if state.presenting():
+        st.markdown(" · ".join(f"{label} **{value}**" for label, value in items))
+    else:
+        for col, (label, value) in zip(st.columns(5), items, strict=True):
+            col.metric(label, value, help=metric_name if label not in ("Step", "Steps / s", "Loss", "State")
+                       else None)
     reason = md_escape(trainer.reason)  # a loaded run's reason comes from its file: plain text only
     if trainer.state == "diverged":
         st.error(f"**The run diverged.** {reason}. Everything up to that step is kept: look at the "
@@ -159,13 +166,14 @@ def status_bar(sess: PlaySession) -> None:
         st.success(f"Finished: {reason}.", icon=":material/flag:")
 
 
-def _fmt(v) -> str:
+def fmt(v) -> str:
+    """A number to 3 significant figures ("0.000701", "7.05e+06"), "nan"/"inf" as words."""
     v = float(v)
     if v != v:
         return "nan"
     if abs(v) == float("inf"):
-        return "inf"
-    return f"{v:.4g}"
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.3g}"
 
 
 def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
@@ -185,10 +193,14 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
+        status = show_status and isinstance(sess, PlaySession)
+        present = state.presenting()  # on a projector the key chart comes first, the status line below it
         with sess.lock:  # no step is appended while the page reads the run
-            if show_status and isinstance(sess, PlaySession):
+            if status and not present:
                 status_bar(sess)
             render(sess)
+            if status and present:
+                status_bar(sess)
         result = _gated_tick(sess, notice)
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops

@@ -20,6 +20,7 @@ import streamlit as st
 
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
 from rnnviz.session import CompareSession, PlaySession
+from ui.server import training_gate
 
 SESSION_KEY = "rnnviz.session"
 COMPARE_KEY = "rnnviz.compare"
@@ -71,8 +72,6 @@ class InstructorFlags:
 
 def _gate():
     """The server's training gate: building a run takes a training slot like a tick does."""
-    from ui.live import training_gate  # here, not at the top: ui.live imports this module
-
     return training_gate()
 
 

@@ -8,8 +8,7 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Gradient flow")
-st.caption(flow.FLOW_CAPTION)
+widgets.header("Gradient flow", flow.FLOW_CAPTION)
 
 
 def render(sess) -> None:

@@ -110,16 +110,24 @@ def test_gradient_flow_heatmap_many_decades_keeps_few_ticks():
 # ---------------------------------------------------------------- parameters
 
 
-def test_param_grad_bars_coloured_by_gate_log_axis():
-    norms = {"W_ii": 0.5, "W_if": 0.25, "W_hg": np.float32(2.0), "b_ho": np.array([[1.0]])}
+def test_param_grad_bars_words_gate_colours_legend_linear_axis_values_on_bars():
+    norms = {"W_ii": 0.5, "W_hf": 0.25, "W_hg": np.float32(2.0), "b_ho": np.array([[1.0]]), "W_if": 3.8e11}
     fig = plots.param_grad_bars(norms)
-    assert_common(fig, "param_grad_bars", "parameter block", "||dL/dW|| (log scale)")
-    bar = fig.data[0]
-    assert list(bar.x) == ["W_ii", "W_if", "W_hg", "b_ho"]
-    np.testing.assert_array_equal(bar.y, [0.5, 0.25, 2.0, 1.0])
-    assert list(bar.marker.color) == [plots.GATE_COLOURS[g] for g in "ifgo"]
-    assert fig.layout.yaxis.type == "log"
-    assert has_note(plots.param_grad_bars({"W_ih": INF, "W_hh": 1.0}))
+    assert_common(fig, "param_grad_bars", "||dL/dW||")
+    by_gate = {t.name: t for t in fig.data}
+    assert set(by_gate) == {"input gate", "forget gate", "cell gate", "output gate"}
+    assert all(t.showlegend for t in fig.data)  # the legend names each gate colour
+    assert by_gate["forget gate"].marker.color == plots.GATE_COLOURS["f"]
+    assert list(by_gate["forget gate"].y) == ["hidden→forget", "input→forget"]
+    assert list(by_gate["forget gate"].x) == [0.25, 3.8e11]
+    assert list(by_gate["forget gate"].text) == ["0.25", "3.8e+11"]  # the value printed on each bar
+    assert list(by_gate["cell gate"].y) == ["hidden→cell"]
+    assert list(by_gate["output gate"].y) == ["bias→output (hidden side)"]
+    assert fig.layout.xaxis.type in (None, "linear") and fig.layout.xaxis.rangemode == "tozero"
+    rnn = plots.param_grad_bars({"W_ih": INF, "W_hh": 1.0})
+    assert has_note(rnn) and list(rnn.data[0].y) == ["input→hidden", "hidden→hidden"]
+    assert [plots.block_words(b) for b in ("W_ir", "W_hz", "b_in")] == ["input→reset", "hidden→update",
+                                                                         "bias→new (input side)"]
     with pytest.raises(RnnvizError, match="one number per block"):
         plots.param_grad_bars({"W_ih": np.ones((2, 1))})
 

@@ -20,6 +20,7 @@ The conventions every builder follows (1-based time, non-finite values as gaps) 
 """
 
 from rnnviz.plots.gradients import (
+    block_words,
     cell_vs_hidden_flow,
     gradient_flow,
     gradient_flow_heatmap,
@@ -27,7 +28,7 @@ from rnnviz.plots.gradients import (
     transport_curve,
 )
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
-from rnnviz.plots.spectrum import eigenvalue_plot
+from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
 from rnnviz.plots.states import (
     MAX_ANIMATION_FRAMES,
     gate_heatmaps,
@@ -78,7 +79,9 @@ __all__ = [
     "saturation_curve",
     "pca_trajectory_figure",
     "eigenvalue_plot",
+    "unit_midpoint_scale",
     "param_grad_bars",
+    "block_words",
     "jacobian_product_figure",
     "clipping_figure",
     "nonlinearity_figure",

@@ -260,7 +260,7 @@ def test_compare_uses_the_sidebar_controls_for_its_three_cells():
     keys = {b.key for b in at.button}
     assert {"cmp.play", "cmp.step1", "cmp.step10", "cmp.reset"} <= keys  # the sidebar's buttons, on cmp.*
     assert {b.label for b in at.button if b.key and b.key.startswith("cmp.")} == {
-        "▶ Play all", "Step", "×10", "↺ Reset all to step 0"}
+        "▶ Play all", "Step", "×10", "↺ Reset all"}
     from ui.state import COMPARE_KEY
 
     click(at, "cmp.step1")

@@ -32,7 +32,7 @@ def render(cmp) -> None:
     step = widgets.step_picker(compare.recorded_steps(trainers), key="cmp.step_pick", playing=cmp.playing)
     flows = compare.gradient_curves(trainers, step)
     widgets.chart(plots.gradient_flow(flows, step=step), key="cmp.flow", download_name="compare-flow")
-    st.markdown("\n".join(f"- {line}" for line in compare.verdicts(flows)))
+    st.markdown("\n".join(f"- {line}" for line in compare.verdicts(flows, cmp.base)))
 
 
 live.live(render, sess=cmp)

@@ -148,8 +148,8 @@ FIELDS: dict[str, Field] = _table(
           reason="PyTorch's own init is what students get out of the box"),
     Field("rho", "float", 1.0, group="init", label="Spectral radius ρ", main=6, widget="slider", step=0.05,
           lo=0.0, hi=10.0, when=("init", ("scaled",)),
-          help="Spectral radius rho = max|eig(W_hh)|: below 1 gradients vanish; above, they may explode.",
-          reason="1.0 is the edge between vanishing and exploding"),
+          help="Spectral radius rho = max|eig(W_hh)|: the long-run rate per step (sigma_max bounds each step).",
+          reason="1.0 is the long-run edge between vanishing and exploding"),
     Field("forget_bias", "choice", "default", group="init", label="Forget-gate bias", main=7,
           choice_labels={"default": "PyTorch default", "zero": "0", "one": "1"}, choices=FORGET_BIASES,
           when=("cell", ("lstm",)),
@@ -227,7 +227,8 @@ def step_cost_terms(v: Mapping[str, Any]) -> dict[str, int]:
     """
     L = sequence_length(v["task"], v["seq_len"])
     D = 2 if v["bidirectional"] else 1
-    G, H, N, P, Lyr = len(cells.get(v["cell"]).blocks), v["hidden_size"], v["batch_size"], v["probe_size"], v["num_layers"]
+    G, H, N = len(cells.get(v["cell"]).blocks), v["hidden_size"], v["batch_size"]
+    P, Lyr = v["probe_size"], v["num_layers"]
     return {"multiply_add": Lyr * D * L * G * H * (H + D * H) * (3 * N + P),
             "elementwise": Lyr * D * L * G * H * (N + P),
             "timesteps": Lyr * D * L * G,

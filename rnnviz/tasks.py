@@ -91,6 +91,10 @@ class Task:
     baseline_metric: float = float("nan")
     baseline_note: str = ""  # which predictor scores the baselines
     uses_data: bool = False
+    #: Where the loss sits: "last" (only the last step is masked in: the gradient enters the recurrence at
+    #: h_T alone, so ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t) holds) or "every" (a loss at many
+    #: steps: dL/dh_t also holds that step's own term, and the ratio of the two ends is no vanishing measure).
+    loss_steps: str = "every"
 
     def __init__(self, config: ExperimentConfig, data=None):
         if data is not None and not self.uses_data:
@@ -166,6 +170,7 @@ class AddingTask(Task):
     baseline_loss = 1.0 / 6.0
     baseline_metric = 2 * 0.04 - 0.04**2
     baseline_note = "always predicting 1 (the mean of the sum)"
+    loss_steps = "last"
 
     def _sample(self, n, g):
         L = self.length
@@ -272,6 +277,7 @@ class TemporalOrderTask(Task):
     baseline_loss = math.log(4)
     baseline_metric = 0.25
     baseline_note = "uniform guess over XX, XY, YX, YY (any constant class: 75% error)"
+    loss_steps = "last"
 
     def positions(self) -> tuple[tuple[int, int], tuple[int, int]]:
         L = self.length
@@ -320,6 +326,7 @@ class ParityTask(Task):
     baseline_loss = math.log(2)
     baseline_metric = 0.5
     baseline_note = "a coin flip (any constant class)"
+    loss_steps = "last"
 
     def _sample(self, n, g):
         L, k = self.length, self.config.parity_bits

@@ -130,3 +130,34 @@ def test_param_grad_bars_words_gate_colours_legend_linear_axis_values_on_bars():
                                                                          "bias→new (input side)"]
     with pytest.raises(RnnvizError, match="one number per block"):
         plots.param_grad_bars({"W_ih": np.ones((2, 1))})
+
+
+def test_gradient_flow_pins_another_step_and_says_when_values_are_exactly_zero():
+    pinned = {"step 15: largest ||g|| = 1e19": np.array([1e19, 1e18, 1e17])}
+    fig = plots.gradient_flow(np.array([0.0, 0.0, 1.0]), step=16, pinned=pinned)
+    curve = trace_named(fig, "step 15: largest ||g|| = 1e19")
+    np.testing.assert_array_equal(curve.y, [1e19, 1e18, 1e17])
+    assert curve.line.dash == "dash"
+    assert "exactly 0 at 2 timestep(s)" in fig.layout.title.text
+    assert "exactly 0" not in plots.gradient_flow(np.array([0.5, 1.0])).layout.title.text
+
+
+def test_gradient_flow_names_what_its_bound_bounds():
+    fig = plots.gradient_flow(np.array([0.25, 1.0]), theory=np.array([0.5, 1.0]))
+    bound = trace_named(fig, plots.gradients.BOUND_LABEL)
+    assert bound.name == "bound on ||dL/dh_t|| from the last-step loss: ||dL/dh_T||·(γσ_max)^(T−t)"
+    assert bound.line.dash == "dot"
+
+
+def test_transport_curve_draws_the_measured_paths_and_the_bound_on_them():
+    jac = SimpleNamespace(hidden=np.array([np.nan, 0.1, 1.0]), cell=np.array([np.nan, 0.4, 1.0]))
+    fig = plots.transport_curve(jac, bound=np.array([0.25, 0.5, 1.0]), step=7)
+    assert_common(fig, "transport_curve", "timestep t", "||∂h_T/∂h_t|| (log scale)")
+    assert "weights after step 7" in fig.layout.title.text
+    h = trace_named(fig, "measured ||∂h_T/∂h_t||")
+    assert np.isnan(h.y[0]) and list(h.y[1:]) == [0.1, 1.0]  # before a capped window: not drawn
+    assert list(trace_named(fig, "measured ||∂c_T/∂c_t|| (cell state)").y[1:]) == [0.4, 1.0]
+    assert list(trace_named(fig, "bound on ||∂h_T/∂h_t||: (γσ_max)^(T−t)").y) == [0.25, 0.5, 1.0]
+    assert not has_note(fig)
+    dead = plots.transport_curve(SimpleNamespace(hidden=np.array([0.0, 0.0, 1.0]), cell=None))
+    assert "exactly 0 at 2 timestep(s)" in dead.layout.title.text

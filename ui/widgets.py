@@ -136,6 +136,10 @@ def sample_picker(n: int, key: str) -> int:
     return int(st.radio("Probe sequence", range(n), key=key, horizontal=True, format_func=lambda i: f"#{i + 1}"))
 
 
+NO_TRANSPORT_NOTE = ("The measured transport ||∂h_T/∂h_t|| is drawn for the newest step of a live run only: it "
+                     "needs the weights, and a saved run or an older step has none.")
+
+
 @dataclass(frozen=True)
 class View:
     """What a page shows: one recorded step of one layer/direction (and one probe sequence)."""

@@ -25,6 +25,7 @@ from rnnviz.plots.gradients import (
     gradient_flow,
     gradient_flow_heatmap,
     param_grad_bars,
+    transport_curve,
 )
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
 from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
@@ -71,6 +72,7 @@ __all__ = [
     "gradient_flow",
     "cell_vs_hidden_flow",
     "gradient_flow_heatmap",
+    "transport_curve",
     "hidden_heatmap",
     "hidden_animation",
     "gate_heatmaps",

@@ -196,7 +196,7 @@ def test_the_state_says_running_only_while_step_trains():
     t.task.loss = spy
     assert t.state == "ready" and t.reason == "" and t.history.status["state"] == "ready"
     t.step(3)
-    assert seen == ["running"] * 3
+    assert seen == ["running"] * 6  # each recorded step: the record's trace, then the training step
     assert (t.state, t.reason, t.stop_reason) == ("paused", "", "")
     assert t.history.status["state"] == "paused"
     t.reset()

@@ -60,8 +60,11 @@ class _Rate:
         self.window.clear()
 
 
-def _train_for(trainers, budget: float, max_steps: int) -> tuple[int, float]:
+def _train_for(trainers, budget: float, max_steps: int, record: str = "every") -> tuple[int, float]:
     """Step every trainer once per round until the budget or max_steps is spent.
+
+    ``record``: "every" when stepping by hand (each step recorded), "cadence" while playing (a record
+    whenever the display can use a new frame; rnnviz.trainer explains both).
 
     A paused trainer resumes (the user asked for steps); one that diverges, finishes or is
     paused by its watchdog during the loop drops out of it.
@@ -71,7 +74,7 @@ def _train_for(trainers, budget: float, max_steps: int) -> tuple[int, float]:
     live = [t for t in trainers if t.state in ("ready", "running", "paused")]
     while live and steps < max_steps:
         for t in live:
-            t.step(1)
+            t.step(1, record=record)
         steps += 1
         live = [t for t in live if not t.stop_reason]
         if time.perf_counter() - start >= budget:
@@ -241,7 +244,7 @@ class PlaySession:
         """One play-loop tick: train for up to ``budget`` seconds; stop playing if the run stopped."""
         if not self.playing or self.loaded is not None:
             return TickResult(0, 0.0, None)
-        steps, seconds = _train_for([self._trainer], budget, max_steps)
+        steps, seconds = _train_for([self._trainer], budget, max_steps, record="cadence")
         self.rate.add(steps, seconds)
         reason = self._stop_reason()
         if reason:
@@ -296,7 +299,7 @@ class CompareSession:
     def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK) -> TickResult:
         if not self.playing:
             return TickResult(0, 0.0, None)
-        steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps)
+        steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps, record="cadence")
         self.rate.add(steps, seconds)
         if steps == 0:
             self.playing = False

@@ -126,3 +126,18 @@ def test_one_trace_over_batch_and_probe_records_what_separate_traces_give(cell):
     with torch.no_grad():
         expected = ref.model.head(torch.from_numpy(probe.output)).numpy()
     np.testing.assert_allclose(rec.prediction, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_play_loop_records_at_cadence_and_the_step_buttons_every_step(monkeypatch):
+    """PlaySession.tick (playing) asks for record="cadence"; PlaySession.step (Step, x10) records each step."""
+    from rnnviz.session import PlaySession
+
+    monkeypatch.setattr(trainer_module, "_clock", FakeClock(0.1))
+    sess = PlaySession(cfg())  # step 0 recorded at once
+    sess.play()
+    assert sess.tick(budget=float("inf"), max_steps=9).steps == 9  # steps 1..9, 0.1 s each
+    assert sess.history.recorded_steps().tolist() == [0, 4, 8]
+    sess.pause()
+    sess.step(3)
+    assert sess.history.recorded_steps().tolist() == [0, 4, 8, 10, 11, 12]
+    np.testing.assert_array_equal(sess.history.steps, np.arange(13))

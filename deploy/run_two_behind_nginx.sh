@@ -16,7 +16,7 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; "$NGINX" -p "$PREFIX" -c "$PWD/deploy/nginx.conf" -s stop 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 for port in 8601 8602; do
-  "$PY" -m streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port "$port" \
+  "$PY" serve.py --server.headless true --server.address 127.0.0.1 --server.port "$port" \
     > "$PREFIX/logs/app-$port.log" 2>&1 &
   pids+=($!)
 done

@@ -89,8 +89,11 @@ def _stopped(trainer) -> bool:
 
 
 def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
-               interrupted: Callable[[], bool] = lambda: False) -> tuple[int, float]:
+               interrupted: Callable[[], bool] = lambda: False, record: str = "every") -> tuple[int, float]:
     """Step every trainer once per round until the budget or max_steps is spent, or ``interrupted()``.
+
+    ``record``: "every" when stepping by hand (each step recorded), "cadence" while playing (a record
+    whenever the display can use a new frame; rnnviz.trainer explains both).
 
     ``resume=True`` (the user asked for steps): a trainer paused by its watchdog trains again.
     ``resume=False`` (the play loop of several runs): it stays paused. A trainer that diverges,
@@ -102,7 +105,7 @@ def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
             if t.state not in ("diverged", "finished") and (resume or not _stopped(t))]
     while live and steps < max_steps:
         for t in live:
-            t.step(1)
+            t.step(1, record=record)
         steps += 1
         live = [t for t in live if not _stopped(t)]
         if time.perf_counter() - start >= budget or interrupted():
@@ -378,7 +381,7 @@ class PlaySession:
                 if not admitted:
                     self._log("tick", 0)
                     return TickResult(0, 0.0, None, queued=True)
-                steps, seconds = _train_for([self._trainer], budget, max_steps,
+                steps, seconds = _train_for([self._trainer], budget, max_steps, record="cadence",
                                             interrupted=lambda: _yield(self._guard, gate, self.owner))
             self.rate.add(steps, seconds)
             self._log("tick", steps)
@@ -485,6 +488,7 @@ class CompareSession:
                 if not admitted:
                     return TickResult(0, 0.0, None, queued=True)
                 steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps, resume=self._resume,
+                                            record="cadence",
                                             interrupted=lambda: _yield(self._guard, gate, self.owner))
             self._resume = False
             self.rate.add(steps, seconds)

@@ -10,10 +10,21 @@ One training step ``s`` (``s = 0, 1, ...``; step 0 sees the initial weights):
            value -> g <- clamp(g, -theta, theta)             (torch.nn.utils.clip_grad_value_)
     theta  <- optimizer step
 
-On record steps (``s % record_every == 0``) the forward + backward is ``rnnviz.trace.trace`` itself,
-which leaves ``.grad`` on every parameter like ``loss.backward()``, so recording costs no second
-backward; the hidden states and gates come from a forward-only trace on the fixed probe batch
-(``P`` sequences drawn once from a separate seeded generator, so frames are comparable across steps).
+Every step trains the same way: the fused torch forward + backward above, so a run's weights are
+bit-identical whichever steps are recorded (the hand-written trace agrees with it only to ~1e-7).
+Which steps are recorded (``Trainer.step(n, record=...)``):
+
+    record="every"    step s is recorded when s % record_every == 0 (stepping by hand: every step)
+    record="cadence"  while playing: when the display can use a new frame, i.e. step 0, the last
+                      step, s % record_every == 0 when record_every > 1, and otherwise the first step
+                      after RECORD_INTERVAL_SECONDS of training without a record
+
+A record step adds one ``rnnviz.trace.trace`` (forward + backward, every internal recorded) over the
+training batch and the fixed probe batch stacked, ``x = [x_batch; x_probe]`` (N + P rows), with the loss
+on the first N rows only: the training rows give the gradient curves (the probe rows' adjoints are 0),
+the probe rows the hidden states, gates and prediction (``P`` sequences drawn once from a separate seeded
+generator, so frames are comparable across steps); then the W_hh spectra, once per record. The trace
+runs before the training backward and its ``.grad`` is discarded, so recording never changes training.
 
 Watchdog: a non-finite loss or gradient norm stops the run (state ``diverged``) *before* the optimizer
 step, so the weights stay the last finite ones; the diverged step is recorded in full (the inf is the
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +44,8 @@ from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
 from rnnviz.recording import STATES, RunHistory, StepRecord
 
-__all__ = ["Trainer", "Checkpoint", "limit_threads", "STATES", "PROBE_SEED_OFFSET", "MAX_CHECKPOINTS"]
+__all__ = ["Trainer", "Checkpoint", "limit_threads", "STATES", "PROBE_SEED_OFFSET", "MAX_CHECKPOINTS",
+           "RECORD_MODES", "RECORD_INTERVAL_SECONDS"]
 
 # The probe generator is seeded with seed + this offset: a stream of its own, never one of the batches.
 PROBE_SEED_OFFSET = 1_000_003
@@ -41,6 +54,12 @@ PROBE_SEED_OFFSET = 1_000_003
 MAX_CHECKPOINTS = 64
 # Byte budget for checkpoints; the count limit shrinks for big models so memory stays bounded.
 CHECKPOINT_BUDGET_BYTES = 64 * 2**20
+#: How step(n, record=...) picks the steps it records (module docstring): by hand or while playing.
+RECORD_MODES = ("every", "cadence")
+#: While playing, at most this much training time passes without a record: the display redraws at
+#: most twice a second (rnnviz.session.TICK_SECONDS = 0.5), so every redraw has a new frame.
+RECORD_INTERVAL_SECONDS = 0.25
+_clock = time.perf_counter  # what "training time" is measured with (tests replace it)
 
 
 def limit_threads(n: int = 1) -> int:
@@ -118,17 +137,23 @@ class Trainer:
         self.reason = ""
         self.step_count = 0
         self._prev_grad_norm = 0.0
+        self.record_interval_s = RECORD_INTERVAL_SECONDS  # record="cadence": training time between records
+        self._unrecorded_s = math.inf  # training time since the last record (inf: record the next step)
         self._checkpoints.append(self._snapshot())  # step 0: reset() and rewind(0) restore it
 
     # ------------------------------------------------------------------ public API
-    def step(self, n: int = 1) -> list[StepRecord]:
+    def step(self, n: int = 1, record: str = "every") -> list[StepRecord]:
         """Train up to ``n`` steps; stops early when the run diverges, pauses or finishes.
 
-        Returns the StepRecord of every step trained (full-record fields set on record steps).
-        Calling it while paused resumes; while diverged or finished it trains nothing.
+        ``record``: "every" (by hand: each step with s % record_every == 0) or "cadence" (while
+        playing: a record whenever the display can use a new frame, see the module docstring).
+        Returns the StepRecord of every step trained (full-record fields set on record steps,
+        scalars on all). Calling it while paused resumes; while diverged or finished it trains nothing.
         """
         if not isinstance(n, int) or n < 0:
             raise RnnvizError(f"step count must be an integer >= 0, got {n!r}")
+        if record not in RECORD_MODES:
+            raise RnnvizError(f"record must be one of {', '.join(RECORD_MODES)}, got {record!r}")
         if n == 0 or self.state in ("diverged", "finished"):
             return []
         out: list[StepRecord] = []
@@ -136,7 +161,7 @@ class Trainer:
         for _ in range(n):
             if self.step_count >= self._max_steps:
                 break
-            out.append(self._train_one())
+            out.append(self._train_one(self._records(record)))
             if self.state != "running":
                 break
         if self.state == "running":
@@ -199,51 +224,52 @@ class Trainer:
     def _max_steps(self) -> int:
         return int(self.config.max_steps)  # 1..100,000 (config.FIELDS): every run ends
 
-    def _train_one(self) -> StepRecord:
+    def _records(self, mode: str) -> bool:
+        """Whether the next step (``self.step_count``) is recorded in ``mode`` (module docstring)."""
+        s, every = self.step_count, max(1, int(self.config.record_every))
+        on_grid = s % every == 0
+        if mode == "every" or (every > 1 and on_grid):
+            return on_grid
+        return s == 0 or s == self._max_steps - 1 or self._unrecorded_s >= self.record_interval_s
+
+    def _train_one(self, record: bool) -> StepRecord:
         import torch
 
+        started = _clock()
         cfg = self.config
         s = self.step_count
         every = int(cfg.checkpoint_every or 0)
         if s > 0 and every > 0 and s % every == 0:
             self._add_checkpoint(self._snapshot())
         batch = self.task.sample(int(cfg.batch_size), self._batch_gen)
-        record = s % max(1, int(cfg.record_every)) == 0
-        self.optimizer.zero_grad(set_to_none=True)
-        if record:
-            tr, pred = self._traced_backward(batch)
-            loss = tr.loss
-            probe = self._probe_record()  # with the weights this step's gradient was taken at
-        else:
-            out, _ = self.model.rnn(batch.x)  # (N, L, D*H)
-            pred = self.model.head(out)  # (N, L, O)
-            loss_t = self.task.loss(pred, batch)
-            loss_t.backward()
-            loss = loss_t.item()
+        traced = self._record_pass(batch) if record else None  # with the weights the gradient is taken at
+        self.optimizer.zero_grad(set_to_none=True)  # the trace's .grad is not the training gradient
+        out, _ = self.model.rnn(batch.x)  # (N, L, D*H): the fused torch forward + backward, every step
+        pred = self.model.head(out)  # (N, L, O)
+        loss_t = self.task.loss(pred, batch)
+        loss_t.backward()
+        loss = loss_t.item()
         grad_norm = _total_norm(self._params)
         finite = math.isfinite(loss) and math.isfinite(grad_norm)
         with torch.no_grad():
             metric = float(self.task.metric(pred.detach(), batch)) if finite else math.nan
         lr = float(self.optimizer.param_groups[0]["lr"])
-        if not finite:
-            if not record:  # record the diverged step in full: weights are unchanged, so re-trace
-                self.optimizer.zero_grad(set_to_none=True)
-                tr, _ = self._traced_backward(batch)
-                probe = self._probe_record()
+        if not finite:  # record the diverged step in full: the weights are unchanged
+            traced = traced or self._record_pass(batch)
             what = "loss" if not math.isfinite(loss) else "gradient norm"
             value = loss if not math.isfinite(loss) else grad_norm
-            rec = self._full_record(s, loss, metric, grad_norm, grad_norm, False, lr, False, tr, probe)
-            self._commit(rec)
+            rec = self._full_record(s, loss, metric, grad_norm, grad_norm, False, lr, False, traced)
+            self._commit(rec, started)
             self._set_state("diverged", f"{what} became {value} at step {s}")
             self.history.status["diverged_step"] = s
             return rec
         clipped, after = self._clip(grad_norm)
         self.optimizer.step()
-        if record:
-            rec = self._full_record(s, loss, metric, grad_norm, after, clipped, lr, True, tr, probe)
+        if traced is not None:
+            rec = self._full_record(s, loss, metric, grad_norm, after, clipped, lr, True, traced)
         else:
             rec = StepRecord(s, loss, metric, grad_norm, after, clipped, lr, True)
-        self._commit(rec)
+        self._commit(rec, started)
         threshold = float(cfg.pause_grad_norm)  # 0 = off
         if threshold > 0 and grad_norm > threshold >= self._prev_grad_norm:
             self._set_state("paused", f"gradient norm {grad_norm:.3g} rose above the pause threshold "
@@ -251,23 +277,53 @@ class Trainer:
         self._prev_grad_norm = grad_norm
         return rec
 
-    def _commit(self, rec: StepRecord) -> None:
+    def _commit(self, rec: StepRecord, started: float) -> None:
         self.history.append(rec)
         self.step_count = rec.step + 1
+        self._unrecorded_s = 0.0 if rec.recorded else self._unrecorded_s + _clock() - started
 
-    def _traced_backward(self, batch):
-        """trace(rnn, x, loss_fn): forward + backward with every internal recorded; .grad left set."""
+    def _record_pass(self, batch) -> dict:
+        """One trace over [x_batch; x_probe] (N + P rows, loss on the N training rows) and the W_hh spectra.
+
+        Returns the record's arrays: gradient curves from the training rows, states, gates and the
+        prediction from the probe rows. Leaves ``.grad`` set (the caller clears it before training).
+        """
+        import torch
+
         from rnnviz.trace import trace
 
-        kept = {}
+        n = batch.x.shape[0]
 
         def loss_fn(output, h_n):
-            pred = self.model.head(output)  # (N, L, O)
-            kept["pred"] = pred
-            return self.task.loss(pred, batch)
+            return self.task.loss(self.model.head(output[:n]), batch)  # (N, L, O) predictions
 
-        tr = trace(self.model.rnn, batch.x, loss_fn)
-        return tr, kept["pred"]
+        tr = trace(self.model.rnn, torch.cat([batch.x, self.probe.x]), loss_fn)
+        gh = tr.grad_hidden[:, :, :n]  # (Lyr, D, N, L, H): the probe rows' adjoints are 0
+        gc = None if tr.grad_cell is None else tr.grad_cell[:, :, :n]
+        gi = tr.grad_input[:n].astype(np.float64)  # (N, L, I)
+        sv, eig = analysis.whh_spectra(self.model.rnn)
+        unbounded = cells.get(self.cell).nonlinearity == "relu"  # a relu state has no range to fit float16
+        hidden_dtype = np.float32 if unbounded else np.float16
+        with torch.no_grad():
+            pred = self.model.head(torch.from_numpy(tr.output[n:])).numpy()  # (P, L, O)
+        return dict(
+            grad_norms=_frobenius(gh),
+            cell_grad_norms=None if gc is None else _frobenius(gc),
+            input_grad_norms=np.sqrt(np.einsum("nli,nli->l", gi, gi)).astype(np.float32),
+            param_grad_norms={k: np.asarray(v, np.float32) for k, v in tr.param_grad_norms.items()},
+            singular_values=sv, eigenvalues=eig,
+            hidden=tr.hidden[:, :, n:].astype(hidden_dtype),
+            cell=None if tr.cell is None else tr.cell[:, :, n:].astype(np.float16),
+            gates={k: v[:, :, n:].astype(np.float16) for k, v in tr.gates.items()},
+            prediction=pred.astype(np.float32),  # unbounded regression outputs, and small
+        )
+
+    @staticmethod
+    def _full_record(s, loss, metric, grad_norm, after, clipped, lr, finite, traced: dict) -> StepRecord:
+        return StepRecord(
+            step=s, loss=float(loss), metric=float(metric), grad_norm=float(grad_norm),
+            grad_norm_clipped=float(after), clipped=bool(clipped), lr=lr, finite=bool(finite), **traced,
+        )
 
     def _clip(self, grad_norm: float) -> tuple[bool, float]:
         import torch
@@ -286,39 +342,6 @@ class Trainer:
                 return True, _total_norm(self._params)
             return False, grad_norm
         return False, grad_norm
-
-    def _probe_record(self) -> dict:
-        """Forward-only trace on the probe batch and the W_hh spectra, at the current weights."""
-        import torch
-
-        from rnnviz.trace import trace
-
-        with torch.no_grad():
-            pr = trace(self.model.rnn, self.probe.x, None)
-            pred = self.model.head(torch.from_numpy(pr.output)).numpy()  # (P, L, O)
-        sv, eig = analysis.whh_spectra(self.model.rnn)
-        unbounded = cells.get(self.cell).nonlinearity == "relu"  # a relu state has no range to fit float16
-        hidden_dtype = np.float32 if unbounded else np.float16
-        return dict(
-            singular_values=sv, eigenvalues=eig,
-            hidden=pr.hidden.astype(hidden_dtype),
-            cell=None if pr.cell is None else pr.cell.astype(np.float16),
-            gates={k: v.astype(np.float16) for k, v in pr.gates.items()},
-            prediction=pred.astype(np.float32),  # unbounded regression outputs, and small
-        )
-
-    def _full_record(self, s, loss, metric, grad_norm, after, clipped, lr, finite, tr, probe) -> StepRecord:
-        gi = tr.grad_input.astype(np.float64)  # (N, L, I)
-        cell_norms = tr.grad_cell_norms
-        return StepRecord(
-            step=s, loss=float(loss), metric=float(metric), grad_norm=float(grad_norm),
-            grad_norm_clipped=float(after), clipped=bool(clipped), lr=lr, finite=bool(finite),
-            grad_norms=np.asarray(tr.grad_norms, np.float32),
-            cell_grad_norms=None if cell_norms is None else np.asarray(cell_norms, np.float32),
-            input_grad_norms=np.sqrt(np.einsum("nli,nli->l", gi, gi)).astype(np.float32),
-            param_grad_norms={k: np.asarray(v, np.float32) for k, v in tr.param_grad_norms.items()},
-            **probe,
-        )
 
     # ------------------------------------------------------------------ state and checkpoints
     def _set_state(self, state: str, reason: str) -> None:
@@ -351,6 +374,7 @@ class Trainer:
         self._batch_gen.set_state(ck.batch_rng)
         self._prev_grad_norm = ck.prev_grad_norm
         self.step_count = ck.step
+        self._unrecorded_s = math.inf  # the first step after a reset or rewind is shown
         self.optimizer.zero_grad(set_to_none=True)
 
     def _add_checkpoint(self, ck: Checkpoint) -> None:
@@ -386,3 +410,10 @@ def _total_norm(params) -> float:
     if not grads:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+
+
+def _frobenius(a: np.ndarray) -> np.ndarray:
+    """Norm over N and H of (Lyr, D, N, L, H) -> (Lyr, D, L) float32; squares in float64 (no overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.sqrt(np.square(a, dtype=np.float64).sum(axis=(2, 4))).astype(np.float32)
+

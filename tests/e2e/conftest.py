@@ -51,14 +51,19 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> Non
     raise RuntimeError(f"server at {url} not healthy after {timeout:.0f} s")
 
 
-def start_server(port: int | None = None, extra_args: list[str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run app.py` headless on a free loopback port; return (process, base url)."""
+def start_server(port: int | None = None, extra_args: list[str] | None = None,
+                 root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """Start the server (of the tree at ``root``) headless on a free loopback port, as `make run` does
+    (`serve.py`: `streamlit run app.py` with a warm start; older trees without it: `streamlit run`);
+    return (process, base url)."""
     port = port or _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    serve = root / "serve.py"
+    start = [str(serve)] if serve.exists() else ["-m", "streamlit", "run", str(root / "app.py")]
+    cmd = [sys.executable, *start,
            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false", *(extra_args or [])]
     log = open(ARTIFACTS / f"server-{port}.log", "w")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)

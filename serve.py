@@ -1,0 +1,25 @@
+"""Start the rnnviz server: ``python serve.py [options]`` is ``streamlit run app.py [options]`` with a
+warm start: torch, its optimizers and the figure code are loaded before the server listens
+(rnnviz/warmup.py), so the first visitor of a fresh server does not pay for them.
+
+Before, not beside: measured with benchmarks/first_chart.py under load ~7.5, a background warm-up
+left the first visitor (arriving as soon as /_stcore/health answers) waiting for the rest of it
+(cold 13.4 s vs 12.1 s without it): the server is only "started" once it is warm.
+"""
+
+import sys
+from pathlib import Path
+
+from rnnviz import warmup
+
+
+def main() -> None:
+    warmup.warm_up()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(Path(__file__).resolve().with_name("app.py")), *sys.argv[1:]]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()

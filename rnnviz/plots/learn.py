@@ -40,9 +40,9 @@ def jacobian_product_figure(sigma_max: float, rho: float, T: int, gamma: float =
                                   (rate, "long-run rate (γρ)^n (not a bound)", CELL_COLOURS["gru"], "dash")):
         clean, _ = _curve(y, name, log=True)
         fig.add_trace(_line(n, clean, name, colour, f"{name}<br>n=%{{x}}: %{{y:.3g}}<extra></extra>", dash=dash))
-    title = (f"Every step shrinks the gradient only if γσ_max < 1: γσ_max = {gamma * sigma_max:.3g}, so after {T} "
-             f"steps it is at most ×{analysis.format_ratio(bound[-1])}; this example gives "
-             f"×{analysis.format_ratio(example[-1])} (γρ = {gamma * rho:.3g})")
+    title = (f"γσ_max = {gamma * sigma_max:.3g}: after {T} steps at most ×{analysis.format_ratio(bound[-1])}"
+             f"<br><sub>every step shrinks only if γσ_max < 1; this example: ×"
+             f"{analysis.format_ratio(example[-1])}, long-run rate γρ = {gamma * rho:.3g}</sub>")
     if clamped:
         title += "<br><sub>σ_max is never below ρ: drawn with σ_max = ρ</sub>"
     _styled(

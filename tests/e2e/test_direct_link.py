@@ -22,8 +22,8 @@ def test_first_request_to_a_page_link_gets_the_whole_app(fresh_server, page, art
     page.goto(f"{fresh_server}/gradient_flow?preset=vanishing-tanh")
     wait_for_app(page)
     page.get_by_role("heading", name="Gradient flow").wait_for()
+    page.get_by_role("button", name="↺ Reset").first.wait_for()  # the control strip above every page
     sidebar = page.locator("[data-testid=stSidebar]")
-    sidebar.get_by_role("button", name="Reset to step 0").wait_for()
     assert sidebar.get_by_role("combobox", name="Preset").input_value() == "Vanishing gradients (tanh RNN)"
     nav = page.locator("[data-testid=stSidebarNav]")
     assert nav.get_by_text("Playground").count() == 1 and nav.get_by_text("app").count() == 0  # not the legacy menu

@@ -6,10 +6,11 @@ A page is a dict (embedded in the HTML as JSON, read by ``page.js``)::
      "panels": [{"id": str, "figure": plotly JSON, "cursor": "x"|"y"|None, "states": [state]}]}
 
 Every figure is built by the app's own builders in :mod:`rnnviz.plots`; a panel keeps the figure of its
-last state whole and, per state, only the title and the trace arrays (``x``, ``y``, ``z``) that differ from
-it, each encoded by :func:`encode` exactly (the smallest of float16/32/64 that holds every value bit for
-bit). ``cursor`` panels are static (loss over training, gradient heatmap over training) and get a dashed
-line at the frame's step on that axis.
+last state without the trace arrays (``x``, ``y``, ``z``) that vary between states, and each state carries
+its title and those arrays, encoded by :func:`encode` exactly (the narrowest of float16/32/64 that holds
+every value bit for bit). ``cursor`` panels are static (loss over training, gradient heatmap over
+training) and get a dashed line at the frame's step on that axis. Hidden states and gates are kept for at
+most ``MAX_HEAVY`` distinct steps per page.
 
 Frames are at most ``max_frames`` recorded steps, evenly spaced, always the first and the last
 (:func:`frame_steps`). Hidden states and gates come from the nearest step at or before the frame's step
@@ -73,20 +74,22 @@ def _differs(a, b) -> bool:
 
 
 def panel(panel_id: str, figures: list, cursor: str | None = None) -> dict:
-    """A panel from one figure per state (same builder, same trace layout): the last figure whole,
-    each state as its title and the trace arrays that differ from the last figure."""
+    """A panel from one figure per state (same builder, same trace layout): the last figure without the
+    arrays that vary between states, and each state as its title and those arrays."""
     base = figures[-1]
-    base_arrays = _arrays(base)
+    per_fig = [_arrays(f) for f in figures]
+    varying = sorted({(i, k) for arrays in per_fig for i, (a, ref) in enumerate(zip(arrays, per_fig[-1], strict=True))
+                      for k in a if _differs(a[k], ref[k])})
     states = []
-    for fig in figures:
-        changed = []
-        for i, (arrays, ref) in enumerate(zip(_arrays(fig), base_arrays, strict=True)):
-            changed += [[i, k, encode(v)] for k, v in arrays.items() if v is not None and _differs(v, ref[k])]
-        state = {"title": fig.layout.title.text, "arrays": changed}
+    for fig, arrays in zip(figures, per_fig, strict=True):
+        state = {"title": fig.layout.title.text, "arrays": [[i, k, encode(arrays[i][k])] for i, k in varying]}
         if fig.layout.annotations != base.layout.annotations:  # e.g. the "not finite" note of one state
             state["annotations"] = [a.to_plotly_json() for a in fig.layout.annotations]
         states.append(state)
-    return {"id": panel_id, "figure": json.loads(fig_json(base)), "cursor": cursor, "states": states}
+    figure = json.loads(fig_json(base))
+    for i, k in varying:
+        figure["data"][i][k] = None  # every state carries its own
+    return {"id": panel_id, "figure": figure, "cursor": cursor, "states": states}
 
 
 def fig_json(fig) -> str:

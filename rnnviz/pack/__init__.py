@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rnnviz import cells
 from rnnviz.errors import RnnvizError
-from rnnviz.pack.pages import MAX_FRAMES, lockstep_page, run_page
+from rnnviz.pack.pages import MAX_FRAMES, MAX_HEAVY, lockstep_page, run_page
 
 __all__ = ["PackRun", "train", "preset_run", "config_run", "history_run", "lockstep_trainers", "pack_files",
            "write_pack", "pack_zip", "embed_json"]
@@ -167,7 +167,8 @@ def _assets() -> dict[str, str]:
             "pack.css": here.joinpath("page.css").read_text("utf-8")}
 
 
-def pack_files(runs: list[PackRun], lockstep: dict | None = None, max_frames: int = MAX_FRAMES) -> dict[str, str]:
+def pack_files(runs: list[PackRun], lockstep: dict | None = None, max_frames: int = MAX_FRAMES,
+               max_heavy: int = MAX_HEAVY) -> dict[str, str]:
     """File name -> text of the whole folder (plotly.js once, whatever the number of pages)."""
     names = [r.slug for r in runs]
     if len(set(names)) != len(names) or "index" in names or "lockstep" in names:
@@ -175,7 +176,7 @@ def pack_files(runs: list[PackRun], lockstep: dict | None = None, max_frames: in
     files = _assets()
     for r in runs:
         page = run_page(r.history, title=r.title, intro=[r.effect, *r.notes] if r.effect else r.notes,
-                        baseline=r.baseline, metric_name=r.metric_name, max_frames=max_frames)
+                        baseline=r.baseline, metric_name=r.metric_name, max_frames=max_frames, max_heavy=max_heavy)
         files[f"{r.slug}.html"] = page_html(page)
     lock_text = None
     if lockstep:
@@ -203,10 +204,11 @@ def write_pack(out, runs: list[PackRun], lockstep: dict | None = None, max_frame
     return sum(len(t.encode("utf-8")) for t in files.values())
 
 
-def pack_zip(runs: list[PackRun], folder: str = "rnnviz-pack", max_frames: int = MAX_FRAMES) -> bytes:
+def pack_zip(runs: list[PackRun], folder: str = "rnnviz-pack", max_frames: int = MAX_FRAMES,
+             max_heavy: int = MAX_HEAVY) -> bytes:
     """The same folder as one zip (for the app's download button): unzip, open ``index.html``."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name, text in pack_files(runs, None, max_frames).items():
+        for name, text in pack_files(runs, None, max_frames, max_heavy).items():
             z.writestr(f"{slug(folder)}/{name}", text)
     return buf.getvalue()

@@ -39,8 +39,9 @@ def encode(values) -> dict:
     """An array as ``{"dtype": "f2"|"f4"|"f8", "shape": [...], "b64": little-endian bytes}``: the
     narrowest float type whose round trip equals every value (nan stays nan; None reads as nan)."""
     a = np.asarray(values, dtype=np.float64)
-    name, narrow = next((n, a.astype(d)) for n, d in _DTYPES
-                        if np.array_equal(a.astype(d).astype(np.float64), a, equal_nan=True))
+    with np.errstate(over="ignore", invalid="ignore"):  # a value too big for float16 just rules it out
+        name, narrow = next((n, a.astype(d)) for n, d in _DTYPES
+                            if np.array_equal(a.astype(d).astype(np.float64), a, equal_nan=True))
     data = narrow.astype(narrow.dtype.newbyteorder("<")).tobytes()
     return {"dtype": name, "shape": list(a.shape), "b64": base64.b64encode(data).decode("ascii")}
 
@@ -104,13 +105,13 @@ def _states(keys: list[int], build) -> tuple[list, dict[int, int]]:
 
 
 # ------------------------------------------------------------------------------------------ one run
-def _heavy_steps(full_of: dict) -> dict:
-    """Frame step -> the record whose hidden states and gates it shows: at most ``MAX_HEAVY`` distinct ones
+def _heavy_steps(full_of: dict, max_heavy: int = MAX_HEAVY) -> dict:
+    """Frame step -> the record whose hidden states and gates it shows: at most ``max_heavy`` distinct ones
     (evenly spaced over those the run kept), each frame taking the nearest one at or before its own."""
     kept = sorted({r.step: r for r in full_of.values() if r is not None}.items())
-    if len(kept) <= MAX_HEAVY:
+    if len(kept) <= max_heavy:
         return full_of
-    chosen = [kept[i] for i in np.unique(np.linspace(0, len(kept) - 1, MAX_HEAVY).round().astype(int))]
+    chosen = [kept[i] for i in np.unique(np.linspace(0, len(kept) - 1, max_heavy).round().astype(int))]
     out = {}
     for s, r in full_of.items():
         before = [rec for k, rec in chosen if r is not None and k <= r.step]
@@ -135,7 +136,7 @@ def _gates_figure(history, rec):
 
 
 def run_page(history, *, title: str, intro: list[str], baseline: float | None, metric_name: str | None = None,
-             max_frames: int = MAX_FRAMES) -> dict:
+             max_frames: int = MAX_FRAMES, max_heavy: int = MAX_HEAVY) -> dict:
     """The page of one recorded run: loss, gradient flow and its heatmap, hidden states, gates, text."""
     sc, cfg = history.scalars, history.config
     steps = frame_steps(history.recorded_steps(), max_frames)
@@ -149,7 +150,7 @@ def run_page(history, *, title: str, intro: list[str], baseline: float | None, m
     panels.append(panel("flow", flows))
     panels.append(panel("flow_heatmap", [plots.gradient_flow_heatmap(history.recorded_steps(),
                                                                    history.grad_norm_matrix())], cursor="y"))
-    full_of = _heavy_steps(full_of)
+    full_of = _heavy_steps(full_of, max_heavy)
     with_full = [s for s in recs if full_of[s] is not None]
     full_keys = [full_of[s].step for s in with_full]
     heavy = [("hidden", _hidden_figure)] + ([("gates", _gates_figure)] if history.gate_names else [])
@@ -209,9 +210,9 @@ def _spectrum_line(rec, cell) -> str:
     if cell.gates:
         return (f"Largest over the W_hh gate blocks: σ_max = {sigma:.3g}, spectral radius ρ = {rho:.3g}. "
                 f"No single W_hh carries h_(t−1) → h_t in a {cell.label}, so no per-step bound is stated.")
-    return (f"W_hh: σ_max = {sigma:.3g}, so no step scales ||dL/dh|| by more than γσ_max = {cell.gamma * sigma:.3g} "
-            f"(γ = {cell.gamma:g}, the largest slope of {cell.nonlinearity}); spectral radius ρ = {rho:.3g}, "
-            f"the long-run rate.")
+    return (f"W_hh: σ_max = {sigma:.3g}, so every step's Jacobian ||∂h_t/∂h_(t−1)|| is at most γσ_max = "
+            f"{cell.gamma * sigma:.3g} (γ = {cell.gamma:g}, the largest slope of {cell.nonlinearity}); spectral "
+            f"radius ρ = {rho:.3g}, the long-run rate.")
 
 
 # ------------------------------------------------------------------------------------------ lockstep

@@ -199,3 +199,21 @@ def test_cli_pack_refuses_nothing_to_pack_and_unknown_presets(tmp_path, capsys):
         capsys.readouterr().err
     assert main(["pack", "--preset", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "preset must be one of vanishing-tanh" in capsys.readouterr().err
+
+
+def test_cli_pack_packs_a_saved_run_as_recorded(tmp_path, capsys):
+    from rnnviz.io import load_run
+
+    run = tmp_path / "my run.npz"
+    assert main(["train", "--preset", "vanishing-tanh", "--steps", "4", "--set", "seq_len=12", "--set",
+                 "hidden_size=8", "--out", str(run), "--quiet"]) == 0
+    out = tmp_path / "lecture"
+    assert main(["pack", "--run", str(run), "--out", str(out), "--no-lockstep", "--quiet"]) == 0
+    data = page_data(out / "my-run.html")
+    hist = load_run(run)
+    assert [f["step"] for f in data["frames"]] == [0, 1, 2, 3]
+    flow = panel(data, "flow")
+    for frame in data["frames"]:
+        assert np.array_equal(state_array(flow, frame["states"]["flow"], 0, "y"),
+                              hist.record_at(frame["step"]).grad_norms[0, 0].astype(np.float64))
+    assert "my run" in (out / "index.html").read_text()

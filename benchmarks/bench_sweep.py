@@ -22,10 +22,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
-from rnnviz.analysis import gate_spectra, gradient_ratio  # noqa: E402
+from rnnviz.analysis import gradient_ratio, spectra  # noqa: E402
 from rnnviz.config import PRESETS  # noqa: E402
 from rnnviz.models import build_model  # noqa: E402
 from rnnviz.sweep import InitStats, init_stats, parse_axis, plan  # noqa: E402
@@ -44,8 +45,9 @@ def one_trace_per_config(configs) -> list[InitStats]:
         model = build_model(c, task.input_size, task.output_size)
         batch = task.sample(c.batch_size, torch.Generator().manual_seed(c.seed))
         tr = trace(model.rnn, batch.x, lambda o, h, m=model, t=task, b=batch: t.loss(m.head(o), b))
-        spectra = gate_spectra(model.rnn.weight_hh_l0.detach().numpy(), c.cell).values()
-        out.append(InitStats(max(s.sigma_max for s in spectra), max(s.spectral_radius for s in spectra),
+        H = c.hidden_size
+        sv, ev = spectra(model.rnn.weight_hh_l0.detach().numpy().reshape(-1, H, H))  # per gate block
+        out.append(InitStats(float(sv[:, 0].max()), float(np.abs(ev[:, 0]).max()),
                              gradient_ratio(tr.grad_norms[0, 0])))
     return out
 

@@ -44,6 +44,13 @@ class Cell:
         return self.gates or ("h",)
 
     @property
+    def param_blocks(self) -> tuple[str, ...]:
+        """The parameter blocks trace.py records gradient norms for, in order: ``W_i<b>, W_h<b>, b_i<b>,
+        b_h<b>`` over ``blocks``: ``W_ii .. W_io W_hi .. b_ho`` (LSTM), ``W_ir .. b_hn`` (GRU),
+        ``W_ih W_hh b_ih b_hh`` (RNN)."""
+        return tuple(prefix + b for prefix in ("W_i", "W_h", "b_i", "b_h") for b in self.blocks)
+
+    @property
     def torch_kwargs(self) -> dict[str, str]:
         """What ``getattr(torch.nn, torch_class)(...)`` needs besides the sizes to be this cell."""
         return {"nonlinearity": self.nonlinearity} if self.torch_class == "RNN" else {}

@@ -37,31 +37,43 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rnnviz",
                                 description="Headless runs of the rnnviz engine (train, inspect, report).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    t = sub.add_parser("train", help="train a config and save the run as .npz")
-    src = t.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
-    src.add_argument("--config", metavar="FILE",
-                     help="start from a JSON config file (ExperimentConfig.to_json)")
-    t.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config field (repeatable), e.g. --set lr=0.01")
-    t.add_argument("--steps", type=_positive_int, default=None,
-                   help="steps to train (sets max_steps; default: the config's max_steps)")
-    t.add_argument("--out", default="run.npz", help="output file (default: run.npz)")
-    t.add_argument("--data", metavar="FILE", help="data for the charlm (text) or csv (numeric table) task")
-    t.add_argument("--threads", type=_positive_int, default=1,
-                   help="torch intra-op threads (default 1: small RNNs gain little from more)")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-
+    _add_train_parser(sub)
     i = sub.add_parser("info", help="print a saved run's config and summary")
     i.add_argument("run", help="a run saved by `train` (.npz)")
-
     r = sub.add_parser("report", help="write the key figures of a run as one standalone HTML file")
     r.add_argument("run", help="a run saved by `train` (.npz)")
     r.add_argument("--out", default="report.html", help="output file (default: report.html)")
-
     sub.add_parser("presets", help="list the presets")
+    _add_sweep_parser(sub)
+    _add_pack_parser(sub)
+    return p
 
+
+def _add_config_source(parser: argparse.ArgumentParser, set_help: str) -> None:
+    """--preset | --config, then --set overrides: where `train` and `sweep` take their config from."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
+    src.add_argument("--config", metavar="FILE", help="start from a JSON config file (ExperimentConfig.to_json)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+
+
+def _add_run_options(parser: argparse.ArgumentParser, threads_help: str) -> None:
+    """--data, --threads and --quiet, shared by `train` and `sweep`."""
+    parser.add_argument("--data", metavar="FILE", help="data for the charlm (text) or csv (numeric table) task")
+    parser.add_argument("--threads", type=_positive_int, default=1, help=threads_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_train_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a config and save the run as .npz")
+    _add_config_source(t, "override one config field (repeatable), e.g. --set lr=0.01")
+    t.add_argument("--steps", type=_positive_int, default=None,
+                   help="steps to train (sets max_steps; default: the config's max_steps)")
+    t.add_argument("--out", default="run.npz", help="output file (default: run.npz)")
+    _add_run_options(t, "torch intra-op threads (default 1: small RNNs gain little from more)")
+
+
+def _add_sweep_parser(sub) -> None:
     w = sub.add_parser(
         "sweep", help="gradient ratio at initialisation over a grid of config fields, as CSV",
         description="One CSV row per grid point: the grid fields, sigma_max and spectral_radius of layer 0's "
@@ -70,11 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "batch, grad_ratio_min and grad_ratio_max. Every grid point x seed is validated by the "
                     "config's own rules before anything runs: one invalid point refuses the whole sweep "
                     "(exit 2, naming the point and the rule).")
-    src = w.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
-    src.add_argument("--config", metavar="FILE", help="start from a JSON config file (ExperimentConfig.to_json)")
-    w.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config field (repeatable), as in `train`")
+    _add_config_source(w, "override one config field (repeatable), as in `train`")
     w.add_argument("--grid", dest="grids", action="append", default=[], required=True,
                    metavar="FIELD=LO:HI:N[:log]",
                    help="a swept int or float field, N values from LO to HI spaced linearly (or logarithmically "
@@ -83,11 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seeds", type=_positive_int, default=1,
                    help="seeds per point: the config's seed, seed+1, ... (default 1)")
     w.add_argument("--out", default="sweep.csv", help="output CSV (default: sweep.csv)")
-    w.add_argument("--data", metavar="FILE", help="data for the charlm (text) or csv (numeric table) task")
-    w.add_argument("--threads", type=_positive_int, default=1,
-                   help="torch intra-op threads (default 1: the batched sweep is bit-identical to the app's "
+    _add_run_options(w, "torch intra-op threads (default 1: the batched sweep is bit-identical to the app's "
                         "one-thread trace)")
-    w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.add_argument("--train", type=_positive_int, metavar="STEPS",
                    help="also train every point x seed for STEPS steps (as `train`) and add final_loss (median "
                         "over seeds of the last step's loss), success_rate (fraction of seeds not diverged whose "
@@ -101,8 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--ray", metavar="ADDRESS|local",
                    help="run the training on a Ray cluster at ADDRESS, or a local Ray with --workers CPUs "
                         "(optional extra: pip install -e .[cluster])")
-    _add_pack_parser(sub)
-    return p
 
 
 def _add_pack_parser(sub) -> None:

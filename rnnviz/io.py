@@ -32,7 +32,8 @@ import numpy as np
 
 from rnnviz import cells
 from rnnviz.errors import RnnvizError
-from rnnviz.recording import RunHistory, check_layout
+from rnnviz.recording import RunHistory
+from rnnviz.runfile import check_layout
 
 __all__ = ["save_run", "load_run", "run_to_bytes", "history_to_csv", "FORMAT", "FORMAT_VERSION",
            "MAX_FILE_BYTES", "MAX_UNPACKED_BYTES", "CSV_VIEWS"]
@@ -43,7 +44,7 @@ FORMAT_VERSION = 1
 MAX_FILE_BYTES = 200 * 2**20
 # 256 MB unpacked: a live history stays well below this (its probe tensors are budgeted at 128 MB,
 # recording.HEAVY_BUDGET_BYTES); more means a zip bomb or a foreign file. Each array is moreover
-# exactly the shape its config implies (recording.check_layout), checked before it is read.
+# exactly the shape its config implies (runfile.check_layout), checked before it is read.
 MAX_UNPACKED_BYTES = 256 * 2**20
 # config_json / meta_json: a few KB in a real run.
 MAX_TEXT_CHARS = 65_536

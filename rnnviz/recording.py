@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz import cells
 from rnnviz.errors import RnnvizError
 
-__all__ = ["StepRecord", "RunHistory", "SCALARS", "HEAVY_BUDGET_BYTES", "MAX_KEEP_LATEST", "STATES",
-           "check_layout", "param_block_names"]
+__all__ = ["StepRecord", "RunHistory", "SCALARS", "LIGHT", "HEAVY_ARRAYS", "HEAVY_BUDGET_BYTES", "MAX_KEEP_LATEST",
+           "STATES"]
 
 # name -> dtype of the per-step scalar columns. float64 for the losses/norms: they are cheap (8 B per
 # step) and a diverging norm may pass float32's range before it becomes inf.
@@ -63,15 +62,15 @@ MAX_KEEP_LATEST = 64
 # Lower bound on K, so that huge configs (H=256, L=1000) still show the last few frames.
 MIN_KEEP_LATEST = 2
 
-#: The states a run can be in (Trainer.state); a loaded file's status must name one of them.
+#: The states a run can be in (``Trainer.state``, ``RunHistory.status["state"]``): ready: nothing trained
+#: since construction, reset() or rewind(0); running: only while step() trains; paused: between steps
+#: (reason "", the next step() goes on) or stopped by pause(), the watchdog or rewind() (reason in words);
+#: diverged and finished: step() trains nothing more (reason in words).
 STATES = ("ready", "running", "paused", "diverged", "finished")
-#: A status reason is one short sentence written by the trainer (e.g. "loss became nan at step 12").
-MAX_REASON_CHARS = 200
-_STATUS_KEYS = ("state", "reason", "diverged_step")
-_PROBE = ("x", "y", "mask")
 
-_LIGHT = ("grad_norms", "cell_grad_norms", "input_grad_norms", "singular_values", "eigenvalues")
-_HEAVY_ARRAYS = ("hidden", "cell", "prediction")
+#: The light (every record) and heavy (probe, thinned) fields of a StepRecord, as stored.
+LIGHT = ("grad_norms", "cell_grad_norms", "input_grad_norms", "singular_values", "eigenvalues")
+HEAVY_ARRAYS = ("hidden", "cell", "prediction")
 
 
 @dataclass
@@ -218,7 +217,7 @@ class RunHistory:
         for name in self._layout.param_blocks:
             self._param[name].append(rec.param_grad_norms[name])
         if rec.full:
-            arrays = {name: getattr(rec, name) for name in _HEAVY_ARRAYS if getattr(rec, name) is not None}
+            arrays = {name: getattr(rec, name) for name in HEAVY_ARRAYS if getattr(rec, name) is not None}
             arrays.update({f"gate_{g}": a for g, a in rec.gates.items()})
             if self.keep_latest is None:
                 per_record = sum(a.nbytes for a in arrays.values())
@@ -238,7 +237,7 @@ class RunHistory:
 
     def _layout_of(self, rec: StepRecord) -> _Layout:
         lay = _Layout()
-        for name in _LIGHT:
+        for name in LIGHT:
             value = getattr(rec, name)
             if value is not None:
                 lay.light[name] = (tuple(value.shape), value.dtype.str)
@@ -327,7 +326,7 @@ class RunHistory:
         kw["param_grad_norms"] = {name: col.values[i] for name, col in self._param.items()}
         heavy = self._heavy.get(i)
         if heavy is not None:
-            kw.update({name: heavy.get(name) for name in _HEAVY_ARRAYS})
+            kw.update({name: heavy.get(name) for name in HEAVY_ARRAYS})
             kw["gates"] = {g: heavy[f"gate_{g}"] for g in self._layout.gate_names}
         return StepRecord(**kw)
 
@@ -390,270 +389,33 @@ class RunHistory:
 
     @classmethod
     def from_arrays(cls, meta: dict, arrays: dict[str, np.ndarray], config=None) -> RunHistory:
-        """Inverse of :meth:`to_arrays`; checks every key, dtype and shape (RnnvizError otherwise)."""
+        """Inverse of :meth:`to_arrays`; checks every key, dtype and shape (RnnvizError otherwise; the
+        rules are in rnnviz/runfile.py)."""
+        from rnnviz import runfile  # runfile reads this module's tables: imported here, not at the top
 
-        def need(key: str) -> np.ndarray:
-            if key not in arrays:
-                raise RnnvizError(f"run data must contain array {key!r}; it is missing")
-            return arrays[key]
-
-        def check(cond: bool, rule: str) -> None:
-            if not cond:
-                raise RnnvizError(rule)
-
-        check(isinstance(meta, dict), f"run metadata must be a JSON object, got {type(meta).__name__}")
-        try:
-            status = dict(meta["status"])
-            keep = meta["keep_latest"]
-            budget = int(meta["heavy_budget_bytes"])
-            blocks = [str(b) for b in meta["param_blocks"]]
-            gates = [str(g) for g in meta["gate_names"]]
-            light = [str(x) for x in meta["light"]]
-            heavy = [str(x) for x in meta["heavy"]]
-            probe = [str(x) for x in meta["probe"]]
-        except (KeyError, TypeError, ValueError) as e:
-            raise RnnvizError(f"run metadata must have status, keep_latest, param_blocks, gate_names, "
-                              f"light, heavy and probe entries: {e!r}") from None
-        check(keep is None or (isinstance(keep, int) and keep >= 1),
-              f"keep_latest must be a positive integer or null, got {keep!r}")
-        check(set(light) <= set(_LIGHT), f"light fields must be among {_LIGHT}, got {light}")
-        allowed_heavy = set(_HEAVY_ARRAYS) | {f"gate_{g}" for g in gates}
-        check(set(heavy) <= allowed_heavy, f"heavy fields must be among {sorted(allowed_heavy)}, got {heavy}")
-
-        check(0 <= budget <= 2**32, f"heavy_budget_bytes must be in 0..2**32, got {budget}")
-        h = cls(config=config, heavy_budget_bytes=budget, keep_latest=keep)
-        h.status = _checked_status(status)
-        n = None
-        for name, dtype in SCALARS.items():
-            a = need(f"scalar/{name}")
-            check(a.ndim == 1, f"scalar/{name} must be 1-D, got shape {a.shape}")
-            check(a.dtype == np.dtype(dtype), f"scalar/{name} must be {np.dtype(dtype)}, got {a.dtype}")
-            check(n is None or len(a) == n, f"scalar/{name} must have {n} entries, got {len(a)}")
-            n = len(a)
-            h._scalars[name] = _Column.from_array(a)
-        check(bool(np.all(np.diff(h.steps) > 0)), "scalar/step must increase strictly")
-        if n:
-            last = config.max_steps - 1 if config is not None else 2**31 - 1
-            first, final = int(h.steps[0]), int(h.steps[-1])
-            check(0 <= first and final <= last,
-                  f"scalar/step must lie in 0..{last:,} (max_steps - 1), got {first:,}..{final:,}")
-        d = h.status["diverged_step"]
-        check(d is None or d in set(h.steps.tolist()),
-              f"status diverged_step must be one of the run's steps or null, got {d!r}")
-        rec = need("rec/step")
-        check(rec.ndim == 1 and rec.dtype == np.int64,
-              f"rec/step must be 1-D int64, got {rec.dtype}{rec.shape}")
-        check(bool(np.all(np.isin(rec, h.steps))), "every rec/step must be one of scalar/step")
-        check(bool(np.all(np.diff(rec) > 0)), "rec/step must increase strictly")
+        m = runfile.read_meta(meta)
+        h = cls(config=config, heavy_budget_bytes=m.heavy_budget_bytes, keep_latest=m.keep_latest)
+        h.status = runfile.checked_status(m.status)
+        scalars = runfile.checked_scalars(arrays, config, h.status["diverged_step"])
+        h._scalars = {name: _Column.from_array(a) for name, a in scalars.items()}
+        rec, light, params = runfile.checked_records(arrays, h.steps, m)
         r = len(rec)
         h._rec_steps = _Column.from_array(rec)
-        lay = _Layout(param_blocks=blocks, gate_names=gates)
-        kinds = {"grad_norms": "f", "cell_grad_norms": "f", "input_grad_norms": "f",
-                 "singular_values": "f", "eigenvalues": "c"}
-        for name in light:
-            a = need(f"rec/{name}")
-            check(len(a) == r and a.ndim >= 2, f"rec/{name} must have {r} rows, got shape {a.shape}")
-            check(a.dtype.kind == kinds[name], f"rec/{name} must be of kind {kinds[name]!r}, got {a.dtype}")
-            lay.light[name] = (a.shape[1:], a.dtype.str)
-            h._light[name] = _Column.from_array(a)
-        if r:
-            check("grad_norms" in light, "a run with records must contain rec/grad_norms")
-        for name in blocks:
-            a = need(f"param/{name}")
-            check(len(a) == r and a.dtype.kind == "f", f"param/{name} must be float with {r} rows, "
-                                                      f"got {a.dtype}{a.shape}")
-            h._param[name] = _Column.from_array(a)
-        ords = need("full/ordinal")
-        check(ords.ndim == 1 and ords.dtype == np.int64, f"full/ordinal must be 1-D int64, got {ords.dtype}")
-        check(bool(np.all(np.diff(ords) > 0)) and (len(ords) == 0 or (ords[0] >= 0 and ords[-1] < r)),
-              f"full/ordinal must increase strictly within [0, {r}), got {ords[:8].tolist()}...")
-        check(not heavy or len(ords) > 0, "heavy fields listed but no full record kept")
-        stacked = {}
-        for name in heavy:
-            a = need(f"full/{name}")
-            check(len(a) == len(ords) and a.dtype.kind == "f",
-                  f"full/{name} must be float with {len(ords)} rows, got {a.dtype}{a.shape}")
-            stacked[name] = a
-        if "grad_norms" in lay.light and "hidden" in stacked:
-            lyr_d_l = lay.light["grad_norms"][0]
-            hs = stacked["hidden"].shape[1:]
-            check(len(hs) == 5 and hs[:2] == lyr_d_l[:2] and hs[3] == lyr_d_l[2],
-                  f"full/hidden must be (R, Lyr, D, P, L, H) matching grad_norms {lyr_d_l}, got {hs}")
-            for name, a in stacked.items():
-                if name != "prediction":
-                    check(a.shape[1:] == hs,
-                          f"full/{name} must have shape {hs} like hidden, got {a.shape[1:]}")
+        lay = _Layout(param_blocks=m.param_blocks, gate_names=m.gate_names,
+                      light={name: (a.shape[1:], a.dtype.str) for name, a in light.items()})
+        h._light = {name: _Column.from_array(a) for name, a in light.items()}
+        h._param = {name: _Column.from_array(a) for name, a in params.items()}
+        grad_norms = lay.light.get("grad_norms")
+        ords, stacked = runfile.checked_full(arrays, r, m, grad_norms[0] if grad_norms else None)
         h._layout = lay if r else None
         if not r:
             h._light, h._param = {}, {}
         for j, o in enumerate(ords.tolist()):
-            h._heavy[o] = {name: stacked[name][j] for name in heavy}
+            h._heavy[o] = {name: stacked[name][j] for name in m.heavy}
         h._heavy_ordinals = ords.tolist()
-        for name in probe:
-            a = need(f"probe/{name}")
-            check(a.dtype.kind in "fib", f"probe/{name} must be numeric, got {a.dtype}")
-            h.probe[name] = a
+        h.probe.update(runfile.checked_probe(arrays, m))
         return h
 
     def __repr__(self) -> str:
         return (f"RunHistory(steps={len(self)}, records={len(self._rec_steps)}, "
                 f"full={len(self._heavy_ordinals)}, nbytes={self.nbytes / 2**20:.1f} MB)")
-
-
-
-# ------------------------------------------------------------------ what a run file may hold
-def param_block_names(cell: str) -> list[str]:
-    """The parameter-gradient blocks trace.py records for ``cell``, in order: ``W_ii .. b_ho`` (LSTM),
-    ``W_ir .. b_hn`` (GRU), ``W_ih W_hh b_ih b_hh`` (RNN)."""
-    return [prefix + g for prefix in ("W_i", "W_h", "b_i", "b_h") for g in cells.get(cell).blocks]
-
-
-def _checked_status(status: dict) -> dict:
-    """A loaded run's status: a known state, a short plain reason, a step or None (RnnvizError)."""
-    extra = sorted(set(status) - set(_STATUS_KEYS))
-    if extra:
-        raise RnnvizError(f"status must have only the keys {list(_STATUS_KEYS)}, got also {extra[:3]}")
-    state, reason, d = status.get("state"), status.get("reason", ""), status.get("diverged_step")
-    if state not in STATES:
-        raise RnnvizError(f"status state must be one of {', '.join(STATES)}, got {str(state)[:40]!r}")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
-        shown = f"{len(reason):,} characters" if isinstance(reason, str) else type(reason).__name__
-        raise RnnvizError(f"status reason must be one line of at most {MAX_REASON_CHARS} printable "
-                          f"characters, got {shown}")
-    if d is not None and (isinstance(d, bool) or not isinstance(d, int)):
-        raise RnnvizError(f"status diverged_step must be an integer step or null, got {str(d)[:40]!r}")
-    return {"state": state, "reason": reason, "diverged_step": d}
-
-
-def check_layout(meta: dict, declared: dict[str, tuple[tuple[int, ...], np.dtype]], config) -> None:
-    """Check a run file's arrays against what its config and metadata imply, before any is read.
-
-    ``declared`` maps every array name of the file (``scalar/loss``, ``rec/step`` ...) to the
-    ``(shape, dtype)`` its ``.npy`` header declares. With ``Lyr, D, L, H, P`` from the config
-    (``L = config.length``, ``P = probe_size``), ``G`` the cell's gate blocks (1 | 4 | 3),
-    ``I, O`` the task's input/output sizes, ``n`` steps, ``S`` records and ``R`` full records:
-
-    - ``scalar/<name> (n,)`` of SCALARS' dtype, ``n <= config.max_steps``;
-    - ``rec/step (S,)`` int64 with ``S <= n``; ``rec/grad_norms`` and (LSTM) ``rec/cell_grad_norms``
-      ``(S, Lyr, D, L)`` float32, ``rec/input_grad_norms (S, L)`` float32,
-      ``rec/singular_values (S, Lyr, D, G, H)`` float32, ``rec/eigenvalues`` the same complex64;
-      ``param/<block> (S, Lyr, D)`` float32 for exactly the cell's blocks (:func:`param_block_names`);
-    - ``full/ordinal (R,)`` int64 with ``R <= S``; ``full/hidden``, (LSTM) ``full/cell`` and
-      ``full/gate_<g>`` for exactly the cell's gates ``(R, Lyr, D, P, L, H)`` float16|32,
-      ``full/prediction (R, P, L, O)`` float16|32;
-    - ``probe/x (P, L, I)`` float32 (required once there is a step), ``probe/y`` ``(P, L, O)``
-      float32 (regression) or ``(P, L)`` int64 (classification), ``probe/mask (P, L)`` bool.
-
-    Nothing else may be in the file, and the metadata must list exactly these names. So a file can
-    never make the app allocate more than its config allows, nor bring its own gate or block names.
-    """
-    if not isinstance(meta, dict):
-        raise RnnvizError(f"run metadata must be a JSON object, got {type(meta).__name__}")
-
-    def shape_of(name: str, ndim: int) -> tuple[int, ...]:
-        if name not in declared:
-            raise RnnvizError(f"run data must contain array {name!r}; it is missing")
-        shape = declared[name][0]
-        if len(shape) != ndim:
-            raise RnnvizError(f"{name} must have {ndim} dimension(s), got shape {shape}")
-        return shape
-
-    n = shape_of("scalar/step", 1)[0]
-    if config is None:
-        if n:
-            raise RnnvizError(f"a run file with steps must contain its config (config_json), got none "
-                              f"with {n:,} steps")
-        config_free = {f"scalar/{k}" for k in SCALARS} | {"rec/step", "full/ordinal"}
-        extra = sorted(set(declared) - config_free)
-        if extra:
-            raise RnnvizError(f"a run file without a config holds no records, got {extra[:3]}")
-        return
-    cell, Lyr, D = config.cell, config.num_layers, config.directions
-    L, H, P = config.length, config.hidden_size, config.probe_size
-    if n > config.max_steps:
-        raise RnnvizError(f"a run of this config has at most max_steps = {config.max_steps:,} steps, "
-                          f"got {n:,}")
-    S = shape_of("rec/step", 1)[0]
-    R = shape_of("full/ordinal", 1)[0]
-    if S > n or R > S:
-        raise RnnvizError(f"a run has records only at its steps and full records only at its records, "
-                          f"got {n:,} steps, {S:,} records, {R:,} full records")
-    gates = cells.get(cell).gates
-    G = len(cells.get(cell).blocks)
-    f2, f4, c8, i8 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.complex64), np.dtype(np.int64)
-    want: dict[str, tuple[tuple[int, ...], tuple[np.dtype, ...]]] = {
-        f"scalar/{k}": ((n,), (np.dtype(t),)) for k, t in SCALARS.items()}
-    want["rec/step"] = ((S,), (i8,))
-    want["full/ordinal"] = ((R,), (i8,))
-    light = {"grad_norms": (S, Lyr, D, L), "input_grad_norms": (S, L),
-             "singular_values": (S, Lyr, D, G, H), "eigenvalues": (S, Lyr, D, G, H)}
-    heavy = {"hidden": (R, Lyr, D, P, L, H), **{f"gate_{g}": (R, Lyr, D, P, L, H) for g in gates}}
-    if cell == "lstm":
-        light["cell_grad_norms"] = (S, Lyr, D, L)
-        heavy["cell"] = (R, Lyr, D, P, L, H)
-    blocks = param_block_names(cell)
-    if not S:
-        light, blocks, gates = {}, [], ()
-    probe = [str(x) for x in meta.get("probe", [])] if isinstance(meta.get("probe"), list) else None
-    if probe is None or not set(probe) <= set(_PROBE) or (n and "x" not in probe):
-        raise RnnvizError(f"run metadata must list the probe arrays among {list(_PROBE)}, x included, "
-                          f"got {str(meta.get('probe'))[:80]}")
-    I = O = 0
-    if "x" in probe:
-        I = shape_of("probe/x", 3)[2]
-        O = _task_output_size(config, I)
-        want["probe/x"] = ((P, L, I), (f4,))
-    kind = _task_kind(config)
-    if "y" in probe:
-        want["probe/y"] = ((P, L, O), (f4,)) if kind == "regression" else ((P, L), (i8,))
-    if "mask" in probe:
-        want["probe/mask"] = ((P, L), (np.dtype(np.bool_),))
-    if R:
-        heavy["prediction"] = (R, P, L, O)
-    else:
-        heavy = {}
-    want.update({f"rec/{k}": (shape, (c8 if k == "eigenvalues" else f4,)) for k, shape in light.items()})
-    want.update({f"param/{b}": ((S, Lyr, D), (f4,)) for b in blocks})
-    want.update({f"full/{k}": (shape, (f2, f4)) for k, shape in heavy.items()})
-    listed = {"param_blocks": (meta.get("param_blocks"), blocks, False),
-              "gate_names": (meta.get("gate_names"), list(gates), False),
-              "light": (meta.get("light"), sorted(light), True), "heavy": (meta.get("heavy"), sorted(heavy), True)}
-    for key, (got, expected, any_order) in listed.items():
-        same = isinstance(got, list) and all(isinstance(x, str) for x in got) and \
-            (sorted(got) if any_order else got) == expected
-        if not same:
-            raise RnnvizError(f"run metadata {key} must be {expected} for this {cell} run, got {str(got)[:80]}")
-    extra = sorted(set(declared) - set(want))
-    if extra:
-        raise RnnvizError(f"a run file holds only the arrays its config implies, got also {extra[:3]}")
-    for name, (shape, dtypes) in want.items():
-        if name not in declared:
-            raise RnnvizError(f"run data must contain array {name!r}; it is missing")
-        got_shape, got_dtype = declared[name]
-        if got_shape != shape or got_dtype not in dtypes:
-            expect = " or ".join(str(d) for d in dtypes)
-            raise RnnvizError(f"{name} must be {expect} of shape {shape} for this run's config, "
-                              f"got {got_dtype} of shape {got_shape}")
-
-
-def _task_output_size(config, input_size: int) -> int:
-    """O implied by the task: fixed for the synthetic tasks, = I for csv and charlm (own data)."""
-    from rnnviz.tasks import TASK_CLASSES
-
-    cls = TASK_CLASSES[config.task]
-    if not cls.uses_data:
-        if input_size != cls.input_size:
-            raise RnnvizError(f"probe/x must have {cls.input_size} input features for task "
-                              f"{config.task}, got {input_size}")
-        return cls.output_size
-    limit = getattr(cls, "max_columns", None) or getattr(cls, "max_vocab", 256)
-    if not 1 <= input_size <= limit:
-        raise RnnvizError(f"probe/x must have 1..{limit} input features for task {config.task}, "
-                          f"got {input_size}")
-    return input_size
-
-
-def _task_kind(config) -> str:
-    from rnnviz.tasks import TASK_CLASSES
-
-    return TASK_CLASSES[config.task].kind

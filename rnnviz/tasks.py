@@ -46,6 +46,13 @@ class Batch:
 TASK_CLASSES: dict[str, type[Task]] = {}
 
 
+def _last_step_mask(n: int, L: int) -> torch.Tensor:
+    """(N, L) bool, True only at the last step: the tasks whose answer is due at the end score only it."""
+    mask = torch.zeros(n, L, dtype=torch.bool)
+    mask[:, -1] = True
+    return mask
+
+
 def register(name: str) -> Callable[[type[Task]], type[Task]]:
     def deco(cls: type[Task]) -> type[Task]:
         cls.name = name
@@ -167,8 +174,7 @@ class AddingTask(Task):
         x[rows, second, 1] = 1.0
         y = torch.zeros(n, L, 1)  # (N, L, 1)
         y[:, -1, 0] = x[rows, first, 0] + x[rows, second, 0]
-        mask = torch.zeros(n, L, dtype=torch.bool)
-        mask[:, -1] = True
+        mask = _last_step_mask(n, L)
         return Batch(x, y, mask)
 
     def metric(self, pred, batch):
@@ -276,8 +282,7 @@ class TemporalOrderTask(Task):
         sym[rows, t2] = 4 + bits[:, 1]
         y = torch.zeros(n, L, dtype=torch.long)  # (N, L)
         y[:, -1] = 2 * bits[:, 0] + bits[:, 1]
-        mask = torch.zeros(n, L, dtype=torch.bool)
-        mask[:, -1] = True
+        mask = _last_step_mask(n, L)
         return Batch(F.one_hot(sym, 6).float(), y, mask)
 
     def describe(self):
@@ -316,8 +321,7 @@ class ParityTask(Task):
         x[:, :k, 1] = 1.0
         y = torch.zeros(n, L, dtype=torch.long)  # (N, L)
         y[:, -1] = bits[:, :k].sum(1) % 2
-        mask = torch.zeros(n, L, dtype=torch.bool)
-        mask[:, -1] = True
+        mask = _last_step_mask(n, L)
         return Batch(x, y, mask)
 
     def describe(self):

@@ -30,14 +30,10 @@ import numpy as np
 
 from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
-from rnnviz.recording import RunHistory, StepRecord
+from rnnviz.recording import STATES, RunHistory, StepRecord
 
 __all__ = ["Trainer", "Checkpoint", "limit_threads", "STATES", "PROBE_SEED_OFFSET", "MAX_CHECKPOINTS"]
 
-#: ready: nothing trained since construction, reset() or rewind(0); running: only while step() trains;
-#: paused: between steps (reason "", the next step() goes on) or stopped by pause(), the watchdog or
-#: rewind() (reason in words); diverged and finished: step() trains nothing more (reason in words).
-STATES = ("ready", "running", "paused", "diverged", "finished")
 # The probe generator is seeded with seed + this offset: a stream of its own, never one of the batches.
 PROBE_SEED_OFFSET = 1_000_003
 # At most this many in-memory checkpoints (older ones are thinned, step 0 always stays): a slider over

@@ -102,6 +102,53 @@ def _sniff(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _read_rows(text: str, delimiter: str, max_rows: int, max_columns: int) -> list[list[str]]:
+    """The non-blank rows, cells stripped; at most a header + ``max_rows`` rows of ``max_columns``."""
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        rows: list[list[str]] = []
+        for row in reader:
+            if not any(c.strip() for c in row):
+                continue  # blank line
+            if len(rows) > max_rows:  # header + max_rows data rows already read
+                raise _error("a CSV file", f"have at most {max_rows:,} rows (too long)", f"more than {max_rows:,}")
+            if len(row) > max_columns:
+                raise _error("a CSV file", f"have at most {max_columns} columns (too wide)", len(row))
+            rows.append([c.strip() for c in row])
+    except csv.Error as e:
+        raise _error("the CSV file", "be well-formed CSV", f"a parse error at line {reader.line_num}: {e}") from None
+    return rows
+
+
+def _check_body(body: list[list[str]], width: int, header: bool, max_rows: int) -> None:
+    """Data rows exist, are at most ``max_rows`` and each has the first row's ``width``."""
+    if not body:
+        raise _error("a CSV file", "have data rows below the header", "a header only")
+    if len(body) > max_rows:
+        raise _error("a CSV file", f"have at most {max_rows:,} rows (too long)", f"{len(body):,}")
+    for i, row in enumerate(body):
+        if len(row) != width:
+            line = i + (2 if header else 1)
+            raise _error("every CSV row", f"have the {width} columns of the first row",
+                         f"{len(row)} in data row {line} (blank lines skipped)")
+
+
+def _column(body: list[list[str]], j: int) -> tuple[np.ndarray, str | None]:
+    """Column ``j`` as float64 and, when it is unusable, why (the first bad row, or its spread)."""
+    col = np.empty(len(body), dtype=np.float64)
+    for i, row in enumerate(body):
+        cell = row[j]
+        v = _number(cell) if cell else None
+        if not cell:
+            return col, f"missing value in row {i + 1}"
+        if v is None:
+            return col, f"not a number: {cell[:20]!r} in row {i + 1}"
+        if not math.isfinite(v):
+            return col, f"not finite: {cell[:20]!r} in row {i + 1}"
+        col[i] = v
+    return col, _spread_problem(col)
+
+
 def parse_csv(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_CSV_ROWS,
               max_columns: int = MAX_CSV_FILE_COLUMNS) -> CSVTable:
     """Parse an uploaded CSV time series (rows = time steps).
@@ -117,52 +164,17 @@ def parse_csv(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int =
     if not text.strip():
         raise _error("the CSV file", "contain numbers", "only whitespace")
     delimiter = _sniff(text)
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        rows: list[list[str]] = []
-        for row in reader:
-            if not any(c.strip() for c in row):
-                continue  # blank line
-            if len(rows) > max_rows:  # header + max_rows data rows already read
-                raise _error("a CSV file", f"have at most {max_rows:,} rows (too long)", f"more than {max_rows:,}")
-            if len(row) > max_columns:
-                raise _error("a CSV file", f"have at most {max_columns} columns (too wide)", len(row))
-            rows.append([c.strip() for c in row])
-    except csv.Error as e:
-        raise _error("the CSV file", "be well-formed CSV", f"a parse error at line {reader.line_num}: {e}") from None
+    rows = _read_rows(text, delimiter, max_rows, max_columns)
     first = rows[0]
     header = any(_number(c) is None for c in first)
     body = rows[1:] if header else rows
     width = len(first)
     names = _names(first) if header else tuple(f"column {j + 1}" for j in range(width))
-    if not body:
-        raise _error("a CSV file", "have data rows below the header", "a header only")
-    if len(body) > max_rows:
-        raise _error("a CSV file", f"have at most {max_rows:,} rows (too long)", f"{len(body):,}")
-    for i, row in enumerate(body):
-        if len(row) != width:
-            line = i + (2 if header else 1)
-            raise _error("every CSV row", f"have the {width} columns of the first row",
-                         f"{len(row)} in data row {line} (blank lines skipped)")
+    _check_body(body, width, header, max_rows)
     values: dict[str, np.ndarray] = {}
     problems: dict[str, str] = {}
     for j, name in enumerate(names):
-        col = np.empty(len(body), dtype=np.float64)
-        problem = None
-        for i, row in enumerate(body):
-            cell = row[j]
-            v = _number(cell) if cell else None
-            if not cell:
-                problem = f"missing value in row {i + 1}"
-            elif v is None:
-                problem = f"not a number: {cell[:20]!r} in row {i + 1}"
-            elif not math.isfinite(v):
-                problem = f"not finite: {cell[:20]!r} in row {i + 1}"
-            if problem:
-                break
-            col[i] = v
-        if problem is None:
-            problem = _spread_problem(col)
+        col, problem = _column(body, j)
         if problem:
             problems[name] = problem
         else:

@@ -154,3 +154,16 @@ def test_every_cell_builds_traces_measures_and_trains(name):
     assert (rec.cell is not None) == (name == "lstm")
     j = jacobian_norms(t.model.rnn, t.probe.x)
     assert j.hidden.shape == (6,) and j.hidden[-1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", list(cells.CELLS))
+def test_param_blocks_are_the_blocks_trace_records(name):
+    """The run-file check (rnnviz/runfile.py) wants exactly these ``param/<block>`` arrays: trace's names."""
+    from rnnviz.trace import trace
+
+    cell = cells.get(name)
+    module = getattr(nn, cell.torch_class)(2, 3, batch_first=True, **cell.torch_kwargs)
+    tr = trace(module, torch.randn(1, 4, 2), lambda out, h: out.sum())
+    assert list(tr.param_grad_norms) == list(cell.param_blocks)
+    assert cells.get("lstm").param_blocks[:5] == ("W_ii", "W_if", "W_ig", "W_io", "W_hi")
+    assert cells.get("rnn_tanh").param_blocks == ("W_ih", "W_hh", "b_ih", "b_hh")

@@ -83,3 +83,35 @@ def test_a_pack_page_replays_the_recorded_steps_offline(lecture, offline, artifa
     pg.wait_for_function("() => document.body.dataset.frame === '5'")  # play animates to the end
     assert errors == []
     assert left == []
+
+
+def test_the_same_folder_works_from_a_static_http_server(lecture, browser):
+    """Any static host: Python's http.server on 127.0.0.1 serving the folder as it is; every request
+    that is not to it is aborted and recorded."""
+    import functools
+    import http.server
+    import threading
+
+    out, histories = lecture
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    left: list[str] = []
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base)
+                  else (left.append(r.request.url), r.abort()))
+    try:
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(base + "index.html")
+        pg.click("a[href='vanishing-tanh.html']")
+        pg.wait_for_function("() => document.body.dataset.frame === '0' && document.getElementById('panel-flow').data")
+        hist = histories["vanishing-tanh"]
+        assert trace_data(pg, "flow", 0, "y") == hist.record_at(0).grad_norms[0, 0].astype(np.float64).tolist()
+        assert errors == [] and left == []
+    finally:
+        context.close()
+        httpd.shutdown()
+        httpd.server_close()

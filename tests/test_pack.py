@@ -16,6 +16,7 @@ import pytest
 from rnnviz import analysis, pack
 from rnnviz.cli import main
 from rnnviz.config import ExperimentConfig
+from rnnviz.errors import RnnvizError
 from rnnviz.pack.pages import MAX_HEAVY, decode, encode, frame_steps, run_page
 
 SMALL = dict(hidden_size=8, seq_len=12, batch_size=4, probe_size=2)
@@ -217,3 +218,11 @@ def test_cli_pack_packs_a_saved_run_as_recorded(tmp_path, capsys):
         assert np.array_equal(state_array(flow, frame["states"]["flow"], 0, "y"),
                               hist.record_at(frame["step"]).grad_norms[0, 0].astype(np.float64))
     assert "my run" in (out / "index.html").read_text()
+
+
+def test_a_run_with_nothing_recorded_is_refused_with_a_clear_message():
+    from rnnviz.recording import RunHistory
+
+    with pytest.raises(RnnvizError, match="a pack page needs a run with its config and at least one recorded step, "
+                                          "got 0 recorded steps$"):
+        run_page(RunHistory(config=ExperimentConfig(**SMALL)), title="t", intro=[], baseline=None)

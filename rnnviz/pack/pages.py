@@ -28,6 +28,7 @@ import numpy as np
 
 from rnnviz import analysis, cells, plots
 from rnnviz.compare import gradient_curves, loss_curves, verdicts
+from rnnviz.errors import RnnvizError
 
 MAX_FRAMES = 100
 #: Distinct steps whose hidden states and gates a run page carries (each a few hundred kB for an LSTM).
@@ -139,6 +140,9 @@ def run_page(history, *, title: str, intro: list[str], baseline: float | None, m
              max_frames: int = MAX_FRAMES, max_heavy: int = MAX_HEAVY) -> dict:
     """The page of one recorded run: loss, gradient flow and its heatmap, hidden states, gates, text."""
     sc, cfg = history.scalars, history.config
+    if cfg is None or not len(history.recorded_steps()):
+        raise RnnvizError(f"a pack page needs a run with its config and at least one recorded step, got "
+                          f"{len(history.recorded_steps())} recorded steps{'' if cfg else ' and no config'}")
     steps = frame_steps(history.recorded_steps(), max_frames)
     if baseline is not None and not math.isfinite(baseline):
         baseline = None

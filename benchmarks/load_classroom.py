@@ -189,7 +189,7 @@ def main(argv=None) -> int:
     finally:
         proc.terminate()
     print(f"\n{args.students} students, {args.seconds:.0f} s of play, one server on 2 cores "
-          f"(training slots: RNNVIZ_TRAINING_SLOTS, default 2)")
+          f"(training slots: RNNVIZ_TRAINING_SLOTS, default one per core)")
     print(f"steps/s per student: median {statistics.median(rates):.1f}, worst {min(rates):.1f}, "
           f"best {max(rates):.1f}; sessions that starved: {starved}")
     print(f"server RSS MB: start {start:.0f}, with sessions open {opened:.0f}, peak {peak:.0f}, "

@@ -27,6 +27,8 @@ def render(sess) -> None:
                               "a saved run holds no weights).")
     theory = analysis.pascanu_overlay(rec, cell.name, layer, direction)
     jacobian = sess.jacobian(layer, direction) if show_jac and latest else None
+    if jacobian is not None and jacobian.window < len(jacobian.hidden):
+        st.caption(f"Measured over the last {jacobian.window} timesteps before T only (the cost is capped).")
     widgets.chart(plots.gradient_flow(g, step=rec.step, theory=theory, jacobian=jacobian),
                   key="flow.curve", download_name="gradient-flow",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))

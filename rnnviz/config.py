@@ -18,8 +18,8 @@ tests/test_config.py checks it against :data:`FIELDS` (names, order, defaults, t
 
 The seed is state: the same config gives the same initial weights and the same batches.
 
-Cross-field limits (:data:`RULES`) keep the app alive: the work of one training step
-``batch_size x length x hidden_size x num_layers x directions`` and the size of one recorded
+Cross-field limits (:data:`RULES`) keep the app alive: the estimated time of one training step
+(:func:`step_seconds`: H^2, layers, directions, gates, batch and probe) and the size of one recorded
 probe array are bounded, and a bidirectional model may not read the future it must forecast.
 
 This module imports only the standard library and rnnviz.cells / rnnviz.errors (which do too):
@@ -52,9 +52,19 @@ FORECAST_TASKS = ("sine", "charlm", "csv")
 #: Extra steps the copy task appends to the lag T (10 symbols + delimiter ... 10 blanks = T + 20).
 COPY_EXTRA = 20
 
-#: Upper bound on batch_size * length * hidden_size * num_layers * directions: ~0.3 s per LSTM
-#: training step on 2 CPU cores (measured: 32 x 1000 x 64 -> 0.15 s), so the app stays interactive.
-MAX_STEP_WORK = 4_194_304
+#: The step-cost rule (RULES "step_work"): one recorded training step, estimated by :func:`step_seconds`,
+#: must take at most this long on the reference machine (2 cores, one torch thread per session), so Step,
+#: x10 and a play tick stay interactive and one session cannot hold a training slot for long.
+MAX_STEP_SECONDS = 0.3
+#: Seconds per unit of each term of :func:`step_cost_terms`: fitted by ``benchmarks/bench_cost.py --fit`` on
+#: the reference machine (2 cores, torch 2.13, one thread; 36 configs, every term varied on its own; the
+#: step's CPU time on its thread, i.e. on a core of its own, as each training slot is one core), then
+#: multiplied by 1.6 (timesteps by 1.8: deep bidirectional runs step through time the most) so the estimate is
+#: above the measured time for every config of the fit and of the check (the fit's
+#: estimate/measured: median 1.01, min 0.60, max 1.39).
+STEP_COST_COEFFICIENTS = {"multiply_add": 1.9e-11, "elementwise": 3.4e-8, "timesteps": 2.4e-5, "spectra": 3.2e-9,
+                          "fixed": 0.0079}
+STEP_COST_TERMS = tuple(STEP_COST_COEFFICIENTS)
 #: Upper bound on probe_size * length * hidden_size * num_layers * directions: the values in one
 #: recorded array (hidden states, one gate, one gradient) of one step, ~2 MB in float32.
 MAX_PROBE_VALUES = 524_288
@@ -201,9 +211,44 @@ def _size_limit(v: Mapping[str, Any], lead: str, limit: int, why: str, fix: str)
     return None
 
 
+def step_cost_terms(v: Mapping[str, Any]) -> dict[str, int]:
+    """The work of one recorded training step (record_every=1), term by term. With Lyr layers, D
+    directions, G gate blocks, hidden size H, length L, batch N and probe P (the input of every layer
+    taken as D*H, an upper bound for layer 0's few input features):
+
+        multiply_add = Lyr D L G H (H + D H) (3N + P)   # W_ih x and W_hh h: forward + backward of the batch
+                                                         # (3x a forward), forward of the probe
+        elementwise  = Lyr D L G H (N + P)              # gate nonlinearities, state updates, the recording
+        timesteps    = Lyr D L G                        # the recording trace steps through time in Python
+        spectra      = Lyr D G H^3                      # singular values and eigenvalues of every W_hh block
+        fixed        = 1                                # optimizer step, bookkeeping, history append
+    """
+    L = sequence_length(v["task"], v["seq_len"])
+    D = 2 if v["bidirectional"] else 1
+    G, H, N, P, Lyr = len(cells.get(v["cell"]).blocks), v["hidden_size"], v["batch_size"], v["probe_size"], v["num_layers"]
+    return {"multiply_add": Lyr * D * L * G * H * (H + D * H) * (3 * N + P),
+            "elementwise": Lyr * D * L * G * H * (N + P),
+            "timesteps": Lyr * D * L * G,
+            "spectra": Lyr * D * G * H**3,
+            "fixed": 1}
+
+
+def step_seconds(v: Mapping[str, Any]) -> float:
+    """Estimated seconds of one recorded training step on the reference machine:
+    ``sum(STEP_COST_COEFFICIENTS[k] * step_cost_terms(v)[k])``."""
+    terms = step_cost_terms(v)
+    return sum(STEP_COST_COEFFICIENTS[k] * terms[k] for k in STEP_COST_TERMS)
+
+
 def _step_work(v: Mapping[str, Any]) -> str | None:
-    return _size_limit(v, "batch_size", MAX_STEP_WORK, "so one training step stays interactive",
-                       "lower one of them")
+    seconds = step_seconds(v)
+    if seconds <= MAX_STEP_SECONDS:
+        return None
+    L = sequence_length(v["task"], v["seq_len"])
+    return (f"one training step must be estimated at most {MAX_STEP_SECONDS:g} s so the app stays "
+            f"interactive for everyone, got {seconds:.2f} s for cell={v['cell']}, hidden_size={v['hidden_size']}, "
+            f"num_layers={v['num_layers']}, directions={2 if v['bidirectional'] else 1}, length={L}, "
+            f"batch_size={v['batch_size']}, probe_size={v['probe_size']}; lower one of them")
 
 
 def _probe_values(v: Mapping[str, Any]) -> str | None:
@@ -227,7 +272,8 @@ def _parity_fits(v: Mapping[str, Any]) -> str | None:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("step_work", ("batch_size", "seq_len", "hidden_size", "num_layers", "bidirectional"), _step_work),
+    Rule("step_work", ("batch_size", "seq_len", "hidden_size", "num_layers", "bidirectional", "probe_size"),
+         _step_work),
     Rule("probe_values", ("probe_size", "seq_len", "hidden_size", "num_layers", "bidirectional"),
          _probe_values),
     Rule("no_peeking", ("bidirectional",), _no_peeking),

@@ -18,6 +18,13 @@ For the LSTM a perturbation of h_t travels through all later h and c: hidden is 
 of the h<-h block of the product, cell the norm of its c<-c block. Norms are spectral
 (largest singular value). Index t is the input position (as in PyTorch's output), so for
 the reverse direction T is position 0.
+
+Cost (one layer and direction, state size S = H, or 2H for the LSTM): one S x S matrix product and
+one (LSTM: two) H x H spectral norms per timestep, about a S^3 + b n H^3 + c seconds per timestep,
+a few MB per timestep at S = 512. ``max_seconds`` caps it: only the last ``window`` timesteps before
+T are computed (the transport over the last K steps, K = ``max_seconds`` / cost per timestep, at
+least 2); the positions before the window are nan and ``JacobianNorms.window`` says how many were
+computed. Only the chosen sample is traced (the probe batch of one).
 """
 
 from __future__ import annotations
@@ -31,25 +38,53 @@ from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.trace import trace
 
+#: Seconds per unit of the cost model above (a: S^3 product, b: H^3 spectral norm, c: per timestep), from the
+#: CPU time on the reference machine (2 cores, one thread; RNN, GRU, LSTM at H = 64..256), the S^3 and H^3
+#: terms times 3 (a bidirectional H = 256 LSTM at T = 1000 measured twice the per-timestep cost of a short one).
+PRODUCT_SECONDS = 2.4e-10
+NORM_SECONDS = 4.4e-10
+TIMESTEP_SECONDS = 4.5e-4
+#: The default cap on one call: the overlay is drawn within a bounded share of a training slot.
+MAX_SECONDS = 0.5
+
 
 @dataclasses.dataclass(frozen=True)
 class JacobianNorms:
-    hidden: np.ndarray  # (L,) ||dh_T/dh_t||_2
+    hidden: np.ndarray  # (L,) ||dh_T/dh_t||_2 (nan before the window)
     cell: np.ndarray | None  # (L,) ||dc_T/dc_t||_2, LSTM only
+    window: int = 0  # timesteps computed, ending at T (L: all of them)
 
 
-def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sample: int = 0) -> JacobianNorms:
-    """Spectral norms of dh_T/dh_t (and dc_T/dc_t) for one layer, direction and sample."""
+def seconds_per_timestep(cell: str, H: int) -> float:
+    """The cost model: one S x S product and n H x H spectral norms per timestep."""
+    S, n = (2 * H, 2) if cell == "lstm" else (H, 1)
+    return PRODUCT_SECONDS * S**3 + NORM_SECONDS * n * H**3 + TIMESTEP_SECONDS
+
+
+def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sample: int = 0,
+                   max_seconds: float | None = MAX_SECONDS) -> JacobianNorms:
+    """Spectral norms of dh_T/dh_t (and dc_T/dc_t) for one layer, direction and sample; at most
+    ``max_seconds`` of work by the cost model (None: every timestep)."""
     D = 2 if module.bidirectional else 1
+    if isinstance(x, torch.Tensor) and x.dim() == 3 and 0 <= sample < x.shape[0]:
+        x = x[sample : sample + 1]  # trace only the sample asked for
+        h0 = h0[..., sample : sample + 1, :] if isinstance(h0, torch.Tensor) else (
+            tuple(h[..., sample : sample + 1, :] for h in h0) if h0 is not None else None)
+        sample_in_batch = 0
+    else:
+        sample_in_batch = sample
     tr = trace(module, x, None, h0)  # validates module, x and h0
     for name, value, limit in (("layer", layer, module.num_layers), ("direction", direction, D),
-                               ("sample", sample, tr.batch_size)):
+                               ("sample", sample_in_batch, tr.batch_size)):
         if not 0 <= value < limit:
-            raise RnnvizError(f"{name} must be in [0, {limit - 1}], got {value}")
+            raise RnnvizError(f"{name} must be in [0, {limit - 1}], got {sample if name == 'sample' else value}")
+    L = tr.hidden.shape[3]
+    per_step = seconds_per_timestep(tr.cell_type, module.hidden_size)
+    window = L if max_seconds is None else int(min(L, max(2, max_seconds // per_step)))
 
-    def states(a):  # (Lyr, D, N, L, H) -> (L, H) in processing order
-        s = torch.from_numpy(np.ascontiguousarray(a[layer, direction, sample]))
-        return s.flip(0) if direction else s
+    def states(a):  # (Lyr, D, N, L, H) -> (window, H): the last ``window`` steps in processing order
+        s = torch.from_numpy(np.ascontiguousarray(a[layer, direction, sample_in_batch]))
+        return (s.flip(0) if direction else s)[L - window :]
 
     sfx = cells.weight_suffix(layer, direction)
     w_hh = getattr(module, "weight_hh" + sfx).detach()  # (G*H, H)
@@ -60,11 +95,16 @@ def jacobian_norms(module, x, h0=None, *, layer: int = 0, direction: int = 0, sa
     jac = STEP_JACOBIANS[tr.cell_type](h, c, gates, w_hh, b_hh)  # (L-1, S, S)
     prods = _backward_products(jac)  # (L, S, S), prods[t] = dstate_T/dstate_t
     H = h.shape[1]
-    hidden = torch.linalg.matrix_norm(prods[:, :H, :H], ord=2)  # (L,)
-    cell = torch.linalg.matrix_norm(prods[:, H:, H:], ord=2) if c is not None else None
+    hidden = _pad(torch.linalg.matrix_norm(prods[:, :H, :H], ord=2), L)  # (L,)
+    cell = _pad(torch.linalg.matrix_norm(prods[:, H:, H:], ord=2), L) if c is not None else None
     if direction:
         hidden, cell = hidden.flip(0), (cell.flip(0) if cell is not None else None)
-    return JacobianNorms(hidden.numpy(), cell.numpy() if cell is not None else None)
+    return JacobianNorms(hidden.numpy(), cell.numpy() if cell is not None else None, window)
+
+
+def _pad(norms: torch.Tensor, L: int) -> torch.Tensor:
+    """(window,) -> (L,): nan for the positions before the window."""
+    return torch.cat([torch.full((L - norms.shape[0],), float("nan"), dtype=norms.dtype), norms])
 
 
 def _tanh_steps(h, c, g, w_hh, b_hh) -> torch.Tensor:

@@ -61,6 +61,10 @@ HEAVY_BUDGET_BYTES = 128 * 2**20
 MAX_KEEP_LATEST = 64
 # Lower bound on K, so that huge configs (H=256, L=1000) still show the last few frames.
 MIN_KEEP_LATEST = 2
+#: A history with ``max_bytes`` (a live session's) checks its size every this many records ...
+COMPACT_EVERY = 256
+#: ... and, when over, thins records older than the latest this many (which stay dense for the charts).
+KEEP_RECENT_RECORDS = 1024
 
 #: The states a run can be in (``Trainer.state``, ``RunHistory.status["state"]``): ready: nothing trained
 #: since construction, reset() or rewind(0); running: only while step() trains; paused: between steps
@@ -178,8 +182,9 @@ class RunHistory:
     """
 
     def __init__(self, *, config=None, heavy_budget_bytes: int = HEAVY_BUDGET_BYTES,
-                 keep_latest: int | None = None):
+                 keep_latest: int | None = None, max_bytes: int | None = None):
         self.config = config
+        self.max_bytes = max_bytes  # None: unbounded (a saved run); else older records thinned (_compact)
         self.status: dict = {"state": "ready", "reason": "", "diverged_step": None}
         self.probe: dict[str, np.ndarray] = {}
         self.heavy_budget_bytes = int(heavy_budget_bytes)
@@ -226,6 +231,30 @@ class RunHistory:
             self._heavy[ordinal] = arrays
             self._heavy_ordinals.append(ordinal)
         self._thin(ordinal)
+        if self.max_bytes is not None and (ordinal + 1) % COMPACT_EVERY == 0 and self.nbytes > self.max_bytes:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Over ``max_bytes``: drop every other record older than the latest ``KEEP_RECENT_RECORDS`` (their
+        curves and spectra; step 0 stays, and so does every record that still holds probe tensors, which the
+        heavy thinning keeps at even ordinals only). Repeated, older records grow sparser geometrically, as
+        the probe tensors do. Scalars (every step) are never dropped."""
+        n = len(self._rec_steps)
+        cut = n - max(KEEP_RECENT_RECORDS, 2 * (self.keep_latest or MAX_KEEP_LATEST))
+        if cut <= 2:
+            return
+        keep = np.ones(n, bool)
+        keep[1:cut:2] = False
+        keep[self._heavy_ordinals] = True
+        idx = np.flatnonzero(keep)
+        new_of_old = np.full(n, -1, np.int64)
+        new_of_old[idx] = np.arange(len(idx))
+        self._rec_steps = _Column.from_array(self._rec_steps.values[idx])
+        for cols in (self._light, self._param):
+            for name, col in cols.items():
+                cols[name] = _Column.from_array(col.values[idx])
+        self._heavy = {int(new_of_old[o]): arrays for o, arrays in self._heavy.items()}
+        self._heavy_ordinals = sorted(self._heavy)
 
     def _thin(self, latest: int) -> None:
         k = self.keep_latest or MAX_KEEP_LATEST

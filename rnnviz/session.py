@@ -13,13 +13,29 @@ A PlaySession can also *browse a saved run* (:meth:`PlaySession.load`): ``histor
 ``trainer`` then describe the loaded recording (``trainer`` is a :class:`RecordedRun`, no weights),
 play/step/reset are refused, and :meth:`PlaySession.unload` (or any :meth:`set_config`) returns to
 the live run, which was kept as it was.
+
+Concurrency (one training thread per session, always): Streamlit may start a new script run for a click
+while the previous run is still inside :meth:`PlaySession.tick` (``runner.fastReruns``), so two threads
+can reach one session. Every action that touches the trainer (tick, step, reset, set_config, load,
+unload, play, pause, the Jacobian) holds the session's lock; an action that arrives while a tick
+trains makes the tick stop after its current step (``_train_for``'s ``interrupted``), waits for the
+lock, and is then applied exactly once. The pages read the run while holding the same lock
+(:attr:`PlaySession.lock`), so they never see a half-appended step.
+
+Compute budget: a session given a :class:`rnnviz.capacity.TrainingGate` (``gate=``) trains, builds
+runs and computes the Jacobian only while holding one of the server's training slots, and holds it
+for a bounded amount of work each time (one tick's budget, one run build, one capped Jacobian).
 """
+
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rnnviz.config import ExperimentConfig
@@ -29,6 +45,10 @@ TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
 MAX_STEPS_PER_TICK = 64  # bounds a tick on tiny models (keeps frames meaningful)
 COMPARE_CELLS = ("rnn_tanh", "lstm", "gru")
+#: How long a blocking action (build a run, Step outside the play loop, the Jacobian) waits for a slot.
+COMPUTE_WAIT_SECONDS = 30.0
+#: A live run's history is capped at this many bytes: older records are thinned (RunHistory.max_bytes).
+LIVE_HISTORY_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -38,6 +58,7 @@ class TickResult:
     steps: int  # training steps taken in this tick
     seconds: float  # wall time spent training
     stopped: str | None = None  # why play stopped (diverged, paused by watchdog, finished), else None
+    queued: bool = False  # the server's training slots were all busy: nothing trained, the place is kept
 
 
 @dataclass
@@ -60,23 +81,77 @@ class _Rate:
         self.window.clear()
 
 
-def _train_for(trainers, budget: float, max_steps: int) -> tuple[int, float]:
-    """Step every trainer once per round until the budget or max_steps is spent.
+def _stopped(trainer) -> bool:
+    """The run stopped by itself: diverged, finished, or paused by its watchdog (a pause with a reason).
 
-    A paused trainer resumes (the user asked for steps); one that diverges, finishes or is
-    paused by its watchdog during the loop drops out of it.
+    A trainer between steps reads "paused" with no reason."""
+    return trainer.state in ("diverged", "finished") or (trainer.state == "paused" and bool(trainer.reason))
+
+
+def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
+               interrupted: Callable[[], bool] = lambda: False) -> tuple[int, float]:
+    """Step every trainer once per round until the budget or max_steps is spent, or ``interrupted()``.
+
+    ``resume=True`` (the user asked for steps): a trainer paused by its watchdog trains again.
+    ``resume=False`` (the play loop of several runs): it stays paused. A trainer that diverges,
+    finishes or is paused by its watchdog during the loop drops out of it.
     """
     start = time.perf_counter()
     steps = 0
-    live = [t for t in trainers if t.state in ("ready", "running", "paused")]
+    live = [t for t in trainers
+            if t.state not in ("diverged", "finished") and (resume or not _stopped(t))]
     while live and steps < max_steps:
         for t in live:
             t.step(1)
         steps += 1
-        live = [t for t in live if not t.stop_reason]
-        if time.perf_counter() - start >= budget:
+        live = [t for t in live if not _stopped(t)]
+        if time.perf_counter() - start >= budget or interrupted():
             break
     return steps, time.perf_counter() - start
+
+
+class _Guard:
+    """A session's lock plus a count of actions waiting for it (a training tick yields to them)."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self._count = threading.Lock()
+        self.waiting = 0
+
+    @contextlib.contextmanager
+    def action(self):
+        with self._count:
+            self.waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._count:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+
+def _yield(guard: _Guard | None, gate, owner) -> bool:
+    """Stop training after the current step: an action waits for the session (``guard``), or a session
+    that used less of the server lately waits for this one's slot (``gate.should_yield``)."""
+    return (guard is not None and guard.waiting > 0) or (gate is not None and gate.should_yield(owner))
+
+
+@contextlib.contextmanager
+def _compute(gate, owner, what: str):
+    """Hold a training slot for a bounded piece of blocking work (no gate: run at once), waiting up to
+    ``COMPUTE_WAIT_SECONDS`` for it in the server's first-come-first-served line."""
+    if gate is None:
+        yield
+        return
+    timeout = COMPUTE_WAIT_SECONDS
+    with gate.slot(owner, timeout) as admitted:
+        if not admitted:
+            raise RnnvizError(f"{what} must wait for one of the server's {gate.slots} training slot(s), "
+                              f"got none free within {timeout:g} s (the server is busy); try again")
+        yield
 
 
 class RecordedRun:
@@ -138,23 +213,41 @@ class PlaySession:
     """One learner's run: config -> trainer, with play/pause/step/reset and a paced tick.
 
     ``loaded`` is None while training live, else the :class:`RecordedRun` being browsed.
+    ``gate`` (a :class:`rnnviz.capacity.TrainingGate`, or None for no cap) is the server's compute budget.
+    ``journal`` keeps the last ``journal`` actions as applied, in order: ``(name, value)`` with the steps
+    trained (tick, step), the config (set_config) or None; a headless replay of it rebuilds the run.
     """
 
-    def __init__(self, config: ExperimentConfig | None = None, data=None):
+    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0):
+        self._guard = _Guard()
+        self.gate = gate
+        self.owner = f"session-{id(self):x}"
         self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
         self.rate = _Rate()
         self.loaded: RecordedRun | None = None
+        self.journal: deque = deque(maxlen=journal)
+        self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
         self._trainer = self._build(self._config, data)
 
-    @staticmethod
-    def _build(config: ExperimentConfig, data):
+    def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
 
-        trainer = Trainer(config, data=data)
-        trainer.step(1)  # step 0: the untrained network, shown at once
+        with _compute(self.gate, self.owner, "building the run"):
+            trainer = Trainer(config, data=data)
+            trainer.history.max_bytes = LIVE_HISTORY_BYTES
+            trainer.step(1)  # step 0: the untrained network, shown at once
         return trainer
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the run is read for drawing: no training step is appended meanwhile."""
+        return self._guard.lock
+
+    def _log(self, name: str, value=None) -> None:
+        if self.journal.maxlen:
+            self.journal.append((name, value))
 
     # -- what the pages read (the loaded run while browsing one) ---------------------------
     @property
@@ -180,28 +273,39 @@ class PlaySession:
         Ends browsing a loaded run. If the new run cannot be built (e.g. the data is too short for
         ``seq_len``) the RnnvizError propagates and the session is left exactly as it was.
         """
-        if config == self._config and data is self.data:
-            if self.loaded is None:
-                return False
-            self.unload()
+        with self._guard.action():
+            if config == self._config and data is self.data:
+                self._log("set_config", config)
+                if self.loaded is None:
+                    return False
+                self.loaded = None
+                self.rate.clear()
+                return True
+            trainer = self._build(config, data)  # may raise: then nothing changed
+            self._config, self.data, self._trainer = config, data, trainer
+            self.loaded = None
+            self._stop()
+            self._log("set_config", config)
             return True
-        trainer = self._build(config, data)  # may raise: then nothing changed
-        self._config, self.data, self._trainer = config, data, trainer
-        self.loaded = None
-        self.playing = False
-        self.rate.clear()
-        return True
 
     def load(self, history, name: str = "run") -> None:
         """Browse a saved run (from :func:`rnnviz.io.load_run`); the live run waits untouched."""
-        self.loaded = RecordedRun(history, name)
-        self.playing = False
-        self.rate.clear()
+        with self._guard.action():
+            self.loaded = RecordedRun(history, name)
+            self._stop()
+            self._log("load")
 
     def unload(self) -> None:
         """Back to the live run, where it was."""
-        self.loaded = None
+        with self._guard.action():
+            self.loaded = None
+            self.rate.clear()
+            self._log("unload")
+
+    def _stop(self) -> None:
+        self.playing = False
         self.rate.clear()
+        self._jacobians = {}
 
     def _check_live(self, what: str) -> None:
         if self.loaded is not None:
@@ -209,72 +313,131 @@ class PlaySession:
                               f"run {self.loaded.name!r} (go back to live training first)")
 
     def play(self) -> None:
-        if self.loaded is None and self._trainer.state in ("ready", "running", "paused"):
-            self.playing = True
+        with self._guard.action():
+            if self.loaded is None and self._trainer.state not in ("diverged", "finished"):
+                self.playing = True
+            self._log("play")
 
     def pause(self) -> None:
-        self.playing = False
+        """Stop playing; a tick training right now stops after its current step, before this returns."""
+        with self._guard.action():
+            self.playing = False
+            self._log("pause")
 
     def step(self, n: int = 1) -> TickResult:
-        """Train exactly n steps (stops early on divergence or the end of the run)."""
-        self._check_live("step")
-        if n < 1:
-            raise RnnvizError(f"steps must be >= 1, got {n}")
-        steps, seconds = _train_for([self._trainer], budget=float("inf"), max_steps=n)
-        self.rate.add(steps, seconds)
-        return TickResult(steps, seconds, self._stop_reason())
+        """Train exactly n steps (stops early on divergence or the end of the run).
+
+        With a gate, one slot is held per ``TRAIN_BUDGET_SECONDS`` of training, so x10 on a heavy model
+        lets the other sessions train in between."""
+        with self._guard.action():
+            self._check_live("step")
+            if not isinstance(n, int) or n < 1:
+                raise RnnvizError(f"steps must be >= 1, got {n}")
+            done, seconds = 0, 0.0
+            while done < n:
+                with _compute(self.gate, self.owner, "training a step"):
+                    k, t = _train_for([self._trainer], TRAIN_BUDGET_SECONDS if self.gate else math.inf,
+                                      n - done, interrupted=lambda: _yield(None, self.gate, self.owner))
+                done, seconds = done + k, seconds + t
+                if k == 0 or _stopped(self._trainer):
+                    break
+            self.rate.add(done, seconds)
+            self._log("step", done)
+            return TickResult(done, seconds, self._stop_reason())
 
     def reset(self) -> None:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
-        self._check_live("reset")
-        self._trainer.reset()
-        self._trainer.step(1)
-        self.playing = False
-        self.rate.clear()
+        with self._guard.action():
+            self._check_live("reset")
+            with _compute(self.gate, self.owner, "resetting the run"):
+                self._trainer.reset()
+                self._trainer.step(1)
+            self._stop()
+            self._log("reset")
 
     @property
     def current_step(self) -> int:
         """The newest trained (and shown) step; 0 right after a reset."""
         return self.trainer.step_count - 1
 
-    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK) -> TickResult:
-        """One play-loop tick: train for up to ``budget`` seconds; stop playing if the run stopped."""
-        if not self.playing or self.loaded is not None:
-            return TickResult(0, 0.0, None)
-        steps, seconds = _train_for([self._trainer], budget, max_steps)
-        self.rate.add(steps, seconds)
-        reason = self._stop_reason()
-        if reason:
-            self.playing = False
-        return TickResult(steps, seconds, reason)
+    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK, *,
+             wait: float = 0.0) -> TickResult:
+        """One play-loop tick: train for up to ``budget`` seconds while playing, waiting up to ``wait`` s
+        for a training slot (else ``queued``, nothing trained); stop playing if the run stopped.
+
+        Yields at once to an action (pause, reset, ...) that arrives while it trains: the tick stops
+        after its current step, so the action is applied before the next one."""
+        with self.lock:
+            if not self.playing or self.loaded is not None:
+                self._log("tick", 0)
+                return TickResult(0, 0.0, None)
+            gate = self.gate
+            with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
+                if not admitted:
+                    self._log("tick", 0)
+                    return TickResult(0, 0.0, None, queued=True)
+                steps, seconds = _train_for([self._trainer], budget, max_steps,
+                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
+            self.rate.add(steps, seconds)
+            self._log("tick", steps)
+            reason = self._stop_reason()
+            if reason:
+                self.playing = False
+            return TickResult(steps, seconds, reason)
 
     def _stop_reason(self) -> str | None:
         return self._trainer.stop_reason or None
 
     def jacobian(self, layer: int = 0, direction: int = 0, sample: int = 0):
         """Measured ||dh_T/dh_t||_2 (and ||dc_T/dc_t||_2 for LSTM) at the current weights, on a probe
-        sequence: the quantity the Pascanu bound (gamma sigma_max)^(T-t) bounds."""
+        sequence: the quantity the Pascanu bound (gamma sigma_max)^(T-t) bounds.
+
+        Computed once per (step, layer, direction, sample) and cached; its cost is capped (see
+        :func:`rnnviz.jacobian.jacobian_norms`, ``max_work``) and it runs in a training slot."""
         from rnnviz.jacobian import jacobian_norms
 
-        self._check_live("the measured Jacobian (it needs the weights)")
-        return jacobian_norms(self._trainer.model.rnn, self._trainer.probe.x, layer=layer,
-                              direction=direction, sample=sample)
+        with self._guard.action():
+            self._check_live("the measured Jacobian (it needs the weights)")
+            trainer = self._trainer
+            key = (id(trainer), trainer.step_count, layer, direction, sample)
+            if key not in self._jacobians:
+                with _compute(self.gate, self.owner, "the measured Jacobian"):
+                    value = jacobian_norms(trainer.model.rnn, trainer.probe.x, layer=layer,
+                                           direction=direction, sample=sample)
+                self._jacobians = {k: v for k, v in self._jacobians.items() if k[:2] == key[:2]}
+                self._jacobians[key] = value
+            return self._jacobians[key]
 
 
 class CompareSession:
-    """RNN, LSTM and GRU trained in lockstep on the same task, seed and batches."""
+    """RNN, LSTM and GRU trained in lockstep on the same task, seed and batches.
 
-    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS):
+    Like :class:`PlaySession`: one lock for every action, compute through ``gate``. A run paused by
+    its watchdog (``pause_grad_norm``) stays paused while the others play; Play all or Step resumes it.
+    """
+
+    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS, *, gate=None):
+        self._guard = _Guard()
+        self.gate = gate
+        self.owner = f"compare-{id(self):x}"
         self.base = base
         self.data = data
         self.cells = tuple(cells)
         self.playing = False
+        self._resume = False  # the first tick after Play all resumes runs paused by their watchdog
         self.rate = _Rate()
         from rnnviz.trainer import Trainer
 
-        self.trainers = {c: Trainer(self._config_for(base, c), data=data) for c in self.cells}
-        for t in self.trainers.values():
-            t.step(1)  # step 0 of each cell, shown at once
+        self.trainers = {}
+        for c in self.cells:  # one slot per run built: bounded work per acquisition
+            with _compute(gate, self.owner, "building the runs to compare"):
+                t = Trainer(self._config_for(base, c), data=data)
+                t.step(1)  # step 0 of each cell, shown at once
+            self.trainers[c] = t
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._guard.lock
 
     @staticmethod
     def _config_for(base: ExperimentConfig, cell: str) -> ExperimentConfig:
@@ -288,24 +451,51 @@ class CompareSession:
     def matches(self, base: ExperimentConfig, data=None) -> bool:
         return base == self.base and data is self.data
 
-    def step(self, n: int = 1) -> TickResult:
-        steps, seconds = _train_for(list(self.trainers.values()), float("inf"), n)
-        self.rate.add(steps, seconds)
-        return TickResult(steps, seconds, None)
+    def play(self) -> None:
+        with self._guard.action():
+            self.playing, self._resume = True, True
 
-    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK) -> TickResult:
-        if not self.playing:
-            return TickResult(0, 0.0, None)
-        steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps)
-        self.rate.add(steps, seconds)
-        if steps == 0:
+    def pause(self) -> None:
+        with self._guard.action():
             self.playing = False
-            return TickResult(0, seconds, "all runs stopped")
-        return TickResult(steps, seconds, None)
+
+    def step(self, n: int = 1) -> TickResult:
+        """n steps of every run (a run paused by its watchdog resumes: the user asked)."""
+        with self._guard.action():
+            done, seconds = 0, 0.0
+            while done < n:
+                with _compute(self.gate, self.owner, "training the compared runs"):
+                    k, t = _train_for(list(self.trainers.values()),
+                                      TRAIN_BUDGET_SECONDS if self.gate else math.inf, n - done)
+                done, seconds = done + k, seconds + t
+                if k == 0:
+                    break
+            self.rate.add(done, seconds)
+            return TickResult(done, seconds, None)
+
+    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK, *,
+             wait: float = 0.0) -> TickResult:
+        with self.lock:
+            if not self.playing:
+                return TickResult(0, 0.0, None)
+            gate = self.gate
+            with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
+                if not admitted:
+                    return TickResult(0, 0.0, None, queued=True)
+                steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps, resume=self._resume,
+                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
+            self._resume = False
+            self.rate.add(steps, seconds)
+            if steps == 0:
+                self.playing = False
+                return TickResult(0, seconds, "all runs stopped")
+            return TickResult(steps, seconds, None)
 
     def reset(self) -> None:
-        for t in self.trainers.values():
-            t.reset()
-            t.step(1)
-        self.playing = False
-        self.rate.clear()
+        with self._guard.action():
+            for t in self.trainers.values():
+                with _compute(self.gate, self.owner, "resetting the compared runs"):
+                    t.reset()
+                    t.step(1)
+            self.playing = False
+            self.rate.clear()

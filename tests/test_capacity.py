@@ -136,3 +136,56 @@ def test_demand_counts_recent_askers_per_slot():
     assert gate.demand(window=5.0) == 3.0  # six sessions asked, two slots
     now[0] = 10.0
     assert gate.demand(window=5.0) == 0.0  # they all stopped asking
+
+
+def test_default_slots_are_one_per_core_unless_the_environment_sets_them(monkeypatch):
+    import os
+
+    from rnnviz.capacity import SLOTS_ENV, default_slots
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    monkeypatch.delenv(SLOTS_ENV, raising=False)
+    assert default_slots() == 6 and TrainingGate().slots == 6
+    monkeypatch.setenv(SLOTS_ENV, "3")
+    assert default_slots() == 3 and TrainingGate().slots == 3
+    assert default_slots({SLOTS_ENV: "abc"}) == 6 and default_slots({SLOTS_ENV: "0"}) == 6
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert default_slots({}) == 1
+
+
+def test_the_session_that_used_least_goes_first_and_a_holder_yields_to_it():
+    now = [0.0]
+    gate = TrainingGate(slots=1, clock=lambda: now[0])
+    assert gate.acquire("heavy")
+    now[0] = 2.0
+    gate.release("heavy")  # heavy used 2 s of slot time
+    assert gate.usage("heavy") == pytest.approx(2.0)
+    now[0] = 12.0  # one half-life later
+    assert gate.usage("heavy") == pytest.approx(1.0)
+    assert gate.acquire("other")
+    assert not gate.acquire("heavy", timeout=0.0)  # queued first ...
+    assert not gate.acquire("light", timeout=0.0)  # ... light after it
+    assert gate.position("light") == 0 and gate.position("heavy") == 1  # but light used less: it goes first
+    gate.release("other")
+    assert not gate.should_yield("other")  # not inside any more
+    assert gate.acquire("heavy", timeout=0.0)  # light ranks first but is not asking: no slot is held idle
+    gate.release("heavy")
+    assert gate.acquire("light", timeout=0.0)
+    gate.release("light")
+
+    results = {}
+    assert gate.acquire("heavy")
+    assert not gate.should_yield("heavy")  # nobody asking
+
+    def ask():
+        results["light"] = gate.acquire("light", timeout=5.0)
+
+    t = threading.Thread(target=ask)
+    t.start()
+    while "light" not in gate._waiting:
+        time.sleep(0.001)
+    assert gate.should_yield("heavy")  # a session that used less is asking and no slot is free
+    gate.release("heavy")
+    t.join(timeout=5)
+    assert results == {"light": True}
+    gate.release("light")

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 import sys
 
 import pytest
@@ -10,11 +11,12 @@ from hypothesis import strategies as st
 
 from rnnviz.config import (
     FIELDS,
-    MAX_STEP_WORK,
+    MAX_STEP_SECONDS,
     PRESETS,
     RULES,
     ExperimentConfig,
     Preset,
+    step_seconds,
 )
 from rnnviz.errors import RnnvizError
 
@@ -69,20 +71,41 @@ def test_int_accepted_for_float_fields_and_coerced():
 
 
 def test_cross_field_rules():
-    with pytest.raises(RnnvizError, match=r"at most 4,194,304.*256 x 1000 x 256 x 1 x 1 = 65,536,000"):
+    big = {**ExperimentConfig().to_dict(), "batch_size": 256, "seq_len": 1000, "hidden_size": 256}
+    with pytest.raises(RnnvizError, match=rf"^one training step must be estimated at most 0.3 s so the app stays "
+                                          rf"interactive for everyone, got {step_seconds(big):.2f} s for "
+                                          rf"cell=rnn_tanh, hidden_size=256, num_layers=1, directions=1, "
+                                          rf"length=1000, batch_size=256, probe_size=4; lower one of them$"):
         ExperimentConfig(batch_size=256, seq_len=1000, hidden_size=256)
     with pytest.raises(RnnvizError, match="bidirectional must be false for forecasting"):
         ExperimentConfig(task="charlm", bidirectional=True)
     with pytest.raises(RnnvizError, match="parity_bits must be at most seq_len=4, got 5"):
         ExperimentConfig(task="parity", seq_len=4, parity_bits=5)
     with pytest.raises(RnnvizError, match="probe_size x length"):
-        ExperimentConfig(probe_size=16, seq_len=1000, hidden_size=64, batch_size=1)
+        ExperimentConfig(probe_size=16, seq_len=600, hidden_size=64, batch_size=1)
     # a parity_bits that only matters for parity does not block other tasks
     assert ExperimentConfig(task="adding", seq_len=4, parity_bits=5).parity_bits == 5
     # copy's length counts the 20 extra steps
     assert ExperimentConfig(task="copy", seq_len=100).length == 120
     assert ExperimentConfig(bidirectional=True).directions == 2
     assert {r.name for r in RULES} >= {"step_work", "no_peeking"}
+
+
+def test_the_step_cost_rule_counts_width_squared_layers_directions_and_the_probe():
+    heavy = {"cell": "lstm", "hidden_size": "256", "num_layers": "3", "bidirectional": "1", "seq_len": "341",
+             "batch_size": "8", "probe_size": "1"}  # 3.4-4.1 s per step measured: the old rule let it through
+    with pytest.raises(RnnvizError, match=r"^one training step must be estimated at most 0.3 s .* for cell=lstm, "
+                                          r"hidden_size=256, num_layers=3, directions=2, length=341") as info:
+        ExperimentConfig.from_params(heavy, strict=True)
+    estimate = float(re.search(r"got (\d+\.\d\d) s", str(info.value)).group(1))
+    assert estimate > 2.0  # measured 3.4-4.1 s wall on a busy machine; the rule does not call it cheap
+    base = ExperimentConfig(cell="gru", hidden_size=32, seq_len=50, batch_size=8).to_dict()
+    t0 = step_seconds(base)
+    wider = step_seconds({**base, "hidden_size": 128})
+    assert wider - t0 > 4 * (step_seconds({**base, "hidden_size": 64}) - t0)  # H^2 terms dominate as H grows
+    for change in ({"num_layers": 2}, {"bidirectional": True}, {"probe_size": 16}, {"cell": "lstm"}):
+        assert step_seconds({**base, **change}) > t0, change
+    assert all(step_seconds(p.config.to_dict()) <= MAX_STEP_SECONDS for p in PRESETS.values())
 
 
 def test_replace_validates_and_rejects_unknown():
@@ -206,8 +229,9 @@ def test_cross_field_fallback_resets_only_what_it_must():
     assert (c.task, c.bidirectional, c.cell) == ("sine", False, "gru")
     assert problems and "using the default for bidirectional" in problems[0]
     c, problems = ExperimentConfig.from_params({"batch_size": "256", "seq_len": "1000"})
-    assert c.batch_size * c.length * c.hidden_size <= MAX_STEP_WORK
-    assert c.seq_len == 1000  # batch_size reset first was enough
+    assert step_seconds(c.to_dict()) <= MAX_STEP_SECONDS
+    assert (c.batch_size, c.seq_len) == (32, 1000)  # batch_size reset first was enough
+    assert problems[0].endswith("using the default for batch_size")
 
 
 def test_preset_param_is_a_base_for_links():

@@ -94,3 +94,36 @@ def test_bad_index():
         jacobian_norms(module, x, sample=2)
     with pytest.raises(RnnvizError, match="x must have 3 features"):
         jacobian_norms(module, torch.zeros(2, 5, 4, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("direction", [0, 1])
+def test_a_capped_call_computes_the_last_window_exactly_and_marks_the_rest_nan(cell, direction):
+    from rnnviz.jacobian import seconds_per_timestep
+
+    torch.manual_seed(7)
+    module = make(cell, 3, 4, 1, True)
+    x = torch.randn(2, 9, 3, dtype=torch.float64)
+    full = jacobian_norms(module, x, direction=direction, sample=1, max_seconds=None)
+    assert full.window == 9 and np.isfinite(full.hidden).all()
+    capped = jacobian_norms(module, x, direction=direction, sample=1,
+                            max_seconds=4.5 * seconds_per_timestep(cell, 4))  # room for 4 timesteps
+    assert capped.window == 4
+    inside = slice(0, 4) if direction else slice(5, 9)  # the window ends at T: position 0 when reversed
+    outside = slice(4, 9) if direction else slice(0, 5)
+    np.testing.assert_allclose(capped.hidden[inside], full.hidden[inside], rtol=1e-12)
+    assert np.isnan(capped.hidden[outside]).all()
+    if cell == "lstm":
+        np.testing.assert_allclose(capped.cell[inside], full.cell[inside], rtol=1e-12)
+        assert np.isnan(capped.cell[outside]).all()
+
+
+def test_the_default_cap_bounds_the_heaviest_allowed_overlay():
+    from rnnviz.jacobian import MAX_SECONDS, seconds_per_timestep
+
+    torch.manual_seed(0)
+    module = nn.LSTM(2, 256, num_layers=1, bidirectional=True, batch_first=True)
+    got = jacobian_norms(module, torch.randn(4, 1000, 2), direction=1, sample=3)
+    assert got.window == int(MAX_SECONDS // seconds_per_timestep("lstm", 256)) and 2 <= got.window < 1000
+    assert got.hidden.shape == (1000,) and np.isfinite(got.hidden[: got.window]).all()
+    assert np.isnan(got.hidden[got.window :]).all()

@@ -177,3 +177,25 @@ def test_from_arrays_rejects_inconsistent_data():
             RunHistory.from_arrays(meta, bad)
     with pytest.raises(RnnvizError, match="metadata"):
         RunHistory.from_arrays({"status": {}}, arrays)
+
+
+def test_a_history_capped_by_bytes_stays_under_its_budget_for_an_hour_of_steps():
+    """One hour at 22 steps/s, every step recorded (LSTM, H=64, L=100, P=4), probe tensors every 100th:
+    without a cap the curves and spectra alone grow to ~340 MB; with the live cap, older records are thinned."""
+    from rnnviz.session import LIVE_HISTORY_BYTES as budget
+
+    h = RunHistory(max_bytes=budget)
+    light, full = synthetic(0, full=False), synthetic(0)
+    peak = 0
+    for s in range(22 * 3600):
+        h.append(StepRecord(**{**(full if s % 100 == 0 else light).__dict__, "step": s}))
+        if s % 256 == 0:
+            peak = max(peak, h.nbytes)
+    assert len(h) == 22 * 3600 and h.steps[-1] == 22 * 3600 - 1  # every step's scalars kept
+    assert peak <= 1.2 * budget and h.nbytes <= budget, (peak, h.nbytes)  # + a column doubling, briefly
+    rec = h.recorded_steps()
+    assert rec[0] == 0 and np.all(np.diff(rec) > 0) and len(rec) < 22 * 3600 // 2
+    np.testing.assert_array_equal(rec[-1024:], np.arange(22 * 3600 - 1024, 22 * 3600))  # recent: dense
+    assert h.record_at(1234).step <= 1234 and h.record_at(22 * 3600 - 1, full=True).step == 22 * 3600 - 100
+    assert 0 in h.full_steps()
+    print(f"peak {peak / 2**20:.1f} MB, final {h.nbytes / 2**20:.1f} MB, {len(rec)} records kept")

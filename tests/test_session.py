@@ -103,3 +103,157 @@ def test_compare_session_uses_the_data():
     cmp = CompareSession(cfg, data=series)
     assert all(t.task.input_size == 1 for t in cmp.trainers.values())
     assert cmp.matches(cfg, series) and not cmp.matches(cfg, None)
+
+
+# ----------------------------------------------------------------------------------- concurrency (issue 16 D1)
+def _replay(journal, first: ExperimentConfig) -> PlaySession:
+    """A headless replay of a session's journal, one action after another on one thread."""
+    sess = PlaySession(first)
+    for name, value in journal:
+        if name in ("tick", "step") and value:
+            sess.step(value)
+        elif name == "reset":
+            sess.reset()
+        elif name == "set_config":
+            sess.set_config(value)
+    return sess
+
+
+def test_one_session_hammered_from_several_threads_applies_each_action_once_and_replays_exactly():
+    import random
+    import threading
+
+    configs = [SMALL, SMALL.replace(seed=1), SMALL.replace(cell="gru")]
+    sess = PlaySession(SMALL, journal=10_000)
+    errors: list[BaseException] = []
+    seen_bad: list[str] = []
+    done = threading.Event()
+
+    def actor(k: int) -> None:
+        r = random.Random(k)
+        for _ in range(250):
+            action = r.choice(("play", "pause", "step", "reset", "set_config", "tick", "tick", "tick"))
+            try:
+                if action == "step":
+                    sess.step(r.randint(1, 3))
+                elif action == "tick":
+                    sess.tick(budget=0.005, max_steps=4)
+                elif action == "set_config":
+                    sess.set_config(r.choice(configs))
+                else:
+                    getattr(sess, action)()
+            except BaseException as err:  # noqa: BLE001 - any exception fails the test
+                errors.append(err)
+
+    def reader() -> None:  # what a page sees while drawing: a consistent run, steps strictly increasing
+        while not done.is_set():
+            with sess.lock:
+                steps, loss = sess.history.steps, sess.history.scalars["loss"]
+                if not (len(steps) == len(loss) and np.all(np.diff(steps) == 1) and steps[-1] == sess.current_step):
+                    seen_bad.append(f"steps {steps[-3:]}, current {sess.current_step}")
+
+    threads = [threading.Thread(target=actor, args=(k,)) for k in range(4)]  # 4 x 250 = 1,000 actions
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join()
+    assert errors == [] and seen_bad == []
+    steps = sess.history.steps
+    np.testing.assert_array_equal(steps, np.arange(len(steps)))  # strictly increasing, from step 0
+    applied = [name for name, _ in sess.journal]
+    assert len(applied) == 1_000 and {"reset", "set_config", "tick", "step"} <= set(applied)  # each once
+    again = _replay(sess.journal, SMALL)
+    assert again.config == sess.config and again.current_step == sess.current_step
+    np.testing.assert_array_equal(again.history.scalars["loss"], sess.history.scalars["loss"])
+    for (name, a), b in zip(sess.trainer.model.state_dict().items(), again.trainer.model.state_dict().values(),
+                            strict=True):
+        assert np.array_equal(a.numpy(), b.numpy()), name
+
+
+def test_an_action_during_a_tick_stops_the_tick_after_its_current_step_and_is_applied_once():
+    import threading
+
+    sess = PlaySession(SMALL.replace(hidden_size=64, seq_len=200, batch_size=32), journal=100)
+    sess.play()
+    started = threading.Event()
+    result = {}
+
+    def long_tick():
+        started.set()
+        result["tick"] = sess.tick(budget=30.0, max_steps=10_000)
+
+    t = threading.Thread(target=long_tick)
+    t.start()
+    started.wait()
+    while sess.current_step < 2:  # the tick is training
+        pass
+    sess.reset()  # arrives mid-tick: waits for the tick's current step, then resets
+    t.join(timeout=30)
+    assert not t.is_alive() and result["tick"].steps < 10_000 and result["tick"].seconds < 30
+    assert sess.current_step == 0 and not sess.playing and list(sess.history.steps) == [0]
+    assert [name for name, _ in sess.journal][-2:] == ["tick", "reset"]
+
+
+def test_compare_keeps_a_run_paused_by_its_watchdog_while_the_others_play():
+    cmp = CompareSession(SMALL)
+    cmp.play()
+    cmp.tick(budget=10.0, max_steps=2)
+    lstm = cmp.trainers["lstm"]
+    lstm.pause("gradient norm 12.3 rose above the pause threshold 10")  # what the watchdog does
+    held = lstm.step_count
+    for _ in range(3):
+        assert cmp.tick(budget=10.0, max_steps=2).steps == 2
+    assert lstm.step_count == held and lstm.state == "paused"  # the watchdog's pause holds
+    assert cmp.trainers["gru"].step_count == held + 6
+    cmp.pause()
+    cmp.step(1)  # the user asks: the paused run trains again
+    assert lstm.step_count == held + 1
+
+
+def test_a_gated_session_trains_only_inside_a_slot_and_one_slot_per_tick(monkeypatch):
+    import rnnviz.session as session_module
+    from rnnviz.capacity import TrainingGate
+
+    gate = TrainingGate(slots=1)
+    sess = PlaySession(SMALL, gate=gate)
+    assert gate.acquire("other")
+    sess.play()
+    assert sess.tick(wait=0.05).queued and sess.current_step == 0
+    monkeypatch.setattr(session_module, "COMPUTE_WAIT_SECONDS", 0.05)
+    with pytest.raises(RnnvizError, match=r"^training a step must wait for one of the server's 1 training slot\(s\), "
+                                          r"got none free within 0.05 s \(the server is busy\); try again$"):
+        sess.step(1)
+    assert sess.current_step == 0
+    gate.release("other")
+    assert sess.tick(wait=0.05).steps > 0 and gate.active == 0  # released after the tick
+    sess.pause()
+    sess.step(10)
+    assert sess.current_step > 10 and gate.active == 0
+
+
+def test_the_jacobian_is_computed_once_per_step_and_view(monkeypatch):
+    import rnnviz.jacobian as jacobian_module
+
+    calls = []
+    real = jacobian_module.jacobian_norms
+
+    def counting(*args, **kwargs):
+        calls.append((kwargs["layer"], kwargs["direction"], kwargs["sample"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jacobian_module, "jacobian_norms", counting)
+    sess = PlaySession(SMALL.replace(bidirectional=True))
+    first = sess.jacobian(0, 0)
+    assert sess.jacobian(0, 0) is first and len(calls) == 1  # a redraw: cached
+    sess.jacobian(0, 1)
+    assert sess.jacobian(0, 1) is not first and len(calls) == 2  # another view
+    sess.step(1)
+    again = sess.jacobian(0, 0)
+    assert len(calls) == 3 and not np.array_equal(again.hidden, first.hidden)  # new weights, new values
+    sess.reset()
+    sess.jacobian(0, 0)
+    assert len(calls) == 4

@@ -67,7 +67,7 @@ def live_buttons(sess) -> None:
 
 def _compare_play() -> None:
     cmp = state.compare_session()
-    cmp.playing = not cmp.playing
+    cmp.pause() if cmp.playing else cmp.play()
 
 
 def _compare_step(n: int) -> None:

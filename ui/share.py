@@ -95,7 +95,8 @@ def render_link() -> None:
         st.markdown("Add `lock=` or `hide=` with comma-separated control names. A locked control is shown "
                     "but cannot be changed (and presets or uploads that would change it are refused); a "
                     "hidden one is not shown at all. Controls: the settings' names, plus `preset`, `play` "
-                    "(play and step), `reset`, `upload` and `download`.")
+                    "(play and step), `reset`, `upload` and `download`. This is a convenience, not a "
+                    "control: anyone who removes `lock=` or `hide=` from the link gets every control back.")
         choices = list(state.InstructorFlags.CONTROLS)
         cols = st.columns(2)
         lock = cols[0].multiselect("Lock", choices, key="share.lock",

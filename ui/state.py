@@ -66,6 +66,13 @@ class InstructorFlags:
         return [n for n in FIELDS if n in self.locked and getattr(old, n) != getattr(new, n)]
 
 
+def _gate():
+    """The server's training gate: building a run takes a training slot like a tick does."""
+    from ui.live import training_gate  # here, not at the top: ui.live imports this module
+
+    return training_gate()
+
+
 def _query_params() -> dict[str, str]:
     return {k: st.query_params.get(k) for k in st.query_params.keys()}
 
@@ -82,7 +89,7 @@ def session() -> PlaySession:
         st.session_state.setdefault(FLAGS_KEY, flags)
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
-        st.session_state.setdefault(SESSION_KEY, PlaySession(config))
+        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate()))
     return st.session_state[SESSION_KEY]
 
 
@@ -155,6 +162,6 @@ def compare_session() -> CompareSession:
     base, data = sess.live_config, sess.data
     current = st.session_state.get(COMPARE_KEY)
     if current is None or not current.matches(base, data):
-        current = CompareSession(base, data=data)
+        current = CompareSession(base, data=data, gate=_gate())
         st.session_state[COMPARE_KEY] = current
     return current

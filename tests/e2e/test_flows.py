@@ -95,26 +95,36 @@ def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(ser
     wait_until(lambda: chart_points(page, "Training loss") > points)  # the curve grows as it trains
     page.screenshot(path=str(artifacts_dir / "playing.png"))
     sidebar_button(page, "Pause").click()
-    settle(page)
-
-    def stopped():  # the counter may catch up one tick after the click, then it must stay put
-        before = step_counter(page)
-        page.wait_for_timeout(1500)
-        return step_counter(page) == before and before
-
-    paused = wait_until(stopped, timeout=30)
-    sidebar_button(page, "Step").first.click()  # the first Step also shows a tick that raced the pause
-    stepped = wait_until(lambda: step_counter(page) > paused and step_counter(page))
+    sidebar_button(page, "Play").wait_for()  # the run the click started has drawn the sidebar
+    wait_for_app(page)  # ... and the page; no settling wait: the counter shown now is final
+    paused = step_counter(page)
+    page.wait_for_timeout(1500)
+    assert step_counter(page) == paused, f"paused at {paused}, then {step_counter(page)}: a tick raced the pause"
     sidebar_button(page, "Step").first.click()
     try:
-        wait_until(lambda: step_counter(page) == stepped + 1, timeout=10)
+        wait_until(lambda: step_counter(page) == paused + 1, timeout=10)
     except AssertionError:
         page.screenshot(path=str(artifacts_dir / "step-failed.png"))
-        raise AssertionError(f"at {stepped}, after Step: {step_counter(page)}") from None
+        raise AssertionError(f"at {paused}, after Step: {step_counter(page)}") from None
     sidebar_button(page, "Reset to step 0").click()
     wait_until(lambda: step_counter(page) == 0)
+    wait_for_app(page)  # the counter is drawn first; the charts later in the same script run
     assert chart_points(page, "Training loss") == 1
     no_exception(page)
+
+
+def test_reset_one_second_into_play_ten_times_never_crashes_and_shows_step_zero(server_url, page):
+    open_app(page, server_url, "preset=lstm-remembers")
+    for k in range(10):
+        sidebar_button(page, "Play").click()
+        sidebar_button(page, "Pause").wait_for()
+        page.wait_for_timeout(1000)
+        sidebar_button(page, "Reset to step 0").click()
+        page.mouse.move(700, 5)  # off the button: its tooltip would cover Play
+        sidebar_button(page, "Play").wait_for()
+        wait_for_app(page)
+        no_exception(page)
+        assert step_counter(page) == 0, f"round {k}: step {step_counter(page)} after Reset"
 
 
 def test_every_page_shows_its_charts_without_exception(server_url, page, artifacts_dir):

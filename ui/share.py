@@ -147,15 +147,24 @@ def render_downloads() -> None:
 
 def offline_zip(sess) -> bytes:
     """The session's run as a lecture pack of one page (rnnviz.pack), zipped; fewer hidden-state snapshots
-    than the CLI's default (20), so the click stays a few seconds."""
+    than the CLI's default (20), so the click stays short. Like every compute of a session it holds the
+    session's lock (no step is appended meanwhile) and one of the server's training slots."""
+    from contextlib import nullcontext
+
     from rnnviz import pack
     from rnnviz.config import PRESETS
+    from rnnviz.session import COMPUTE_WAIT_SECONDS
 
     preset = None if sess.loaded else state.preset_name()
     name = preset or run_file_name(sess)[:-4]
-    run = pack.history_run(sess.history, name, PRESETS[preset].effect if preset else "",
-                           task=getattr(sess.trainer, "task", None))
-    return pack.pack_zip([run], folder=name, max_heavy=20)
+    gate = getattr(sess, "gate", None)
+    with sess.lock, nullcontext(True) if gate is None else gate.slot(sess.owner, COMPUTE_WAIT_SECONDS) as admitted:
+        if not admitted:
+            raise RnnvizError(f"the offline page must wait for one of the server's {gate.slots} training slot(s), "
+                              f"got none free within {COMPUTE_WAIT_SECONDS:g} s (the server is busy); try again")
+        run = pack.history_run(sess.history, name, PRESETS[preset].effect if preset else "",
+                               task=getattr(sess.trainer, "task", None))
+        return pack.pack_zip([run], folder=name, max_heavy=20)
 
 
 # ------------------------------------------------------------------------------------------ uploads

@@ -3,29 +3,27 @@
 import streamlit as st
 
 from rnnviz import compare, plots
-from ui import controls, live, state, widgets
+from ui import live, state, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Compare a tanh RNN, an LSTM and a GRU")
-st.caption("The three cells train side by side on the sidebar's task, seed and batches (same data, same "
+widgets.header("Compare a tanh RNN, an LSTM and a GRU",
+               "The three cells train side by side on the live run's task, seed and batches (same data, same "
            "optimizer), so any difference comes from the cell alone.")
 if state.session().loaded is not None:
     st.info("Compare trains three fresh runs live, so it works on your live settings, not on a loaded run. "
             "Go **← Back to live training** in the sidebar to use it; the other pages show the loaded run.",
             icon=":material/compare_arrows:")
     st.stop()
-cmp = state.compare_session()
-with st.columns([2, 3])[0]:
-    controls.compare_buttons(cmp)
+cmp = state.compare_session()  # played by the control strip above the page (its one Play)
 
 
 def render(cmp) -> None:
     trainers = cmp.trainers
     st.markdown(compare.status_line(trainers))
     if not all(len(t.history) for t in trainers.values()):
-        st.info("Press **▶ Play all** or **×10** to train the three cells in lockstep.",
+        st.info("Press **▶ Play all** or **×10** at the top to train the three cells in lockstep.",
                 icon=":material/compare_arrows:")
         return
     task = next(iter(trainers.values())).task
@@ -34,7 +32,7 @@ def render(cmp) -> None:
     step = widgets.step_picker(compare.recorded_steps(trainers), key="cmp.step_pick", playing=cmp.playing)
     flows = compare.gradient_curves(trainers, step)
     widgets.chart(plots.gradient_flow(flows, step=step), key="cmp.flow", download_name="compare-flow")
-    st.markdown("\n".join(f"- {line}" for line in compare.verdicts(flows)))
+    st.markdown("\n".join(f"- {line}" for line in compare.verdicts(flows, cmp.base)))
 
 
 live.live(render, sess=cmp)

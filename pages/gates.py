@@ -8,15 +8,16 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Gates")
-st.caption("Sigmoid gates run from 0 (closed) to 1 (open). A forget gate near 1 keeps the cell state; a "
+widgets.header("Gates",
+               "Sigmoid gates run from 0 (closed) to 1 (open). A forget gate near 1 keeps the cell state; a "
            "gate stuck at 0 or 1 is saturated and passes almost no gradient.")
 
 
 def render(sess) -> None:
-    if not cells.get(sess.config.cell).gates:
-        st.info("A plain RNN has no gates: h_t = φ(W_ih x_t + W_hh h_(t−1) + b). Choose a gated cell (**LSTM** "
-                "or **GRU**) in the sidebar to see gates at work.", icon=":material/info:")
+    cell = cells.get(sess.config.cell)
+    if not cell.gates:
+        st.info(f"A plain RNN has no gates: h_t = {cell.nonlinearity}(W_ih x_t + W_hh h_(t−1) + b). Choose a "
+                "gated cell (**LSTM** or **GRU**) to see gates at work.", icon=":material/info:")
         return
     view = widgets.view_picker(sess, "gates", full=True)
     if view is None:

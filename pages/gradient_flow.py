@@ -2,38 +2,34 @@
 
 import streamlit as st
 
-from rnnviz import analysis, cells, io, plots
+from rnnviz import analysis, cells, flow, io, plots
 from ui import live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Gradient flow")
-st.caption("Backpropagation through time multiplies the gradient by one Jacobian per step. If those "
-           "Jacobians shrink vectors (spectral radius of W_hh times the nonlinearity's slope below 1) the "
-           "gradient vanishes geometrically: a straight falling line on the log axis below.")
+widgets.header("Gradient flow", flow.FLOW_CAPTION)
 
 
 def render(sess) -> None:
     view = widgets.view_picker(sess, "flow", full=False, pick_sample=False)
     if view is None:
         return
-    hist, steps, rec, layer, direction = view.hist, view.steps, view.rec, view.layer, view.direction
-    cell, g = cells.get(view.config.cell), rec.grad_norms
+    hist, config, steps, rec, g = view.hist, view.config, view.steps, view.rec, view.rec.grad_norms
+    layer, direction, cell = view.layer, view.direction, cells.get(view.config.cell)
     latest = rec.step == int(steps[-1]) and sess.loaded is None  # a saved run has no weights to measure
-    show_jac = st.toggle("Overlay the measured Jacobian norms ||∂h_T/∂h_t|| (current weights)",
-                         key="flow.jacobian", value=False, disabled=not latest,
-                         help="Computed for the newest step only, on probe sequence #1 (live runs only: "
-                              "a saved run holds no weights).")
-    theory = analysis.pascanu_overlay(rec, cell.name, layer, direction)
-    jacobian = sess.jacobian(layer, direction) if show_jac and latest else None
-    if jacobian is not None and jacobian.window < len(jacobian.hidden):
-        st.caption(f"Measured over the last {jacobian.window} timesteps before T only (the cost is capped).")
-    widgets.chart(plots.gradient_flow(g, step=rec.step, theory=theory, jacobian=jacobian),
+    jac = sess.jacobian(layer, direction) if latest else None  # cached per (step, view), cost capped
+    reading = flow.read_flow(rec, config, layer, direction, jac)
+    widgets.chart(plots.gradient_flow(g, step=rec.step, theory=reading.bound,
+                                      pinned=flow.pinned_curves(hist, rec.step, layer, direction)),
                   key="flow.curve", download_name="gradient-flow",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
-    st.markdown(f"**{analysis.vanishing_verdict(cell.label, g[layer, direction])}** "
-                f"(ratio {analysis.format_ratio(analysis.gradient_ratio(g[layer, direction]))})")
+    st.markdown(f"**{reading.verdict}**")
+    if jac is not None:
+        widgets.chart(plots.transport_curve(jac, bound=reading.transport_bound, step=rec.step),
+                      key="flow.transport", download_name="transport")
+    else:
+        st.caption(widgets.NO_TRANSPORT_NOTE)
     widgets.chart(plots.gradient_flow_heatmap(steps, hist.grad_norm_matrix(layer, direction)),
                   key="flow.heatmap", download_name="gradient-heatmap",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))

@@ -8,8 +8,8 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Hidden states")
-st.caption("Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "
+widgets.header("Hidden states",
+               "Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "
            "Scrub the training step to see how the same sequence is represented as the network learns.")
 
 
@@ -22,8 +22,9 @@ def render(sess) -> None:
     h = rec.hidden[layer, direction, sample].astype("float32")  # (L, H)
     x = hist.probe["x"][sample]  # (L, I)
     bounded = cells.get(config.cell).nonlinearity == "tanh"  # h_t in [-1, 1]; a ReLU RNN's h_t is unbounded
+    task = sess.trainer.task  # the input strip speaks the task's language (value/marker, symbols, characters)
     widgets.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
-                                       bounded=bounded),
+                                       bounded=bounded, input_names=task.input_names, symbols=task.symbols),
                   key="hidden.heatmap", download_name="hidden-states",
                   csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
                                                 sample=sample))

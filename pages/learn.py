@@ -9,8 +9,8 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Learn")
-st.caption("Short answers in plain words. Each opens a preset that shows the effect live, or has a "
+widgets.header("Learn",
+               "Short answers in plain words. Each opens a preset that shows the effect live, or has a "
            "small widget to play with.")
 
 
@@ -35,4 +35,5 @@ for lesson in LESSONS:
         if lesson.preset and state.flags().usable("preset") and lesson.preset in sidebar.presets_allowed():
             if st.button(f"Open the preset “{PRESETS[lesson.preset].title}” ▶", key=f"learn.{lesson.key}.preset",
                          on_click=open_preset, args=(lesson.preset,)):
-                st.switch_page("pages/playground.py")
+                st.switch_page("pages/playground.py", query_params=state.url_params(state.session().live_config,
+                                                                                     state.preset_name()))

@@ -9,13 +9,17 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
-st.title("Playground")
+widgets.header("Playground")
 preset = state.preset_name()
 sess = state.session()
-if preset:
-    st.markdown(f"**{PRESETS[preset].title}.** {PRESETS[preset].effect}")
-with st.expander(f"Task: {sess.trainer.task.title}"):
-    st.markdown(sess.trainer.task.describe())
+
+
+def intro() -> None:
+    if preset:
+        st.markdown(f"**{PRESETS[preset].title}.** {PRESETS[preset].effect}")
+    with st.expander(f"Task: {sess.trainer.task.title}"):
+        st.markdown(sess.trainer.task.describe())
+
 
 
 def render(sess) -> None:
@@ -41,4 +45,8 @@ def render(sess) -> None:
                       download_name="gradient-flow", csv=lambda: io.history_to_csv(hist, "grad_norms"))
 
 
+if not state.presenting():  # on a projector the key chart comes first, the words below it
+    intro()
 live.live(render)
+if state.presenting():
+    intro()

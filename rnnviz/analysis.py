@@ -148,30 +148,6 @@ def theory_bound(sigma_max: float, gamma: float, L: int) -> np.ndarray:
         return np.power(float(gamma) * float(sigma_max), exponent)  # 0^0 = 1 at t = T
 
 
-def pascanu_overlay(record, cell: str, layer: int, direction: int) -> np.ndarray | None:
-    """The Pascanu bound drawn over a measured gradient curve, anchored where backprop starts.
-
-    Forward direction (reads t = 1 .. T, its loss gradient enters at t = T):
-
-        ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T - t)
-
-    backward direction (reads t = T .. 1, so its gradient enters at t = 1): the same bound
-    anchored at ``||dL/dh_1||`` and reversed, ``||dL/dh_1|| (gamma sigma_max)^(t - 1)``.
-    ``sigma_max = ||W_hh||_2`` of that layer and direction (largest recorded singular value) and
-    ``gamma = cells.Cell.gamma``. ``record`` is a ``StepRecord`` (``grad_norms`` (Lyr, D, L),
-    ``singular_values`` (Lyr, D, G, H) or None). None for a gated cell (LSTM, GRU: no single
-    W_hh carries h_{t-1} -> h_t) or when no singular values were recorded. Returns float64 (L,).
-    """
-    c = cells.get(cell)
-    if c.gates or record.singular_values is None:
-        return None
-    sigma_max = float(np.max(record.singular_values[layer, direction, 0]))
-    g = np.asarray(record.grad_norms[layer, direction], dtype=np.float64)
-    reverse = direction == 1
-    bound = theory_bound(sigma_max, c.gamma, len(g)) * float(g[0] if reverse else g[-1])
-    return bound[::-1] if reverse else bound
-
-
 def block_norms(param_grad_norms, layer: int, direction: int) -> dict[str, float]:
     """``{block: ||dL/dW_block||}`` of one layer and direction, from ``StepRecord.param_grad_norms``
     (block name -> (Lyr, D)): the input of :func:`rnnviz.plots.param_grad_bars`."""
@@ -307,14 +283,37 @@ def pca_trajectory(hidden: np.ndarray, k: int = 2) -> PcaProjection:
 # --------------------------------------------------------------------------------------
 
 
-def jacobian_product(rho: float, T: int, gamma: float = 1.0) -> np.ndarray:
-    """(gamma * rho)^n for n = 0 .. T: the size of a product of n identical Jacobians.
+def jacobian_product(sigma_max: float, T: int, gamma: float = 1.0) -> np.ndarray:
+    """(gamma * sigma_max)^n for n = 0 .. T: the bound on a product of n step Jacobians.
 
-    If every step multiplies the gradient by a Jacobian of norm gamma*rho, after n steps
-    back it has been scaled by (gamma*rho)^n: vanishing for gamma*rho < 1, exploding above.
-    Returns float64 (T+1,), index n. Same maths as :func:`theory_bound`, read forwards.
+    Each step Jacobian diag(phi'(a_k)) W_hh has norm <= gamma sigma_max (sigma_max the largest singular
+    value of W_hh), so n of them scale the gradient by at most (gamma sigma_max)^n: for sure vanishing
+    when gamma sigma_max < 1. Returns float64 (T+1,), index n. Same maths as :func:`theory_bound`, read
+    forwards.
     """
-    return theory_bound(rho, gamma, T + 1)[::-1].copy()
+    return theory_bound(sigma_max, gamma, T + 1)[::-1].copy()
+
+
+def example_jacobian_powers(sigma_max: float, rho: float, T: int, gamma: float = 1.0) -> np.ndarray:
+    """||(gamma W)^n||_2 for n = 0 .. T, W the 2 x 2 matrix with spectral radius rho and largest singular
+    value sigma_max (sigma_max >= rho >= 0):
+
+        W = [[rho, c], [0, rho]],  c = sigma_max - rho^2 / sigma_max,   W^n = [[rho^n, n c rho^(n-1)], [0, rho^n]]
+
+    and ||[[a, b], [0, a]]||_2 = (|b| + sqrt(b^2 + 4 a^2)) / 2, so ||W|| = sigma_max exactly, while
+    ||W^n||^(1/n) -> rho (Gelfand's formula): with rho < 1 < sigma_max the product first grows, then
+    shrinks at the long-run rate rho per step. Returns float64 (T+1,) (inf where it overflows).
+    """
+    if not sigma_max >= rho >= 0:
+        raise RnnvizError(f"example_jacobian_powers needs sigma_max >= rho >= 0, got sigma_max={sigma_max}, "
+                          f"rho={rho}")
+    n = np.arange(T + 1, dtype=np.float64)
+    c = sigma_max - rho**2 / sigma_max if sigma_max > 0 else 0.0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        a = np.power(float(rho), n)
+        b = n * c * np.power(float(rho), np.maximum(n - 1, 0))
+        norms = (np.abs(b) + np.sqrt(b**2 + 4 * a**2)) / 2 * np.power(float(gamma), n)
+    return np.where(np.isnan(norms), np.inf, norms)
 
 
 class Clipped(NamedTuple):

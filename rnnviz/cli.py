@@ -5,6 +5,7 @@
     python -m rnnviz train --config cfg.json --set lr=0.01 --set clip=none --steps 200 --out run.npz
     python -m rnnviz info run.npz
     python -m rnnviz report run.npz --out report.html
+    python -m rnnviz reproduce [--quick] [--out DIR]
     python -m rnnviz sweep --preset vanishing-tanh --grid rho=0.5:2.0:20 --grid seq_len=10:200:20 --seeds 3
     python -m rnnviz pack --preset all --steps 500 --out lecture/
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="report.html", help="output file (default: report.html)")
     sub.add_parser("presets", help="list the presets")
     _add_sweep_parser(sub)
+    _add_reproduce_parser(sub)
     _add_pack_parser(sub)
     return p
 
@@ -130,6 +132,17 @@ def _add_pack_parser(sub) -> None:
     k.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _add_reproduce_parser(sub) -> None:
+    q = sub.add_parser("reproduce", help="re-measure the published effects over seeds: REPRODUCE.md and .html",
+                       description="Measures each target of rnnviz.reproduce (Pascanu's bound, the gradient ratio over "
+                                   "the spectral radius, default inits, forget-gate bias, the adding and copy tasks) "
+                                   "over seeds 0-4 and writes DIR/REPRODUCE.md (a markdown table: target | source | "
+                                   "measured | verdict) and DIR/reproduce.html (the same, standalone).")
+    q.add_argument("--quick", action="store_true", help="only the step-0 targets (no training runs; under 2 minutes)")
+    q.add_argument("--out", default=".", metavar="DIR", help="output directory (default: the current one)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -144,13 +157,40 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 with the usage message on bad arguments
     try:
         return {"train": cmd_train, "info": cmd_info, "report": cmd_report, "presets": cmd_presets,
-                "sweep": cmd_sweep, "pack": cmd_pack}[args.command](args)
+                "sweep": cmd_sweep, "reproduce": cmd_reproduce, "pack": cmd_pack}[args.command](args)
     except RnnvizError as e:
         print(f"rnnviz: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nrnnviz: interrupted", file=sys.stderr)
         return 130
+
+
+# ---------------------------------------------------------------------------------------- reproduce
+def cmd_reproduce(args) -> int:
+    from rnnviz import reproduce
+    from rnnviz.trainer import limit_threads
+
+    limit_threads(1)
+    out = Path(args.out)
+    if not out.is_dir():
+        raise RnnvizError(f"--out must be an existing directory, got {args.out!r}")
+    bar = None
+
+    def progress(done: int, total: int, key: str) -> None:
+        nonlocal bar
+        bar = bar or _Progress(total, enabled=not args.quiet, unit="runs")
+        bar.update(done)
+
+    rows = reproduce.run(quick=args.quick, progress=progress)
+    if bar:
+        bar.close()
+    (out / "REPRODUCE.md").write_text(reproduce.markdown_report(rows, args.quick), encoding="utf-8")
+    (out / "reproduce.html").write_text(reproduce.html_page(rows), encoding="utf-8")
+    failed = [r.target.key for r in rows if not r.reproduced]
+    print(f"wrote {out / 'REPRODUCE.md'} and {out / 'reproduce.html'}: {len(rows) - len(failed)} of {len(rows)} "
+          f"targets reproduced" + (f"; not reproduced: {', '.join(failed)}" if failed else ""))
+    return 0
 
 
 # ---------------------------------------------------------------------------------------- presets

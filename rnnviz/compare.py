@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from rnnviz import analysis, cells
+from rnnviz import analysis, cells, flow
 
 
 def status_line(trainers: Mapping[str, object]) -> str:
@@ -47,6 +47,12 @@ def gradient_curves(trainers: Mapping[str, object], step: int, layer: int = 0,
     return curves
 
 
-def verdicts(curves: Mapping[str, np.ndarray]) -> list[str]:
-    """One :func:`rnnviz.analysis.vanishing_verdict` line per run, e.g. "LSTM: gradient at t=1 is ..."."""
-    return [analysis.vanishing_verdict(label, g) for label, g in curves.items()]
+def verdicts(curves: Mapping[str, np.ndarray], config) -> list[str]:
+    """One line per run of layer 0, forward: :func:`rnnviz.analysis.vanishing_verdict` ("LSTM: gradient at
+    t=1 is ...") where the loss enters at h_T only (:func:`rnnviz.flow.gradient_enters_at_T_only`),
+    else a line saying why the ratio of the two ends is no vanishing measure on this task."""
+    if flow.gradient_enters_at_T_only(config, 0, 0):
+        return [analysis.vanishing_verdict(label, g) for label, g in curves.items()]
+    return [f"{label}: ||dL/dh_1|| / ||dL/dh_T|| = {analysis.format_ratio(analysis.gradient_ratio(g))} mixes the "
+            f"loss of every step in and is no vanishing measure here (Gradient flow measures the transport "
+            f"||∂h_T/∂h_t||)" for label, g in curves.items()]

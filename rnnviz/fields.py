@@ -14,6 +14,9 @@ from typing import Any
 
 from rnnviz.errors import RnnvizError, must
 
+#: A slider with more positions than this (rho 0..10 by 0.05 has 201) also gets a number box.
+FINE_SLIDER_STEPS = 100
+
 
 @dataclass(frozen=True)
 class Field:
@@ -25,8 +28,10 @@ class Field:
 
     How the sidebar shows it: ``label`` (words), ``choice_labels`` (choice -> words; a choice
     without one shows as itself), ``widget`` (``"input"``: select box, toggle or number box by
-    kind; ``"slider"``, with ``step`` for floats) and ``main`` (0: under "More settings";
-    1, 2, ...: the knob's place at the top of the sidebar).
+    kind; ``"slider"``, with ``step`` for floats), ``stops`` (common values a slider snaps to, e.g.
+    10, 20, 50, ... for a sequence length) and ``main`` (0: under "More settings"; 1, 2, ...: the
+    knob's place at the top of the sidebar). A slider with more than ``FINE_SLIDER_STEPS`` positions
+    cannot be set by mouse: :attr:`exact_input` says it gets a number box beside it.
     """
 
     name: str
@@ -44,7 +49,22 @@ class Field:
     choice_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     widget: str = "input"
     step: float | None = None
+    stops: tuple = ()
     main: int = 0
+
+    @property
+    def positions(self) -> int:
+        """How many values a slider of this knob can take (its stops, else (hi - lo) / step + 1)."""
+        if self.widget != "slider":
+            return 0
+        if self.stops:
+            return len(self.stops)
+        return int(round((self.hi - self.lo) / (self.step or 1))) + 1
+
+    @property
+    def exact_input(self) -> bool:
+        """A slider too fine to set by mouse or arrow keys gets a number box beside it."""
+        return self.widget == "slider" and (self.stops != () or self.positions > FINE_SLIDER_STEPS)
 
     def choice_label(self, value: str) -> str:
         """The words for one choice (the choice itself when it has none)."""

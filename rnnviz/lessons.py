@@ -56,11 +56,12 @@ WIDGETS: dict[str, Widget] = {
     for w in (
         Widget(
             "jacobian_product",
-            "Multiply the gradient by the same Jacobian norm γρ again and again: below 1 it dies "
-            "geometrically, above 1 it blows up.",
+            "One step multiplies the gradient by at most γσ_max: below 1 it dies geometrically for sure. "
+            "The spectral radius ρ is only the long-run rate: with ρ < 1 < σ_max the example first grows.",
             "jacobian_product_figure",
             (
-                Control("rho", "spectral radius ρ of W_hh", 0.0, 2.0, 0.9, 0.05),
+                Control("sigma_max", "largest singular value σ_max of W_hh", 0.0, 3.0, 1.6, 0.05),
+                Control("rho", "spectral radius ρ of W_hh (≤ σ_max)", 0.0, 2.0, 0.9, 0.05),
                 Control("T", "steps back in time T", 1, 300, 100, 1),
                 Control(
                     "gamma",
@@ -204,11 +205,16 @@ $$
 \Big\|\frac{\partial h_T}{\partial h_t}\Big\| \le (\gamma\,\sigma_{\max})^{T-t}.
 $$
 
-If $\sigma_{\max} < 1/\gamma$ the gradient **vanishes** geometrically, for sure. With $W_{hh}$
-scaled to spectral radius $0.9$, after 100 steps only about $0.9^{100} \approx 3\cdot10^{-5}$
-of the gradient is left: the network cannot learn that an early input matters for the
-final answer. On the log-scale gradient-flow plot vanishing is a straight falling line.
-Try the slider, then run the preset.""",
+If $\gamma\,\sigma_{\max} < 1$ every step shrinks the gradient and it **vanishes**
+geometrically, for sure: with $\sigma_{\max} = 0.9$, after 100 steps at most
+$0.9^{100} \approx 2.7\cdot10^{-5}$ of it is left. The **spectral radius** $\rho$ (the largest
+$|\lambda|$ of $W_{hh}$, never above $\sigma_{\max}$) bounds no single step: it is the *long-run*
+rate per step ($\|W^n\|^{1/n} \to \rho$, Gelfand's formula). A random $W_{hh}$ scaled to
+$\rho = 0.9$ has $\sigma_{\max} \approx 1.6$ to $1.8$ ($H = 128$), so the bound says nothing there,
+yet the gradient still vanishes in the long run: at $T = 100$ the measured
+$\|\partial\mathcal{L}/\partial h_1\| / \|\partial\mathcal{L}/\partial h_T\|$ is $2\cdot10^{-7}$ to
+$7\cdot10^{-6}$ (seeds 0-4): the network cannot learn that an early input matters. On the
+log-scale gradient-flow plot vanishing is a straight falling line. Try the sliders.""",
         preset="vanishing-tanh",
         widget="jacobian_product",
     ),
@@ -216,9 +222,10 @@ Try the slider, then run the preset.""",
         "exploding",
         "Why gradients explode, and what the nonlinearity has to do with it",
         r"""The same product of Jacobians can also **grow**. If the spectral radius $\rho$ of
-$W_{hh}$ is above 1 and the units are not saturated, the gradient is multiplied by more
-than 1 at every step: with $\rho = 3$ the gradient at step 1 is about $10^{13}$ times the
-one at step 100. A single update of that size throws the weights away, and the loss jumps
+$W_{hh}$ is above 1 and the units are not saturated, the product grows in the long run, by
+about $\rho$ per step: with a random $W_{hh}$ at $\rho = 3$ ($H = 128$, a tanh RNN) the
+gradient at step 1 is measured at $5\cdot10^{12}$ to $4\cdot10^{14}$ times the one at step 100
+(seeds 0-4). A single update of that size throws the weights away, and the loss jumps
 or becomes `NaN`.
 
 The threshold depends on the slope of the nonlinearity, $\gamma = \max|\phi'|$: $1$ for
@@ -242,8 +249,9 @@ $$
 $$
 
 The direction stays the same; only the step length is capped, so one freak batch can no
-longer wreck the weights. A good $\theta$ is around 0.5 to 10 times the typical gradient
-norm (Pascanu et al. used 1). In PyTorch this is `torch.nn.utils.clip_grad_norm_`.
+longer wreck the weights. Pick $\theta$ near the gradient norm of an ordinary step, so
+that only the freak ones are cut; the presets here clip at 1. In PyTorch this is
+`torch.nn.utils.clip_grad_norm_`.
 
 Clipping does **not** help with vanishing gradients: it can only make a gradient shorter.
 In the gradient-norm plot, clipped steps are marked, and the "after clipping" curve never
@@ -278,15 +286,15 @@ forget gate lives in the LSTM; the GRU has no separate one. Compare $\|\partial
         "forget-bias",
         "The forget-gate bias",
         r"""An LSTM only remembers if its forget gates are open. With PyTorch's default
-initialisation the gates start near $f \approx 0.5$, and $0.5^{100} \approx 10^{-30}$: even
+initialisation the gates start near $f \approx 0.5$, and $0.5^{100} \approx 8\cdot10^{-31}$: even
 an LSTM forgets over 100 steps at first, and must *learn* to open its gates.
 
 A larger **forget-gate bias** $b_f$ opens them from the start, since $f = \sigma(\dots + b_f)$:
 
 - $b_f = 1$ gives a mean forget gate of about $0.73$;
 - **chrono initialisation** (Tallec & Ollivier, 2018) draws $b_f = \log u$ with
-  $u \sim U(1, T_{\max} - 1)$ and sets $b_i = -b_f$, giving $f \approx 0.96$ and a much
-  slower decay.
+  $u \sim U(1, T_{\max} - 1)$ and sets $b_i = -b_f$, giving a mean $f \approx 0.96$ at
+  $T_{\max} = 100$ and a much slower decay.
 
 In `nn.LSTM` the gate sees the sum $b_{ih} + b_{hh}$, so set the bias in one of the two only.
 Run the preset and watch the saturation plot: the share of forget gates above 0.9.""",

@@ -20,8 +20,11 @@ Init schemes (``config.init``) act on every layer and direction, and on every ga
 * ``identity``   IRNN (Le et al. 2015): each ``W_hh`` block ``= I``, all recurrent-layer biases 0.
                  With relu and small inputs ``h_t ~= h_{t-1} + W_ih x_t``: the state is copied.
 * ``scaled``     each ``W_hh`` block ``W ~ N(0, 1/H)`` rescaled to spectral radius ``rho``:
-                 ``W <- rho W / max|eig(W)|``. Jacobian products ``prod W^T diag(phi')`` then
-                 shrink or grow roughly like ``rho^T`` (Pascanu et al. 2013).
+                 ``W <- rho W / max|eig(W)|``. ``rho`` is the long-run rate of ``||W^k||``
+                 (Gelfand: ``||W^k||^(1/k) -> rho``), not a bound on one step: a Gaussian ``W`` has
+                 ``sigma_max ~ 2 rho`` (``sigma_max ~ 1.6-1.8`` at ``rho = 0.9``, H = 64), so products
+                 ``prod W^T diag(phi')`` can grow for a while before they shrink. Only ``gamma *
+                 sigma_max < 1`` guarantees that every step shrinks (Pascanu et al. 2013).
 
 ``W_ih`` and the biases keep PyTorch's init except where stated. The forget-gate bias
 (``config.forget_bias``, LSTM only; ignored for other cells) is applied afterwards. In ``nn.LSTM``

@@ -188,6 +188,8 @@ class _TaskInfo:
     metric_name: str
     baseline_loss: float | None
     text: str
+    input_names: tuple[str, ...] = ()  # the data's own words are not in the file: the strip says x1, x2, ...
+    symbols: tuple[str, ...] = ()
 
     def describe(self) -> str:
         return self.text

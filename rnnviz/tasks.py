@@ -83,10 +83,18 @@ class Task:
     higher_is_better: bool = True  # for the metric; the loss is always lower-is-better
     input_size: int = 1
     output_size: int = 1
+    #: How the input strip speaks the task's language: a name per input feature ("value", "marker"), or,
+    #: for one-hot inputs, the symbol each feature stands for (copy: digits; char-LM: the characters).
+    input_names: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()
     baseline_loss: float = float("nan")
     baseline_metric: float = float("nan")
     baseline_note: str = ""  # which predictor scores the baselines
     uses_data: bool = False
+    #: Where the loss sits: "last" (only the last step is masked in: the gradient enters the recurrence at
+    #: h_T alone, so ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t) holds) or "every" (a loss at many
+    #: steps: dL/dh_t also holds that step's own term, and the ratio of the two ends is no vanishing measure).
+    loss_steps: str = "every"
 
     def __init__(self, config: ExperimentConfig, data=None):
         if data is not None and not self.uses_data:
@@ -157,10 +165,12 @@ class AddingTask(Task):
     kind = "regression"
     metric_name = "accuracy (|error| < 0.04)"
     input_size, output_size = 2, 1
+    input_names = ("value", "marker")
     tolerance = 0.04
     baseline_loss = 1.0 / 6.0
     baseline_metric = 2 * 0.04 - 0.04**2
     baseline_note = "always predicting 1 (the mean of the sum)"
+    loss_steps = "last"
 
     def _sample(self, n, g):
         L = self.length
@@ -210,6 +220,7 @@ class CopyTask(Task):
     kind = "classification"
     metric_name = "accuracy on the copied symbols"
     input_size, output_size = 10, 9
+    symbols = ("·", "1", "2", "3", "4", "5", "6", "7", "8", ":")  # blank, the 8 data symbols, delimiter
     n_copy, n_symbols = 10, 8
     baseline_note = "no memory: blank for T+10 steps, then uniform over the 8 symbols"
 
@@ -262,9 +273,11 @@ class TemporalOrderTask(Task):
     kind = "classification"
     metric_name = "accuracy"
     input_size, output_size = 6, 4
+    symbols = ("a", "b", "c", "d", "X", "Y")
     baseline_loss = math.log(4)
     baseline_metric = 0.25
     baseline_note = "uniform guess over XX, XY, YX, YY (any constant class: 75% error)"
+    loss_steps = "last"
 
     def positions(self) -> tuple[tuple[int, int], tuple[int, int]]:
         L = self.length
@@ -309,9 +322,11 @@ class ParityTask(Task):
     kind = "classification"
     metric_name = "accuracy"
     input_size, output_size = 2, 2
+    input_names = ("bit (±1)", "marker")
     baseline_loss = math.log(2)
     baseline_metric = 0.5
     baseline_note = "a coin flip (any constant class)"
+    loss_steps = "last"
 
     def _sample(self, n, g):
         L, k = self.length, self.config.parity_bits
@@ -355,6 +370,7 @@ class SineTask(Task):
     kind = "regression"
     metric_name = "variance explained"
     input_size, output_size = 1, 1
+    input_names = ("u_t",)
     periods = (20.0, 9.0, 31.0, 13.0, 5.0)
     baseline_metric = 0.0
     baseline_note = "always predicting 0 (the mean of the series)"
@@ -407,6 +423,10 @@ def embedded_reber(n: int, seed: int = 0) -> list[str]:
     return out
 
 
+#: Characters with no visible glyph, as the input strip shows them.
+VISIBLE = {" ": "·", "\n": "↵", "\t": "→"}
+
+
 @register("charlm")
 class CharLMTask(Task):
     """Character-level language model on shipped text (``config.corpus``) or the user's text.
@@ -452,6 +472,7 @@ class CharLMTask(Task):
         self.index = {ch: i for i, ch in enumerate(self.vocab)}
         self.ids = torch.tensor([self.index[ch] for ch in text], dtype=torch.long)  # (len,)
         self.input_size = self.output_size = V
+        self.symbols = tuple(VISIBLE.get(ch, ch) for ch in self.vocab)
         self.baseline_loss = math.log(V)
         self.baseline_metric = 1.0 / V
 

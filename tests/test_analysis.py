@@ -117,6 +117,20 @@ def test_theory_bound_rejects_bad_arguments():
         analysis.theory_bound(-1.0, 1.0, 5)
 
 
+def test_example_jacobian_powers_is_the_spectral_norm_of_a_real_matrix_power():
+    sigma, rho = 1.7, 0.9  # rho < 1 < sigma_max: the product grows for a while, then shrinks at rate rho
+    c = sigma - rho**2 / sigma
+    W = np.array([[rho, c], [0.0, rho]])
+    got = analysis.example_jacobian_powers(sigma, rho, 200, gamma=0.5)
+    want = [0.5**n * np.linalg.norm(np.linalg.matrix_power(W, n), 2) for n in range(201)]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    plain = analysis.example_jacobian_powers(sigma, rho, 200)
+    assert plain[1] == pytest.approx(sigma) and plain.max() > 1 > plain[-1]
+    assert plain[200] ** (1 / 200) == pytest.approx(rho, rel=0.05)  # Gelfand: the long-run rate is rho
+    with pytest.raises(RnnvizError, match="sigma_max >= rho >= 0"):
+        analysis.example_jacobian_powers(0.5, 0.9, 10)
+
+
 def test_jacobian_product_reads_the_bound_forwards():
     np.testing.assert_allclose(analysis.jacobian_product(0.5, 3), [1.0, 0.5, 0.25, 0.125])
     np.testing.assert_allclose(analysis.jacobian_product(2.0, 2, gamma=0.25), [1.0, 0.5, 0.25])

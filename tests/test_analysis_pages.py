@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from rnnviz import analysis
+from rnnviz import analysis, flow
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.trainer import Trainer
@@ -59,18 +59,39 @@ def _record(grad_norms, sigma_max=0.5):
     return SimpleNamespace(grad_norms=g, singular_values=sv)
 
 
-def test_pascanu_overlay_is_anchored_at_t_T_forward_and_at_t_1_backward():
+def _config(**kw):
+    return SimpleNamespace(**{"cell": "rnn_tanh", "task": "adding", "num_layers": 1, **kw})
+
+
+def test_pascanu_overlay_is_anchored_at_t_T_where_the_last_step_loss_enters():
     rec = _record([[[1.0, 2.0, 4.0], [8.0, 2.0, 1.0]]], sigma_max=0.5)  # gamma = 1 for tanh and relu
-    np.testing.assert_allclose(analysis.pascanu_overlay(rec, "rnn_tanh", 0, 0), [1.0, 2.0, 4.0])  # 4 * 0.5^(T-t)
-    np.testing.assert_allclose(analysis.pascanu_overlay(rec, "rnn_relu", 0, 1), [8.0, 4.0, 2.0])  # 8 * 0.5^(t-1)
+    np.testing.assert_allclose(flow.pascanu_overlay(rec, _config(), 0, 0), [1.0, 2.0, 4.0])  # 4 * 0.5^(T-t)
+    np.testing.assert_allclose(flow.pascanu_overlay(rec, _config(cell="rnn_relu", task="parity"), 0, 0),
+                               [1.0, 2.0, 4.0])
+    # the backward direction's last state is t = 1: a last-step loss enters it first, nothing to bound
+    assert flow.pascanu_overlay(rec, _config(), 0, 1) is None
+    # the bound on the transport holds in both directions: (gamma sigma_max)^(T-t), backward reversed
+    np.testing.assert_allclose(flow.transport_bound(rec, "rnn_tanh", 0, 0), [0.25, 0.5, 1.0])
+    np.testing.assert_allclose(flow.transport_bound(rec, "rnn_tanh", 0, 1), [1.0, 0.5, 0.25])
+
+
+@pytest.mark.parametrize("task", ["copy", "sine", "charlm", "csv"])
+def test_pascanu_overlay_is_not_drawn_where_the_loss_sits_at_every_step(task):
+    assert flow.pascanu_overlay(_record([[[1.0, 2.0, 4.0]]]), _config(task=task), 0, 0) is None
+
+
+def test_pascanu_overlay_not_drawn_for_a_lower_layer():
+    rec = _record([[[1.0, 2.0, 4.0]], [[1.0, 2.0, 4.0]]])
+    assert flow.pascanu_overlay(rec, _config(num_layers=2), 0, 0) is None
+    np.testing.assert_allclose(flow.pascanu_overlay(rec, _config(num_layers=2), 1, 0), [1.0, 2.0, 4.0])
 
 
 def test_pascanu_overlay_only_for_a_plain_rnn_with_recorded_singular_values():
     rec = _record([[[1.0, 1.0]]])
-    assert analysis.pascanu_overlay(rec, "lstm", 0, 0) is None
-    assert analysis.pascanu_overlay(rec, "gru", 0, 0) is None
-    assert analysis.pascanu_overlay(SimpleNamespace(grad_norms=rec.grad_norms, singular_values=None),
-                                    "rnn_tanh", 0, 0) is None
+    assert flow.pascanu_overlay(rec, _config(cell="lstm"), 0, 0) is None
+    assert flow.pascanu_overlay(rec, _config(cell="gru"), 0, 0) is None
+    assert flow.pascanu_overlay(SimpleNamespace(grad_norms=rec.grad_norms, singular_values=None),
+                                    _config(), 0, 0) is None
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -81,7 +102,7 @@ def test_pascanu_overlay_bounds_the_measured_forward_gradient(seed):
     t.step(3)
     for rec in (t.history.record_at(int(s)) for s in t.history.recorded_steps()):
         sigma_max = float(rec.singular_values[0, 0, 0].max())
-        bound = analysis.pascanu_overlay(rec, "rnn_tanh", 0, 0)
+        bound = flow.pascanu_overlay(rec, t.config, 0, 0)
         g = rec.grad_norms[0, 0].astype(np.float64)
         np.testing.assert_allclose(bound, g[-1] * sigma_max ** np.arange(19, -1, -1), rtol=1e-9)
         assert np.all(g <= bound * (1 + 1e-4)), f"step {rec.step}"

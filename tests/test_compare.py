@@ -29,9 +29,16 @@ def test_gradient_curves_and_verdicts_at_one_step():
     flows = compare.gradient_curves(cmp.trainers, 3)
     assert list(flows) == ["tanh RNN", "LSTM", "GRU"]
     np.testing.assert_array_equal(flows["LSTM"], cmp.trainers["lstm"].history.record_at(3).grad_norms[0, 0])
-    assert compare.verdicts(flows) == [analysis.vanishing_verdict(label, g) for label, g in flows.items()]
-    assert compare.verdicts(flows)[0].startswith("tanh RNN: ")
+    assert compare.verdicts(flows, cmp.base) == [analysis.vanishing_verdict(label, g) for label, g in flows.items()]
+    assert compare.verdicts(flows, cmp.base)[0].startswith("tanh RNN: ")
     assert compare.gradient_curves(cmp.trainers, -1) == {}  # before anything was recorded
+
+
+def test_on_a_loss_at_every_step_the_ratio_is_not_called_vanishing_or_preserved():
+    cmp = _session(task="copy")
+    lines = compare.verdicts(compare.gradient_curves(cmp.trainers, 3), cmp.base)
+    assert [line.split(":")[0] for line in lines] == ["tanh RNN", "LSTM", "GRU"]
+    assert all("no vanishing measure" in line and "(preserved)" not in line for line in lines)
 
 
 def test_a_stopped_run_is_named_and_its_steps_stay_pickable():

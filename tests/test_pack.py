@@ -153,7 +153,7 @@ def test_no_vanishing_verdict_when_the_loss_has_a_term_at_t1():
     page = run_page(run.history, title="sine", intro=[], baseline=run.baseline)
     for frame in page["frames"]:
         assert not any("gradient at t=1 is" in line for line in frame["lines"])
-        assert frame["lines"][2].startswith("No vanishing verdict: this task puts a loss term at t = 1")
+        assert frame["lines"][2].startswith("No vanishing verdict: on this task the loss does not enter at h_T alone")
 
 
 def test_hidden_states_are_thinned_to_max_heavy_distinct_steps():

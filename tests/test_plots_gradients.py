@@ -110,15 +110,54 @@ def test_gradient_flow_heatmap_many_decades_keeps_few_ticks():
 # ---------------------------------------------------------------- parameters
 
 
-def test_param_grad_bars_coloured_by_gate_log_axis():
-    norms = {"W_ii": 0.5, "W_if": 0.25, "W_hg": np.float32(2.0), "b_ho": np.array([[1.0]])}
+def test_param_grad_bars_words_gate_colours_legend_linear_axis_values_on_bars():
+    norms = {"W_ii": 0.5, "W_hf": 0.25, "W_hg": np.float32(2.0), "b_ho": np.array([[1.0]]), "W_if": 3.8e11}
     fig = plots.param_grad_bars(norms)
-    assert_common(fig, "param_grad_bars", "parameter block", "||dL/dW|| (log scale)")
-    bar = fig.data[0]
-    assert list(bar.x) == ["W_ii", "W_if", "W_hg", "b_ho"]
-    np.testing.assert_array_equal(bar.y, [0.5, 0.25, 2.0, 1.0])
-    assert list(bar.marker.color) == [plots.GATE_COLOURS[g] for g in "ifgo"]
-    assert fig.layout.yaxis.type == "log"
-    assert has_note(plots.param_grad_bars({"W_ih": INF, "W_hh": 1.0}))
+    assert_common(fig, "param_grad_bars", "||dL/dW||")
+    by_gate = {t.name: t for t in fig.data}
+    assert set(by_gate) == {"input gate", "forget gate", "cell gate", "output gate"}
+    assert all(t.showlegend for t in fig.data)  # the legend names each gate colour
+    assert by_gate["forget gate"].marker.color == plots.GATE_COLOURS["f"]
+    assert list(by_gate["forget gate"].y) == ["hidden→forget", "input→forget"]
+    assert list(by_gate["forget gate"].x) == [0.25, 3.8e11]
+    assert list(by_gate["forget gate"].text) == ["0.25", "3.8e+11"]  # the value printed on each bar
+    assert list(by_gate["cell gate"].y) == ["hidden→cell"]
+    assert list(by_gate["output gate"].y) == ["bias→output (hidden side)"]
+    assert fig.layout.xaxis.type in (None, "linear") and fig.layout.xaxis.rangemode == "tozero"
+    rnn = plots.param_grad_bars({"W_ih": INF, "W_hh": 1.0})
+    assert has_note(rnn) and list(rnn.data[0].y) == ["input→hidden", "hidden→hidden"]
+    assert [plots.block_words(b) for b in ("W_ir", "W_hz", "b_in")] == ["input→reset", "hidden→update",
+                                                                         "bias→new (input side)"]
     with pytest.raises(RnnvizError, match="one number per block"):
         plots.param_grad_bars({"W_ih": np.ones((2, 1))})
+
+
+def test_gradient_flow_pins_another_step_and_says_when_values_are_exactly_zero():
+    pinned = {"step 15: largest ||g|| = 1e19": np.array([1e19, 1e18, 1e17])}
+    fig = plots.gradient_flow(np.array([0.0, 0.0, 1.0]), step=16, pinned=pinned)
+    curve = trace_named(fig, "step 15: largest ||g|| = 1e19")
+    np.testing.assert_array_equal(curve.y, [1e19, 1e18, 1e17])
+    assert curve.line.dash == "dash"
+    assert "exactly 0 at 2 timestep(s)" in fig.layout.title.text
+    assert "exactly 0" not in plots.gradient_flow(np.array([0.5, 1.0])).layout.title.text
+
+
+def test_gradient_flow_names_what_its_bound_bounds():
+    fig = plots.gradient_flow(np.array([0.25, 1.0]), theory=np.array([0.5, 1.0]))
+    bound = trace_named(fig, plots.gradients.BOUND_LABEL)
+    assert bound.name == "bound on ||dL/dh_t|| from the last-step loss: ||dL/dh_T||·(γσ_max)^(T−t)"
+    assert bound.line.dash == "dot"
+
+
+def test_transport_curve_draws_the_measured_paths_and_the_bound_on_them():
+    jac = SimpleNamespace(hidden=np.array([np.nan, 0.1, 1.0]), cell=np.array([np.nan, 0.4, 1.0]))
+    fig = plots.transport_curve(jac, bound=np.array([0.25, 0.5, 1.0]), step=7)
+    assert_common(fig, "transport_curve", "timestep t", "||∂h_T/∂h_t|| (log scale)")
+    assert "weights after step 7" in fig.layout.title.text
+    h = trace_named(fig, "measured ||∂h_T/∂h_t||")
+    assert np.isnan(h.y[0]) and list(h.y[1:]) == [0.1, 1.0]  # before a capped window: not drawn
+    assert list(trace_named(fig, "measured ||∂c_T/∂c_t|| (cell state)").y[1:]) == [0.4, 1.0]
+    assert list(trace_named(fig, "bound on ||∂h_T/∂h_t||: (γσ_max)^(T−t)").y) == [0.25, 0.5, 1.0]
+    assert not has_note(fig)
+    dead = plots.transport_curve(SimpleNamespace(hidden=np.array([0.0, 0.0, 1.0]), cell=None))
+    assert "exactly 0 at 2 timestep(s)" in dead.layout.title.text

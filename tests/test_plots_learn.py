@@ -9,14 +9,27 @@ from rnnviz import plots
 # ---------------------------------------------------------------- learn-page widgets
 
 
-def test_jacobian_product_figure():
-    fig = plots.jacobian_product_figure(0.5, 4)
-    assert_common(fig, "jacobian_product", "steps back in time n", "gradient scale (γρ)^n (log scale)")
-    curve = trace_named(fig, "(γρ)^n")
-    np.testing.assert_array_equal(curve.x, np.arange(5))
-    np.testing.assert_array_equal(curve.y, [1.0, 0.5, 0.25, 0.125, 0.0625])
-    assert "0.062" in fig.layout.title.text
-    assert has_note(plots.jacobian_product_figure(3.0, 1000), "values beyond float range not drawn")
+EXAMPLE = "example ||(γW)^n||, 2×2 W with this σ_max and ρ"
+
+
+def test_jacobian_product_figure_draws_the_sigma_max_bound_an_example_and_the_long_run_rate():
+    fig = plots.jacobian_product_figure(1.6, 0.5, 4)
+    assert_common(fig, "jacobian_product", "steps back in time n", "gradient scale after n steps (log scale)")
+    bound = trace_named(fig, "bound (γσ_max)^n")
+    np.testing.assert_array_equal(bound.x, np.arange(5))
+    np.testing.assert_allclose(bound.y, 1.6 ** np.arange(5))
+    rate = trace_named(fig, "long-run rate (γρ)^n (not a bound)")
+    np.testing.assert_allclose(rate.y, 0.5 ** np.arange(5))
+    # the example: a real 2x2 matrix with exactly these sigma_max and rho, its powers' spectral norms
+    c = 1.6 - 0.5**2 / 1.6
+    W = np.array([[0.5, c], [0.0, 0.5]])
+    assert np.linalg.norm(W, 2) == pytest.approx(1.6) and max(abs(np.linalg.eigvals(W))) == pytest.approx(0.5)
+    expected = [np.linalg.norm(np.linalg.matrix_power(W, n), 2) for n in range(5)]
+    np.testing.assert_allclose(trace_named(fig, EXAMPLE).y, expected, rtol=1e-12)
+    assert np.all(np.asarray(trace_named(fig, EXAMPLE).y) <= np.asarray(bound.y) * (1 + 1e-12))
+    assert "γσ_max = 1.6" in fig.layout.title.text and "at most ×6.6" in fig.layout.title.text
+    assert "never below ρ" in plots.jacobian_product_figure(0.5, 0.9, 10).layout.title.text
+    assert has_note(plots.jacobian_product_figure(3.0, 1.0, 1000), "values beyond float range not drawn")
 
 
 def test_clipping_figure():

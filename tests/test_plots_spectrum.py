@@ -1,6 +1,7 @@
 """rnnviz.plots.spectrum: eigenvalues of W_hh in the complex plane."""
 
 import numpy as np
+import pytest
 from plot_checks import NAN, assert_common, has_note, trace_named
 
 from rnnviz import plots
@@ -26,3 +27,14 @@ def test_eigenvalue_plot_non_finite():
     assert has_note(fig)
     np.testing.assert_array_equal(trace_named(fig, "eigenvalues λ").x, [0.5])
     fig.to_json()
+
+
+def test_eigenvalue_colour_is_white_exactly_at_the_unit_circle_and_the_title_is_short():
+    fig = plots.eigenvalue_plot(np.array([0.5, 1.0, 3.0 + 0j]))
+    marker = next(t for t in fig.data if t.name == "eigenvalues λ").marker
+    assert (marker.cmin, marker.cmax) == (0, 3.0)
+    scale = [tuple(stop) for stop in marker.colorscale]
+    white = next(pos for pos, colour in scale if colour.upper() == "#F7F7F7")
+    assert white * marker.cmax == pytest.approx(1.0)  # |λ| = 1 is white, not cmax/2
+    assert any(t.name == "unit circle |λ| = 1" for t in fig.data)
+    assert fig.layout.title.text == "Eigenvalues of W_hh, ρ = 3"  # fits a half-width chart

@@ -118,7 +118,9 @@ def test_pca_trajectory_figure_3d_and_non_finite():
     assert_common(fig, "pca_trajectory")
     assert fig.data[0].type == "scatter3d"
     np.testing.assert_array_equal(fig.data[0].z, [2.0, NAN, 1.0])
-    assert fig.layout.scene.zaxis.title.text == "PC3 (10% of variance)"
+    assert [fig.layout.scene[a].title.text for a in ("xaxis", "yaxis", "zaxis")] == ["PC1 (50%)", "PC2 (30%)",
+                                                                                  "PC3 (10%)"]
+    assert fig.layout.scene.zaxis.title.font.size < plots.BASE_FONT_SIZE  # short and small: no overlap
     assert has_note(fig)
     with pytest.raises(RnnvizError, match="proj must be"):
         plots.pca_trajectory_figure(np.zeros((3, 4)), [0, 0, 0, 0])
@@ -165,3 +167,30 @@ def test_hidden_heatmap_non_finite_inputs_are_gaps_with_the_banner():
     fig = plots.hidden_heatmap(np.zeros((3, 2)), inputs=[1.0, INF, 0.0])
     assert np.isnan(fig.data[0].y[1]) and fig.data[0].y[0] == 1.0
     assert has_note(fig)
+
+
+def test_input_strip_speaks_the_task_language():
+    x = np.zeros((5, 2), dtype=np.float32)
+    x[:, 0], x[1, 1], x[3, 1] = [0.2, 0.9, 0.1, 0.4, 0.5], 1.0, 1.0
+    adding = plots.hidden_heatmap(np.zeros((5, 3)), inputs=x, input_names=("value", "marker"))
+    assert list(adding.data[0].y) == ["value", "marker"]  # not rows numbered 0.5 .. 2.5
+    onehot = np.eye(10, dtype=np.float32)[[3, 0, 0, 9, 3]]
+    copy = plots.hidden_heatmap(np.zeros((5, 3)), inputs=onehot, symbols=tuple("·12345678:"))
+    assert list(copy.data[0].text[0]) == ["3", "·", "·", ":", "3"] and copy.data[0].texttemplate == "%{text}"
+    chars = plots.hidden_heatmap(np.zeros((3, 3)), inputs=np.eye(3, dtype=np.float32)[[2, 0, 1]],
+                                 symbols=("·", "a", "b"))
+    assert list(chars.data[0].text[0]) == ["b", "·", "a"]
+
+
+def test_animation_buttons_and_slider_do_not_overlap_and_have_words():
+    fig = plots.hidden_animation([0, 5, 10], [np.zeros((4, 3))] * 3)
+    menu, slider = fig.layout.updatemenus[0], fig.layout.sliders[0]
+    assert [b.label for b in menu.buttons] == ["▶ play", "pause"]  # no "⏸" (an empty box in common fonts)
+    assert slider.x >= 0.25 and menu.x == 0 and slider.x + slider.len <= 1.0
+
+
+def test_step_zero_charts_span_steps_0_to_10_not_minus_1_to_1():
+    for fig in (plots.loss_curve([0], [0.5], [0.1], "accuracy", 1 / 6), plots.grad_norm_curve([0], [2.0]),
+                plots.compare_loss({"LSTM": ([0], [0.3])}),
+                plots.saturation_curve([0], {"f": ([0.1], [0.2])})):
+        assert list(fig.layout.xaxis.range) == [-0.5, 10], fig.layout.title.text

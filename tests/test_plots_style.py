@@ -88,3 +88,21 @@ def test_all_lists_every_public_builder_and_only_real_names():
     assert builders <= set(plots.__all__), sorted(builders - set(plots.__all__))
     assert all(hasattr(plots, name) for name in plots.__all__)
     assert len(plots.__all__) == len(set(plots.__all__))
+
+
+def test_log_ticks_one_label_per_decade_up_to_8_and_never_a_lone_label():
+    import numpy as np
+
+    from rnnviz.plots.style import _log_ticks as log_ticks
+
+    def inside(lo, hi):
+        t = log_ticks(lo, hi)
+        return [text for v, text in zip(t["tickvals"], t["ticktext"], strict=True) if lo <= np.log10(v) <= hi]
+
+    assert inside(-3.2, 0.1) == ["1e-3", "0.01", "0.1", "1"]  # one per decade
+    assert inside(-40.5, -0.5) == ["1e-40", "1e-35", "1e-30", "1e-25", "1e-20", "1e-15", "1e-10", "1e-5"]
+    assert inside(-3.35, -2.9) == ["5e-4", "1e-3"]  # within a decade: 1-2-5, two labels at least
+    assert inside(0.45, 0.62) == ["3", "4"]  # a narrow span falls back to 1..9
+    for lo in np.linspace(-30, 10, 41):
+        for width in (0.5, 0.7, 1.0, 2.5, 9.0, 25.0):  # _log_y shows at least half a decade
+            assert 2 <= len(inside(lo, lo + width)) <= 9, (lo, width)

@@ -13,15 +13,27 @@ from rnnviz.errors import RnnvizError
 def test_loss_curve_data_baseline_and_metric():
     steps, loss = np.array([0, 10, 20]), np.array([0.5, 0.25, 0.125], dtype=np.float32)
     fig = plots.loss_curve(steps, loss, metric=[0.1, 0.5, 0.9], metric_name="accuracy", baseline=1 / 6)
-    assert_common(fig, "loss_curve", "training step", "loss")
+    assert_common(fig, "loss_curve", None, "loss (log scale)")
+    assert fig.layout.xaxis2.title.text == "training step"  # under the accuracy panel, the shared step axis
     np.testing.assert_array_equal(fig.data[0].x, steps)
     np.testing.assert_array_equal(fig.data[0].y, loss)
-    metric = trace_named(fig, "accuracy")
+    assert fig.layout.yaxis.type == "log"
+    lo, hi = fig.layout.yaxis.range
+    shown = [t for v, t in zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True)
+             if lo <= np.log10(v) <= hi]
+    assert shown == ["0.1", "0.2", "0.5"]  # within one decade: 1-2-5 labels, not a lone label
+    metric = trace_named(fig, "accuracy")  # its own small panel below the loss, not a second axis on it
     assert metric.yaxis == "y2" and fig.layout.yaxis2.title.text == "accuracy"
+    assert fig.layout.yaxis2.overlaying is None and fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]
+    assert list(fig.layout.yaxis2.range) == [0, 1.05]
     np.testing.assert_array_equal(metric.y, [0.1, 0.5, 0.9])
     base = trace_named(fig, "chance baseline (0.167)")
     assert base.line.dash == "dash"
     assert list(base.x) == [0, 20] and list(base.y) == [1 / 6, 1 / 6]
+    assert list(fig.data).index(base) > 0  # drawn after (on top of) the loss curve
+    label = next(a for a in fig.layout.annotations if a.name == "baseline-label")
+    assert label.text == "chance<br>0.167" and label.y == pytest.approx(np.log10(1 / 6))
+    assert (label.xref, label.x, label.xanchor) == ("paper", 1.0, "left")  # beside the plot, not over the data
     assert "accuracy" in fig.layout.title.text
     assert not has_note(fig)
 
@@ -74,7 +86,8 @@ def test_compare_loss_colours_by_cell_and_baseline_spans_all_runs():
     fig = plots.compare_loss(
         {"RNN": ([0, 1], [0.2, 0.2]), "LSTM": ([0, 1, 2], [0.2, 0.1, 0.05])}, baseline=1 / 6
     )
-    assert_common(fig, "compare_loss", "training step", "loss")
+    assert_common(fig, "compare_loss", "training step", "loss (log scale)")
+    assert fig.layout.yaxis.type == "log"
     assert trace_named(fig, "RNN").line.color == plots.CELL_COLOURS["rnn_tanh"]
     lstm = trace_named(fig, "LSTM")
     assert lstm.line.color == plots.CELL_COLOURS["lstm"]

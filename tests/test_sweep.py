@@ -97,13 +97,14 @@ def test_plan_is_the_product_with_seeds_and_validated_configs():
 
 
 def test_plan_refuses_the_whole_sweep_on_one_invalid_point():
-    base = ExperimentConfig(task="adding", batch_size=256, hidden_size=64)
+    base = ExperimentConfig(task="adding", batch_size=256, hidden_size=128)
+    ExperimentConfig(task="adding", batch_size=256, hidden_size=128, seq_len=100)  # the first point fits
     with pytest.raises(RnnvizError) as e:
-        plan(base, [parse_axis("seq_len=100:400:2")])  # 256 x 400 x 64 > MAX_STEP_WORK; 256 x 100 x 64 fits
+        plan(base, [parse_axis("seq_len=100:400:2")])  # 256 x 400 x 128: over the step-cost rule
     msg = str(e.value)
-    assert msg.startswith("grid point seq_len=400 breaks a config rule, so the sweep is refused: batch_size x "
-                          "length x hidden_size x num_layers x directions must be at most 4,194,304")
-    assert "got 256 x 400 x 64 x 1 x 1 = 6,553,600" in msg
+    assert msg.startswith("grid point seq_len=400 breaks a config rule, so the sweep is refused: one training "
+                          "step must be estimated at most 0.3 s")
+    assert "hidden_size=128" in msg and "length=400" in msg and "batch_size=256" in msg
     with pytest.raises(RnnvizError, match=r"grid point parity_bits=10 breaks a config rule.*parity_bits must be "
                                           r"at most seq_len=8, got 10"):
         plan(ExperimentConfig(task="parity", seq_len=8), [parse_axis("parity_bits=2:10:2")])

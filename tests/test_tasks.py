@@ -240,3 +240,14 @@ def test_csv_user_data_and_validation():
 def test_tasks_without_data_reject_data():
     with pytest.raises(RnnvizError, match="data must be None for task 'adding'"):
         make_task(cfg("adding"), data="text")
+
+
+def test_every_task_names_its_inputs_for_the_input_strip():
+    for name in TASKS:
+        task = make_task(ExperimentConfig(task=name, seq_len=20))
+        names, symbols = task.input_names, task.symbols
+        assert len(names) == task.input_size or len(symbols) == task.input_size or name == "csv", name
+    assert make_task(ExperimentConfig(task="adding")).input_names == ("value", "marker")
+    assert make_task(ExperimentConfig(task="copy")).symbols[1:9] == tuple("12345678")
+    charlm = make_task(ExperimentConfig(task="charlm", seq_len=4), data="ab a\n")
+    assert charlm.symbols == ("↵", "·", "a", "b")  # sorted vocabulary: "\n", " ", "a", "b"

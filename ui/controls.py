@@ -1,7 +1,10 @@
-"""The run controls, drawn by one helper: play / pause, step, ×10 and reset.
+"""The one control strip at the top of every page: play / pause, step, ×10 and reset (one helper,
+``run_buttons``), plus, in the presentation view, the preset and the page's main knobs.
 
-The sidebar draws them for the live run (keys ``ctl.*``) and the Compare page for its three cells
-trained in lockstep (keys ``cmp.*``): same buttons, same rules, so Compare has no controls of its own.
+There is exactly one play control on every page, in both views: the strip. It drives the live run
+(keys ``ctl.*``), except on Compare, where the same strip drives its three cells trained in lockstep
+(keys ``cmp.*``): same buttons, same rules, so Compare has no second Play and cannot show a Pause
+while its runs sit at step 0.
 Instructor flags apply to both: ``play`` hides or locks play, step and ×10 together; ``reset`` the
 reset button. Callbacks look the session up when clicked (a config change may have replaced it).
 """
@@ -12,6 +15,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from rnnviz.config import FIELDS
 from ui import state
 
 #: Trainer states after which there is nothing left to train until a reset.
@@ -20,23 +24,25 @@ STOPPED = ("diverged", "finished")
 
 def run_buttons(prefix: str, *, playing: bool, stopped: bool, on_play: Callable[[], None],
                 on_step: Callable[[int], None], on_reset: Callable[[], None], play_label: str = "▶ Play",
-                reset_label: str = "↺ Reset to step 0", reset_help: str | None = None) -> None:
-    """Play / pause (one button), Step (1 step), ×10 and reset, keyed ``{prefix}.play`` etc."""
+                reset_label: str = "↺ Reset", reset_help: str | None = None) -> None:
+    """Play / pause (one button), Step (1 step), ×10 and reset, keyed ``{prefix}.play`` etc.
+
+    Each button is as wide as its words (``width="content"``), so no label is ever cut to "Pa…".
+    """
     flags = state.flags()
     if "play" not in flags.hidden:
         locked = "play" in flags.locked
-        cols = st.columns([1.3, 1, 1])
         # "⏸" has no glyph in common fonts: the pause button uses a Material icon instead
-        cols[0].button("Pause" if playing else play_label, key=f"{prefix}.play", on_click=on_play,
-                       icon=":material/pause:" if playing else None,
-                       type="primary", disabled=stopped or locked, width="stretch")
-        cols[1].button("Step", key=f"{prefix}.step1", on_click=on_step, args=(1,),
-                       disabled=stopped or playing or locked, help="Train one step", width="stretch")
-        cols[2].button("×10", key=f"{prefix}.step10", on_click=on_step, args=(10,),
-                       disabled=stopped or playing or locked, help="Train ten steps", width="stretch")
+        st.button("Pause" if playing else play_label, key=f"{prefix}.play", on_click=on_play,
+                  icon=":material/pause:" if playing else None,
+                  type="primary", disabled=stopped or locked, width="content")
+        st.button("Step", key=f"{prefix}.step1", on_click=on_step, args=(1,),
+                  disabled=stopped or playing or locked, help="Train one step", width="content")
+        st.button("×10", key=f"{prefix}.step10", on_click=on_step, args=(10,),
+                  disabled=stopped or playing or locked, help="Train ten steps", width="content")
     if "reset" not in flags.hidden:
         st.button(reset_label, key=f"{prefix}.reset", on_click=on_reset, disabled="reset" in flags.locked,
-                  width="stretch", help=reset_help)
+                  width="content", help=reset_help)
 
 
 # ---------------------------------------------------------------- the live run (sidebar)
@@ -53,13 +59,14 @@ def _live_step(n: int) -> None:
 
 def _live_reset() -> None:
     state.session().reset()
+    state.write_current_url()
 
 
 def live_buttons(sess) -> None:
     """The sidebar's controls of the live run ``sess`` (a PlaySession)."""
     run_buttons("ctl", playing=sess.playing, stopped=sess.trainer.state in STOPPED, on_play=_live_play,
                 on_step=_live_step, on_reset=_live_reset,
-                reset_help="Same initial weights, same batches: the run repeats exactly.")
+                reset_help="Back to step 0: same initial weights, same batches, so the run repeats exactly.")
 
 
 # ---------------------------------------------------------------- the three cells of Compare
@@ -82,5 +89,57 @@ def compare_buttons(cmp) -> None:
     """The Compare page's controls of its CompareSession ``cmp`` (all three cells at once)."""
     stopped = all(t.state in STOPPED for t in cmp.trainers.values())
     run_buttons("cmp", playing=cmp.playing, stopped=stopped, on_play=_compare_play, on_step=_compare_step,
-                on_reset=_compare_reset, play_label="▶ Play all", reset_label="↺ Reset all to step 0",
+                on_reset=_compare_reset, play_label="▶ Play all", reset_label="↺ Reset all",
                 reset_help="The three cells start again from the same initial weights and batches.")
+
+
+# ---------------------------------------------------------------- the strip
+
+
+#: The page's one or two main knobs, shown in the presentation view's strip (url path -> field names).
+PAGE_KNOBS: dict[str, tuple[str, ...]] = {
+    "playground": ("cell", "lr"),
+    "hidden_states": ("cell", "seq_len"),
+    "gates": ("cell", "forget_bias"),
+    "gradient_flow": ("cell", "rho"),
+    "compare": ("task", "seq_len"),
+}
+PRESENT_TOGGLE = "ui.present"
+#: Widths (px) of the strip's select boxes and knobs: wide enough for "Sequence length / lag T".
+STRIP_WIDGET_WIDTH = 200
+
+
+def _on_present() -> None:
+    state.set_presenting(bool(st.session_state[PRESENT_TOGGLE]))
+
+
+def present_toggle() -> None:
+    """The presentation-view switch (``?view=present``), the same on every page."""
+    st.session_state[PRESENT_TOGGLE] = state.presenting()
+    st.toggle("Presentation view", key=PRESENT_TOGGLE, on_change=_on_present, width="content",
+              help="For a projector: no sidebar, this strip holds the controls, the key chart comes first "
+                   "and fits a 1280x720 screen. The link keeps it (view=present).")
+
+
+def strip(page: str) -> None:
+    """The control strip of ``page`` (a url path in ``ui.frame.PAGE_TABLE``), drawn above the page."""
+    from ui import sidebar  # the knob helpers (sidebar imports state only: no cycle at import time)
+
+    sess = state.session()
+    present = state.presenting()
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="control-strip"):
+        if page == "compare" and sess.loaded is None:
+            compare_buttons(state.compare_session())
+        elif sess.loaded is None:
+            live_buttons(sess)
+        if present:
+            with st.container(width=STRIP_WIDGET_WIDTH + 40):
+                sidebar.preset_picker()
+            for name in PAGE_KNOBS.get(page, ()):
+                with st.container(width=STRIP_WIDGET_WIDTH + 80 if FIELDS[name].exact_input else STRIP_WIDGET_WIDTH):
+                    sidebar.knobs((name,))
+        present_toggle()
+    if present:
+        if sess.loaded is not None:
+            sidebar.render_loaded(sess)
+        sidebar.config_error()

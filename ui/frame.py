@@ -36,3 +36,21 @@ def ensure_frame() -> None:
     if PagesManager.uses_pages_directory:
         st.navigation(pages(), position="hidden")  # ends legacy mode for this server
         st.rerun()
+
+
+#: The presentation view's page style: no sidebar (the strip holds the controls), little padding above
+#: the strip, so the key chart starts high enough to fit a 1280x720 projector.
+PRESENT_CSS = """
+<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 3.75rem 1.5rem 1rem 1.5rem; }
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] { gap: 0.5rem; }
+</style>
+"""
+
+
+def apply_view(present: bool) -> None:
+    """Style the page for the presentation view (a no-op in the normal view)."""
+    if present:
+        st.html(PRESENT_CSS)

@@ -17,20 +17,15 @@ once so the sidebar's play button flips back and the timer stops.
 
 from __future__ import annotations
 
-import ctypes
-import gc
-import logging
-import threading
-import time
 from collections.abc import Callable
 
 import streamlit as st
 
-from rnnviz.capacity import TrainingGate
 from rnnviz.config import MAX_STEP_SECONDS
 from rnnviz.session import MAX_STEPS_PER_TICK, TICK_SECONDS, TRAIN_BUDGET_SECONDS, PlaySession
 from ui import state
-from ui.share import md_escape
+from ui.server import session_sweeper, sweep_closed_sessions, training_gate  # noqa: F401 - re-exported
+from ui.text import md_escape
 
 #: How long a tick waits for a training slot before it shows "queued" and just redraws: one whole hold of
 #: a slot by another tick (its budget plus one step the cost rule allows), so a waiting session is still
@@ -43,65 +38,6 @@ MAX_WORK_STRETCH = 2.0
 #: drawing (server and browsers) then stops eating the CPU the queued sessions' training needs.
 MAX_TICK_STRETCH = 8.0
 INTERVAL_KEY = "rnnviz.tick_interval"  # the run_every the live fragment was registered with
-#: How often closed tabs' sessions are looked for (they go once server.disconnectedSessionTTL has passed).
-SWEEP_SECONDS = 10.0
-
-_LOG = logging.getLogger(__name__)
-
-
-@st.cache_resource
-def training_gate() -> TrainingGate:
-    """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
-    return TrainingGate()
-
-
-@st.cache_resource
-def session_sweeper() -> threading.Thread | None:
-    """Free closed tabs' sessions (and their runs) once their TTL has passed, without waiting for a new
-    connection: Streamlit keeps a disconnected session in a TTL cache that only drops expired entries
-    when it is written to or its length is asked, i.e. when someone else connects. Every SWEEP_SECONDS
-    this thread asks (under the session manager's own lock), then collects the freed runs' cycles and
-    hands the freed heap back to the system. One per server; None if the runtime is not Streamlit's."""
-    try:
-        from streamlit.runtime import Runtime
-
-        manager = Runtime.instance()._session_mgr
-        lock, cache = manager._storage_lock, manager._session_storage._cache
-    except Exception:  # noqa: BLE001 - a test harness or another Streamlit: nothing to sweep
-        _LOG.info("rnnviz: no session storage to sweep", exc_info=True)
-        return None
-
-    def sweep() -> None:
-        while True:
-            time.sleep(SWEEP_SECONDS)
-            try:
-                sweep_closed_sessions(lock, cache)
-            except Exception:  # noqa: BLE001 - the sweeper must never die
-                _LOG.warning("rnnviz: session sweep failed", exc_info=True)
-
-    thread = threading.Thread(target=sweep, name="rnnviz-session-sweeper", daemon=True)
-    thread.start()
-    return thread
-
-
-def sweep_closed_sessions(lock, cache) -> int:
-    """One sweep: the TTL cache of disconnected sessions drops its expired entries (on a length query);
-    then their runs' reference cycles are collected and the heap trimmed. Returns how many went."""
-    with lock:
-        before = len(getattr(cache, "_data", ()))  # expired entries too, until the line below
-        after = len(cache)
-    if after < before:
-        gc.collect()
-        _trim_heap()
-    return before - after
-
-
-def _trim_heap() -> None:
-    """glibc keeps freed memory for reuse; ``malloc_trim(0)`` returns what it can to the system."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def tick_work(interval: float) -> tuple[float, int]:
@@ -135,19 +71,26 @@ STATE_TEXT = {"ready": "ready", "running": "paused", "paused": "paused", "diverg
 
 
 def status_bar(sess: PlaySession) -> None:
-    """Step counter, steps/s, loss and run state; a loud banner when the watchdog stopped the run."""
+    """Step counter, steps/s (only while playing: a paused run has no rate), loss and run state, numbers
+    to 3 significant figures; one compact line in the presentation view. A loud banner when the watchdog
+    stopped the run."""
     trainer = sess.trainer
     hist = sess.history
     scal = hist.scalars if len(hist) else None
-    cols = st.columns(5)
-    cols[0].metric("Step", f"{sess.current_step:,}")
-    cols[1].metric("Steps / s", f"{sess.rate.per_second:.1f}" if sess.playing or sess.rate.per_second else "–")
-    cols[2].metric("Loss", _fmt(scal["loss"][-1]) if scal is not None else "–")
     metric_name = getattr(trainer.task, "metric_name", "metric") or "metric"
-    cols[3].metric(metric_name.capitalize(), _fmt(scal["metric"][-1]) if scal is not None else "–")
     state_text = "ready" if sess.current_step == 0 and not trainer.stop_reason else \
         STATE_TEXT.get(trainer.state, trainer.state)
-    cols[4].metric("State", "▶ playing" if sess.playing else state_text)
+    items = (("Step", f"{sess.current_step:,}"),
+             ("Steps / s", f"{sess.rate.per_second:.3g}" if sess.playing else "–"),
+             ("Loss", fmt(scal["loss"][-1]) if scal is not None else "–"),
+             (metric_name.split(" (")[0].capitalize(), fmt(scal["metric"][-1]) if scal is not None else "–"),
+             ("State", "▶ playing" if sess.playing else state_text))
+    if state.presenting():
+        st.markdown(" · ".join(f"{label} **{value}**" for label, value in items))
+    else:
+        for col, (label, value) in zip(st.columns(5), items, strict=True):
+            col.metric(label, value, help=metric_name if label not in ("Step", "Steps / s", "Loss", "State")
+                       else None)
     reason = md_escape(trainer.reason)  # a loaded run's reason comes from its file: plain text only
     if trainer.state == "diverged":
         st.error(f"**The run diverged.** {reason}. Everything up to that step is kept: look at the "
@@ -159,13 +102,14 @@ def status_bar(sess: PlaySession) -> None:
         st.success(f"Finished: {reason}.", icon=":material/flag:")
 
 
-def _fmt(v) -> str:
+def fmt(v) -> str:
+    """A number to 3 significant figures ("0.000701", "7.05e+06"), "nan"/"inf" as words."""
     v = float(v)
     if v != v:
         return "nan"
     if abs(v) == float("inf"):
-        return "inf"
-    return f"{v:.4g}"
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.3g}"
 
 
 def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
@@ -185,10 +129,14 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
+        status = show_status and isinstance(sess, PlaySession)
+        present = state.presenting()  # on a projector the key chart comes first, the status line below it
         with sess.lock:  # no step is appended while the page reads the run
-            if show_status and isinstance(sess, PlaySession):
+            if status and not present:
                 status_bar(sess)
             render(sess)
+            if status and present:
+                status_bar(sess)
         result = _gated_tick(sess, notice)
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops

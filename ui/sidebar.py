@@ -1,5 +1,6 @@
-"""The shared sidebar: preset picker, the config's knobs (built from ``rnnviz.config.FIELDS``)
-and the play / pause / step / reset controls. Rendered by app.py on every page.
+"""The shared sidebar: preset picker and the config's knobs (built from ``rnnviz.config.FIELDS``).
+Rendered by app.py on every page of the normal view; the presentation view's control strip
+(``ui.controls.strip``) draws the preset and a page's main knobs with the same helpers.
 
 The widgets are *controlled*: every run writes the live config's values into their ``cfg.<field>``
 keys before drawing them, so what a knob shows is always the config that runs (and survives page
@@ -14,7 +15,7 @@ import streamlit as st
 
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
-from ui import controls, state
+from ui import state
 from ui.text import md_escape
 
 CUSTOM = "custom"
@@ -80,54 +81,99 @@ def _on_knob() -> None:
     st.session_state.pop(ERROR_KEY, None)
 
 
-def _knob(name: str, config: ExperimentConfig, disabled: bool) -> None:
+def _on_exact(name: str) -> None:
+    """The number box beside a fine slider: its value becomes the knob's value."""
+    st.session_state[_key(name)] = st.session_state[_key(name) + ".exact"]
+    _on_knob()
+
+
+def knob(name: str, config: ExperimentConfig, disabled: bool) -> None:
+    """One knob, drawn as its ``Field`` says (kind, widget hint, stops); controlled by the running config.
+
+    A slider with stops snaps to them (plus the running value); a slider too fine for a mouse
+    (``Field.exact_input``) gets a number box beside it, so any allowed value can be typed.
+    """
     f = FIELDS[name]
     key = _key(name)
-    st.session_state[key] = getattr(config, name)  # controlled: the knob shows the running config
-    common = dict(key=key, help=f.help, on_change=_on_knob,
-                  disabled=disabled or not config.relevant(name))
+    value = getattr(config, name)
+    st.session_state[key] = value  # controlled: the knob shows the running config
+    common = dict(key=key, help=f.help, on_change=_on_knob, disabled=disabled or not config.relevant(name))
     if f.kind == "choice":
         st.selectbox(f.label, f.choices, format_func=f.choice_label, **common)
     elif f.kind == "bool":
         st.toggle(f.label, **common)
-    elif f.kind == "int":
-        widget = st.slider if f.widget == "slider" else st.number_input
-        widget(f.label, int(f.lo), int(f.hi), step=1, **common)
-    elif f.widget == "slider":
-        st.slider(f.label, float(f.lo), float(f.hi), step=f.step, **common)
+    elif f.widget != "slider":
+        if f.kind == "int":
+            st.number_input(f.label, int(f.lo), int(f.hi), step=1, **common)
+        else:
+            st.number_input(f.label, float(f.lo), float(f.hi), step=None, format="%g", **common)
+    elif not f.exact_input:
+        cast = int if f.kind == "int" else float
+        st.slider(f.label, cast(f.lo), cast(f.hi), step=f.step if f.kind == "float" else 1, **common)
     else:
-        st.number_input(f.label, float(f.lo), float(f.hi), step=None, format="%g", **common)
+        _fine_slider(f, value, common)
+
+
+def _fine_slider(f, value, common: dict) -> None:
+    """A slider (over the field's stops when it has them) with a number box beside it for exact values."""
+    cast = int if f.kind == "int" else float
+    slider, box = st.columns([3, 2], vertical_alignment="bottom")
+    with slider:
+        if f.stops:
+            st.select_slider(f.label, sorted({*f.stops, value}), **common)
+        else:
+            st.slider(f.label, cast(f.lo), cast(f.hi), step=f.step if f.kind == "float" else 1, **common)
+    exact = common["key"] + ".exact"
+    st.session_state[exact] = value
+    with box:
+        st.number_input(f"{f.label} (exact)", cast(f.lo), cast(f.hi), step=f.step if f.kind == "float" else 1,
+                        key=exact, on_change=_on_exact, args=(f.name,), disabled=common["disabled"],
+                        label_visibility="collapsed", format="%g" if f.kind == "float" else "%d",
+                        help=f"Type any value in {f.lo:g}..{f.hi:g}.")
+
+
+def preset_picker() -> None:
+    """The preset select box (hidden or locked by the instructor flag ``preset``)."""
+    flags = state.flags()
+    if "preset" in flags.hidden:
+        return
+    loaded = state.session().loaded is not None
+    current = None if loaded else state.preset_name()
+    st.session_state[PRESET_WIDGET] = current or CUSTOM
+    options = [CUSTOM, *presets_allowed()]
+    if current and current not in options:
+        options.append(current)
+    st.selectbox(
+        "Preset", options, key=PRESET_WIDGET, on_change=_on_preset,
+        format_func=lambda n: "— your own settings —" if n == CUSTOM else PRESETS[n].title,
+        disabled="preset" in flags.locked,
+        help="A seeded experiment that shows one effect every time.",
+    )
+
+
+def knobs(names) -> None:
+    """The knobs ``names`` (those the instructor did not hide), read-only while a saved run is browsed."""
+    sess, flags = state.session(), state.flags()
+    loaded = sess.loaded is not None
+    for name in names:
+        if name not in flags.hidden:
+            knob(name, sess.config, disabled=loaded or name in flags.locked)
+
+
+def config_error() -> None:
+    if ERROR_KEY in st.session_state:
+        st.error(st.session_state[ERROR_KEY], icon=":material/error:")
 
 
 def render_config() -> None:
-    """Preset picker and knobs."""
-    sess = state.session()
-    flags = state.flags()
-    config = sess.config  # a loaded run's config while browsing one (its knobs are then read-only)
-    loaded = sess.loaded is not None
-    if "preset" not in flags.hidden:
-        current = None if loaded else state.preset_name()
-        st.session_state[PRESET_WIDGET] = current or CUSTOM
-        options = [CUSTOM, *presets_allowed()]
-        if current and current not in options:
-            options.append(current)
-        st.selectbox(
-            "Preset", options, key=PRESET_WIDGET, on_change=_on_preset,
-            format_func=lambda n: "— your own settings —" if n == CUSTOM else PRESETS[n].title,
-            disabled="preset" in flags.locked,
-            help="A seeded experiment that shows one effect every time.",
-        )
-    if ERROR_KEY in st.session_state:
-        st.error(st.session_state[ERROR_KEY], icon=":material/error:")
-    if loaded:
+    """Preset picker and knobs (the config of a loaded run while browsing one: then read-only)."""
+    preset_picker()
+    config_error()
+    if state.session().loaded is not None:
         st.caption("The settings of the loaded run (read-only).")
-    for name in MAIN_KNOBS:
-        if name not in flags.hidden:
-            _knob(name, config, disabled=loaded or name in flags.locked)
+    knobs(MAIN_KNOBS)
     with st.expander("More settings"):
-        for name in FIELDS:
-            if name not in MAIN_KNOBS and name not in flags.hidden:
-                _knob(name, config, disabled=loaded or name in flags.locked)
+        knobs(n for n in FIELDS if n not in MAIN_KNOBS)
 
 
 def _unload() -> None:
@@ -160,17 +206,17 @@ def render_loaded(sess) -> None:
                    "upload it again).")
 
 
-def render_controls() -> None:
-    """Play / pause, step x1, step x10, reset (``play`` locks or hides the first three together)."""
-    sess = state.session()
-    if sess.loaded is not None:
-        render_loaded(sess)
-        return
-    controls.live_buttons(sess)
-
-
 def render() -> None:
+    """The sidebar of the normal view (the presentation view has none: its strip holds the controls).
+
+    The run buttons are not here: they live in the one control strip at the top of every page
+    (:func:`ui.controls.strip`), so Compare and the other pages share one play control.
+    """
+    if state.presenting():
+        return
     with st.sidebar:
-        render_controls()
-        st.divider()
+        sess = state.session()
+        if sess.loaded is not None:
+            render_loaded(sess)
+            st.divider()
         render_config()

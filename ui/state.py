@@ -20,12 +20,16 @@ import streamlit as st
 
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
 from rnnviz.session import CompareSession, PlaySession
+from ui.server import training_gate
 
 SESSION_KEY = "rnnviz.session"
 COMPARE_KEY = "rnnviz.compare"
 FLAGS_KEY = "rnnviz.flags"
 NOTICES_KEY = "rnnviz.notices"
 PRESET_KEY = "rnnviz.preset"  # the preset the current config came from (None: custom)
+VIEW_KEY = "rnnviz.view"  # "present" (lecture: no sidebar, one control strip, key chart first) or "normal"
+VIEW_PARAM = "view"  # ?view=present: the presentation view, kept in every link
+PRESENT = "present"
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,6 @@ class InstructorFlags:
 
 def _gate():
     """The server's training gate: building a run takes a training slot like a tick does."""
-    from ui.live import training_gate  # here, not at the top: ui.live imports this module
-
     return training_gate()
 
 
@@ -81,7 +83,7 @@ def session() -> PlaySession:
     """The session's live run, created on its first script run from the URL's parameters."""
     if SESSION_KEY not in st.session_state:
         params = _query_params()
-        config_params = {k: v for k, v in params.items() if k not in InstructorFlags.PARAMS}
+        config_params = {k: v for k, v in params.items() if k not in (*InstructorFlags.PARAMS, VIEW_PARAM)}
         config, problems = ExperimentConfig.from_params(config_params)
         flags, flag_problems = InstructorFlags.from_params(params)
         preset = preset_key(params["preset"]) if "preset" in params else None
@@ -89,6 +91,7 @@ def session() -> PlaySession:
         st.session_state.setdefault(FLAGS_KEY, flags)
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
+        st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
         st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate()))
     return st.session_state[SESSION_KEY]
 
@@ -106,6 +109,25 @@ def notices() -> list[str]:
 
 def dismiss_notices() -> None:
     st.session_state[NOTICES_KEY] = []
+
+
+def presenting() -> bool:
+    """True in the presentation view (``?view=present``)."""
+    session()
+    return st.session_state[VIEW_KEY] == PRESENT
+
+
+def set_presenting(on: bool) -> None:
+    """Switch the presentation view on or off; the address bar keeps it (``view=present``)."""
+    session()
+    st.session_state[VIEW_KEY] = PRESENT if on else "normal"
+    write_current_url()
+
+
+def write_current_url() -> None:
+    """Put the live run's full link into the address bar (after any action that changed the run)."""
+    sess = session()
+    write_url(sess.live_config, preset_name())
 
 
 def preset_name() -> str | None:
@@ -143,9 +165,12 @@ def data_note(sess: PlaySession | None = None) -> str | None:
 
 def url_params(config: ExperimentConfig, preset: str | None) -> dict[str, str]:
     """The query parameters that reproduce a run: ``preset=NAME`` when untouched, else every non-default
-    field; plus the instructor flags. The one place a link's parameters are built."""
+    field; plus the instructor flags and ``view=present`` in the presentation view. The one place a
+    link's parameters are built."""
     params = {"preset": preset} if preset else config.to_params()
     params.update(flags().to_params())
+    if presenting():
+        params[VIEW_PARAM] = PRESENT
     return params
 
 

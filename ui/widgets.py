@@ -18,6 +18,9 @@ PLOTLY_CONFIG = {
 }
 
 
+#: Tallest chart in the presentation view: under the strip and the status line it fits 720 px.
+PRESENT_MAX_HEIGHT = 430
+
 PNG_HINT = ("PNG: the camera icon in the chart's toolbar (top right of the chart, on hover) saves the picture; "
             "your browser draws it, nothing is sent anywhere.")
 
@@ -41,6 +44,8 @@ def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], 
 
     Files are built only when a button is clicked (deferred data), so redraws stay cheap.
     """
+    if state.presenting() and (fig.layout.height or 0) > PRESENT_MAX_HEIGHT:
+        fig.update_layout(height=PRESENT_MAX_HEIGHT)  # the key chart fits a 1280x720 projector
     st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
     if not (download_name or csv) or "download" in state.flags().hidden:
         return
@@ -52,6 +57,16 @@ def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], 
         if csv is not None:
             download("⬇ data (CSV)", csv, f"{name}.csv", "text/csv", key=f"{key}.csv",
                      help="The recorded numbers this figure shows, for a spreadsheet or your own plots.")
+
+
+def header(title: str, caption: str | None = None) -> None:
+    """The page's title and grey caption; none in the presentation view (the top navigation names the
+    page, and the key chart must come first)."""
+    if state.presenting():
+        return
+    st.title(title)
+    if caption:
+        st.caption(caption)
 
 
 def gates_csv(history, *, step: int, layer: int, direction: int, sample: int) -> str:
@@ -121,6 +136,10 @@ def sample_picker(n: int, key: str) -> int:
     return int(st.radio("Probe sequence", range(n), key=key, horizontal=True, format_func=lambda i: f"#{i + 1}"))
 
 
+NO_TRANSPORT_NOTE = ("The measured transport ||∂h_T/∂h_t|| is drawn for the newest step of a live run only: it "
+                     "needs the weights, and a saved run or an older step has none.")
+
+
 @dataclass(frozen=True)
 class View:
     """What a page shows: one recorded step of one layer/direction (and one probe sequence)."""
@@ -145,12 +164,14 @@ def view_picker(sess, key: str, *, full: bool, pick_sample: bool = True) -> View
     if not len(steps):
         empty_run_hint()
         return None
-    step = step_picker(steps, key=f"{key}.step", playing=sess.playing)
-    layer, direction = layer_direction_picker(config, key=key)
-    sample = sample_picker(config.probe_size, key=f"{key}.sample") if pick_sample else 0
+    # The presentation view folds the pickers away: the key chart comes first on a projector.
+    with st.expander("Training step, layer and probe sequence") if state.presenting() else st.container():
+        step = step_picker(steps, key=f"{key}.step", playing=sess.playing)
+        layer, direction = layer_direction_picker(config, key=key)
+        sample = sample_picker(config.probe_size, key=f"{key}.sample") if pick_sample else 0
     return View(hist, config, steps, hist.record_at(step, full=full), layer, direction, sample)
 
 
 def empty_run_hint() -> None:
-    st.info("Nothing recorded yet. Press **▶ Play** or **Step** in the sidebar: step 0 records the "
+    st.info("Nothing recorded yet. Press **▶ Play** or **Step** at the top of the page: step 0 records the "
             "untrained network, so you see its gradients before it learns anything.", icon=":material/arrow_back:")

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from rnnviz import analysis, cells, plots
+from rnnviz import analysis, cells, flow, plots
 from rnnviz.compare import gradient_curves, loss_curves, verdicts
 from rnnviz.errors import RnnvizError
 
@@ -64,8 +64,18 @@ def frame_steps(recorded, max_frames: int = MAX_FRAMES) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ panels
+def _numeric(v):
+    """``v`` as float64, or None when it is absent or not numbers (labels such as "x1" stay in the figure)."""
+    if v is None:
+        return None
+    try:
+        return np.asarray(v, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
 def _arrays(fig) -> list[dict]:
-    return [{k: getattr(t, k, None) for k in ("x", "y", "z")} for t in fig.data]
+    return [{k: _numeric(getattr(t, k, None)) for k in ("x", "y", "z")} for t in fig.data]
 
 
 def _differs(a, b) -> bool:
@@ -150,7 +160,8 @@ def run_page(history, *, title: str, intro: list[str], baseline: float | None, m
     full_of = {s: history.record_at(s, full=True) for s in recs}
     panels = [panel("loss", [plots.loss_curve(sc["step"], sc["loss"], sc["metric"], metric_name, baseline,
                                               history.status.get("diverged_step"))], cursor="x")]
-    flows = [plots.gradient_flow(recs[s].grad_norms, step=s) for s in recs]
+    flows = [plots.gradient_flow(recs[s].grad_norms, step=s, theory=flow.pascanu_overlay(recs[s], cfg, 0, 0))
+             for s in recs]  # the bound only where it bounds (flow.gradient_enters_at_T_only)
     panels.append(panel("flow", flows))
     panels.append(panel("flow_heatmap", [plots.gradient_flow_heatmap(history.recorded_steps(),
                                                                    history.grad_norm_matrix())], cursor="y"))
@@ -173,13 +184,6 @@ def run_page(history, *, title: str, intro: list[str], baseline: float | None, m
             "config": cfg.to_json() if cfg is not None else ""}
 
 
-def loss_enters_only_late(history) -> bool:
-    """Whether t = 1 carries no loss term of its own (probe mask False at t = 1), so that
-    ||dL/dh_1|| is only what travelled back from later steps and the gradient ratio measures that."""
-    mask = history.probe.get("mask")
-    return mask is not None and not bool(np.asarray(mask)[:, 0].any())
-
-
 def run_lines(history, rec, full, baseline: float | None) -> list[str]:
     """The verdict and instrument lines of one frame, every number read from the run."""
     cfg, step = history.config, rec.step
@@ -189,12 +193,12 @@ def run_lines(history, rec, full, baseline: float | None) -> list[str]:
     clip = (f", clipped to θ = {cfg.clip_threshold:g} before the update" if rec.clipped else "")
     lines.append(f"Gradient norm ||g|| = {rec.grad_norm:.3g}{clip}.")
     g = rec.grad_norms[0, 0]
-    if loss_enters_only_late(history):
+    if flow.gradient_enters_at_T_only(cfg, 0, 0):
         lines.append(analysis.vanishing_verdict(cell.label, g)
                      + f" (ratio ||dL/dh_1|| / ||dL/dh_T|| = {analysis.format_ratio(analysis.gradient_ratio(g))}).")
     else:
-        lines.append("No vanishing verdict: this task puts a loss term at t = 1, so ||dL/dh_1|| is not only "
-                     "gradient that travelled back through time.")
+        lines.append("No vanishing verdict: on this task the loss does not enter at h_T alone, so "
+                     "||dL/dh_1|| / ||dL/dh_T|| is no measure of what travels back through time.")
     lines.append(_spectrum_line(rec, cell))
     if full is not None and full.step != step:
         lines.append(f"Hidden states and gates are shown from step {full.step}, the nearest step at or before "
@@ -234,8 +238,7 @@ def lockstep_page(trainers, *, title: str, intro: list[str], baseline: float | N
     frames = []
     for n, (s, c) in enumerate(zip(steps, curves, strict=True)):
         lines = [f"Training step {s}."]
-        if all(loss_enters_only_late(t.history) for t in trainers.values()):
-            lines += [v + "." for v in verdicts(c)]
+        lines += [v + "." for v in verdicts(c, next(iter(trainers.values())).history.config)]
         for cell, t in trainers.items():
             rec = t.history.record_at(s)
             if rec is not None and rec.step != s:

@@ -19,9 +19,16 @@ The conventions every builder follows (1-based time, non-finite values as gaps) 
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
 """
 
-from rnnviz.plots.gradients import cell_vs_hidden_flow, gradient_flow, gradient_flow_heatmap, param_grad_bars
+from rnnviz.plots.gradients import (
+    block_words,
+    cell_vs_hidden_flow,
+    gradient_flow,
+    gradient_flow_heatmap,
+    param_grad_bars,
+    transport_curve,
+)
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
-from rnnviz.plots.spectrum import eigenvalue_plot
+from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
 from rnnviz.plots.states import (
     MAX_ANIMATION_FRAMES,
     gate_heatmaps,
@@ -65,13 +72,16 @@ __all__ = [
     "gradient_flow",
     "cell_vs_hidden_flow",
     "gradient_flow_heatmap",
+    "transport_curve",
     "hidden_heatmap",
     "hidden_animation",
     "gate_heatmaps",
     "saturation_curve",
     "pca_trajectory_figure",
     "eigenvalue_plot",
+    "unit_midpoint_scale",
     "param_grad_bars",
+    "block_words",
     "jacobian_product_figure",
     "clipping_figure",
     "nonlinearity_figure",

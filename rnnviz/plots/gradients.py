@@ -55,29 +55,81 @@ def _direction_label(layer: int, direction: int, Lyr: int, D: int) -> str:
     return " ".join(parts) or "||dL/dh_t||"
 
 
-def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=None) -> go.Figure:
+#: What the Pascanu overlay on ||dL/dh_t|| bounds, in its legend (drawn only where the loss enters at T).
+BOUND_LABEL = "bound on ||dL/dh_t|| from the last-step loss: ||dL/dh_T||·(γσ_max)^(T−t)"
+#: What the bound on the measured transport says, in its legend.
+TRANSPORT_BOUND_LABEL = "bound on ||∂h_T/∂h_t||: (γσ_max)^(T−t)"
+
+
+def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=None, pinned=None,
+                  theory_label: str = BOUND_LABEL) -> go.Figure:
     """||dL/dh_t|| against timestep t on a log axis: how much gradient reaches each step.
 
     ``grad_norms``: ``Trace.grad_norms`` (Lyr, D, L) -> one line per layer/direction
     (backward direction dashed), a single curve (L,), or a dict label -> (L,) to compare
-    cells (coloured by cell type). ``theory``: (L,) (or dict label -> (L,)) drawn dotted,
-    e.g. ``analysis.theory_bound(sigma_max, gamma, L) * grad_norms[-1]``, the Pascanu bound
-    ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t). ``jacobian``: measured
+    cells (coloured by cell type). ``theory``: (L,) (or dict label -> (L,)) drawn dotted and named
+    ``theory_label``: pass it only where it is a bound (``rnnviz.flow.pascanu_overlay``: the loss on the last
+    step, ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t)). ``jacobian``: measured
     ||dh_T/dh_t||_2 as markers, either (L,) or an object with ``.hidden`` (and ``.cell``).
-    A straight falling line on this log axis is geometric vanishing.
+    ``pinned``: dict label -> (L,) of another step kept in view (e.g. the largest-gradient step), dashed.
+    A straight falling line on this log axis is geometric vanishing; exact zeros cannot be drawn on it,
+    so the title says how many timesteps are exactly 0.
     """
     fig = go.Figure()
     bad = _measured_lines(fig, grad_norms)
+    for index, (label, curve) in enumerate((pinned or {}).items()):
+        bad |= _norm_line(fig, curve, label, _PALETTE[(index + 2) % len(_PALETTE)], dash="dash")
     if theory is not None:
-        _bound_lines(fig, theory)
+        _bound_lines(fig, theory, theory_label)
     if jacobian is not None:
         bad |= _jacobian_markers(fig, jacobian)
     title = "Gradient flowing back through time"
     if step is not None:
         title += f" (training step {step})"
+    zeros = _exact_zeros(grad_norms)
+    if zeros:
+        title += (f"<br><sub>||dL/dh_t|| is exactly 0 at {zeros} timestep(s): no gradient there, not drawable "
+                  f"on a log axis</sub>")
     _styled(fig, "gradient_flow", title, "timestep t", "||dL/dh_t|| (log scale)", not_finite=bad)
     _log_y(fig)
     if theory is not None:
+        _focus_on_measured(fig)
+    return fig
+
+
+def _exact_zeros(grad_norms) -> int:
+    """How many plotted values of the measured curve(s) are exactly 0."""
+    curves = grad_norms.values() if isinstance(grad_norms, Mapping) else [grad_norms]
+    return int(sum(np.count_nonzero(np.asarray(c, dtype=np.float64) == 0) for c in curves))
+
+
+def transport_curve(jacobian, bound=None, step: int | None = None) -> go.Figure:
+    """The measured transport ||dh_T/dh_t||_2 against t on a log axis (LSTM: also ||dc_T/dc_t||_2).
+
+    ``jacobian``: an object with ``.hidden`` (L,) (and ``.cell`` (L,) or None), e.g.
+    ``rnnviz.jacobian.JacobianNorms``; nan entries (before a capped window) are not drawn. It is the
+    product of the step Jacobians alone, so it does not depend on where the task puts its loss.
+    ``bound``: (L,) ``rnnviz.flow.transport_bound``, (gamma sigma_max)^(T-t), drawn dotted.
+    """
+    fig = go.Figure()
+    hidden = np.asarray(jacobian.hidden, dtype=np.float64)
+    _norm_line(fig, hidden, "measured ||∂h_T/∂h_t||", CELL_COLOURS["rnn_tanh"],
+               quantity="||∂h_T/∂h_t||")
+    cell = getattr(jacobian, "cell", None)
+    if cell is not None:
+        _norm_line(fig, cell, "measured ||∂c_T/∂c_t|| (cell state)",
+                   CELL_COLOURS["lstm"], dash="dash", quantity="||∂c_T/∂c_t||")
+    if bound is not None:
+        _bound_lines(fig, bound, TRANSPORT_BOUND_LABEL)
+    title = "Transport back through time ||∂h_T/∂h_t||"
+    if step is not None:
+        title += f" (weights after step {step})"
+    zeros = _exact_zeros(hidden[~np.isnan(hidden)])
+    if zeros:
+        title += f"<br><sub>exactly 0 at {zeros} timestep(s): no change passes back there</sub>"
+    _styled(fig, "transport_curve", title, "timestep t", "||∂h_T/∂h_t|| (log scale)")
+    _log_y(fig)
+    if bound is not None:
         _focus_on_measured(fig)
     return fig
 
@@ -107,13 +159,14 @@ def _measured_lines(fig: go.Figure, grad_norms) -> bool:
     return bad
 
 
-def _bound_lines(fig: go.Figure, theory) -> None:
-    """The Pascanu bound(s), dotted: (L,) in grey or a dict label -> (L,) in each cell's colour.
+def _bound_lines(fig: go.Figure, theory, what: str = BOUND_LABEL) -> None:
+    """The Pascanu bound(s), dotted: (L,) in grey or a dict label -> (L,) in each cell's colour, named
+    ``what`` (what the line bounds; it starts with "bound").
 
     An infinite bound is simply off the chart (not a "not finite" banner: the data are fine)."""
     series = theory.items() if isinstance(theory, Mapping) else [("", theory)]
     for index, (label, bound) in enumerate(series):
-        name = f"bound (γσ_max)^(T−t){' ' + label if label else ''}"
+        name = f"{what}{' ' + label if label else ''}"
         colour = cell_colour(label, index) if label else _NEUTRAL
         _norm_line(fig, bound, name, colour, dash="dot", quantity="bound")
 
@@ -227,10 +280,30 @@ def gradient_flow_heatmap(steps, grad_norms) -> go.Figure:
 # --------------------------------------------------------------------------------------
 
 
-def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
-    """||dL/dW|| for each parameter block (W_ii, W_hf, b_ir, ...), coloured by gate, log y.
+def block_words(block: str) -> str:
+    """Words for a parameter block: "W_hf" -> "hidden→forget", "W_ig" -> "input→cell", "b_hz" ->
+    "bias→update (hidden side)", "W_hh" (plain RNN) -> "hidden→hidden"."""
+    kind, src, gate = block[0], block[2:3], block[3:4]
+    target = _GATE_WORDS.get(gate, "hidden")
+    if kind == "W":
+        return f"{'input' if src == 'i' else 'hidden'}→{target}"
+    return f"bias→{target} ({'input' if src == 'i' else 'hidden'} side)"
 
-    Pass one layer and direction, e.g. ``{k: v[layer, direction] for k, v in
+
+#: Gate letter -> the word on a bar ("g", the LSTM's candidate, writes the cell: "cell").
+_GATE_WORDS = {"i": "input", "f": "forget", "g": "cell", "o": "output", "r": "reset", "z": "update", "n": "new"}
+
+
+#: px; 16 LSTM bars in a half-width chart: a little under BASE_FONT_SIZE so every label has its own row.
+BAR_LABEL_SIZE = 16
+
+
+def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
+    """||dL/dW|| for each parameter block as horizontal bars on a linear axis, each value printed on its
+    bar, named in words ("input→forget", "hidden→cell") and coloured by gate with a legend.
+
+    A linear axis from zero shows 3.8e11 against 6.1e11 as the 1.6x it is (a log axis without zero made
+    it look large). Pass one layer and direction, e.g. ``{k: v[layer, direction] for k, v in
     trace.param_grad_norms.items()}``.
     """
     names = list(norms)
@@ -243,23 +316,29 @@ def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
                 f"got shape {v.shape} for {name}"
             )
         values.append(float(v.reshape(())))
-    y, bad = _curve(values, "norms", log=True)
-    fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=y,
-            marker_color=[gate_colour(n) for n in names],
-            name="||dL/dW||",
-            hovertemplate="%{x}<br>||dL/dW|| = %{y:.3g}<extra></extra>",
-        )
-    )
-    _styled(
-        fig,
-        "param_grad_bars",
-        "Parameter gradient per gate block",
-        "parameter block",
-        "||dL/dW|| (log scale)",
-        not_finite=bad,
-    )
-    _log_y(fig)
+    y, bad = _curve(values, "norms")
+    fig = go.Figure()
+    groups: dict[str, list[int]] = {}
+    for k, name in enumerate(names):
+        groups.setdefault(_GATE_WORDS.get(name[3:4], "") if len(name) == 4 else "", []).append(k)
+    for gate, idx in groups.items():
+        fig.add_trace(go.Bar(
+            y=[block_words(names[k]) for k in idx],
+            x=[y[k] for k in idx],
+            orientation="h",
+            marker_color=gate_colour(names[idx[0]]),
+            name=f"{gate} gate" if gate else "||dL/dW||",
+            showlegend=bool(gate),
+            text=[f"{y[k]:.3g}" for k in idx],
+            textposition="auto",
+            customdata=[names[k] for k in idx],
+            hovertemplate="%{y} (%{customdata})<br>||dL/dW|| = %{x:.3g}<extra></extra>",
+        ))
+    _styled(fig, "param_grad_bars", "Gradient per parameter block", "||dL/dW||", None,
+            height=max(360, 200 + 30 * len(names)), not_finite=bad)
+    words = [block_words(n) for n in names]
+    # every bar named (Plotly skips category labels it finds crowded), one row of text per bar
+    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=words, tickmode="array",
+                     tickvals=words, tickfont=dict(size=BAR_LABEL_SIZE))
+    fig.update_xaxes(rangemode="tozero", exponentformat="e")
     return fig

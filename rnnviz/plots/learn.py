@@ -20,23 +20,38 @@ from rnnviz.plots.style import (
 )
 
 
-def jacobian_product_figure(rho: float, T: int, gamma: float = 1.0) -> go.Figure:
-    """(γρ)^n against n = 0 .. T on a log axis: a product of n Jacobians of norm γρ each."""
+def jacobian_product_figure(sigma_max: float, rho: float, T: int, gamma: float = 1.0) -> go.Figure:
+    """The bound (γσ_max)^n on n steps back, beside ||(γW)^n|| of a 2 x 2 W with exactly these σ_max and ρ
+    (``analysis.example_jacobian_powers``) and its long-run rate (γρ)^n, against n = 0 .. T on a log axis.
+
+    σ_max is never below ρ; a σ_max slider set below ρ is drawn with σ_max = ρ and the title says so."""
     T = int(T)
-    scale = analysis.jacobian_product(rho, T, gamma)
+    clamped = sigma_max < rho
+    sigma_max = max(sigma_max, rho)
+    bound = analysis.jacobian_product(sigma_max, T, gamma)
+    example = analysis.example_jacobian_powers(sigma_max, rho, T, gamma)
+    rate = analysis.jacobian_product(rho, T, gamma)
     fig = go.Figure()
-    _hline_trace(fig, 0, T, 1.0, "no change (γρ = 1)")
-    y, _ = _curve(scale, "scale", log=True)
-    fig.add_trace(_line(np.arange(T + 1), y, "(γρ)^n", CELL_COLOURS["rnn_tanh"],
-                        "n=%{x}<br>(γρ)^n = %{y:.3g}<extra></extra>"))
-    base = gamma * rho
+    _hline_trace(fig, 0, T, 1.0, "no change")
+    n = np.arange(T + 1)
+    for y, name, colour, dash in ((bound, "bound (γσ_max)^n", CELL_COLOURS["rnn_tanh"], "dot"),
+                                  (example, "example ||(γW)^n||, 2×2 W with this σ_max and ρ", CELL_COLOURS["lstm"],
+                                   "solid"),
+                                  (rate, "long-run rate (γρ)^n (not a bound)", CELL_COLOURS["gru"], "dash")):
+        clean, _ = _curve(y, name, log=True)
+        fig.add_trace(_line(n, clean, name, colour, f"{name}<br>n=%{{x}}: %{{y:.3g}}<extra></extra>", dash=dash))
+    title = (f"Every step shrinks the gradient only if γσ_max < 1: γσ_max = {gamma * sigma_max:.3g}, so after {T} "
+             f"steps it is at most ×{analysis.format_ratio(bound[-1])}; this example gives "
+             f"×{analysis.format_ratio(example[-1])} (γρ = {gamma * rho:.3g})")
+    if clamped:
+        title += "<br><sub>σ_max is never below ρ: drawn with σ_max = ρ</sub>"
     _styled(
         fig,
         "jacobian_product",
-        f"γρ = {base:.3g}: after {T} steps the gradient is scaled by {analysis.format_ratio(scale[-1])}",
+        title,
         "steps back in time n",
-        "gradient scale (γρ)^n (log scale)",
-        not_finite=not np.all(np.isfinite(scale) & (scale > 0)),
+        "gradient scale after n steps (log scale)",
+        not_finite=not all(np.all(np.isfinite(y) & (y > 0)) for y in (bound, example, rate)),
         note="values beyond float range not drawn",
     )
     _log_y(fig)

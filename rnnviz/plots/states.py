@@ -22,6 +22,7 @@ from rnnviz.plots.style import (
     _grid,
     _line,
     _same_length,
+    _step_axis,
     _styled,
     _thin_grid,
     _timesteps,
@@ -54,29 +55,45 @@ def _hidden_heat(h: np.ndarray, limit: float, max_cells: int = MAX_CELLS) -> go.
     )
 
 
-def _input_trace(x_in: np.ndarray) -> go.Scatter | go.Heatmap:
-    """The inputs (L, I) above the hidden heatmap: a line when I = 1, a small grey heatmap otherwise."""
+def _input_trace(x_in: np.ndarray, names=(), symbols=()) -> go.Scatter | go.Heatmap:
+    """The inputs (L, I) above the hidden heatmap, in the task's language: one-hot inputs with
+    ``symbols`` as one row of symbols (copy: digits, char-LM: characters), else a line when I = 1, or
+    one grey row per feature, named by ``names`` ("value", "marker") when given."""
     t = _timesteps(len(x_in))
+    if len(symbols) == x_in.shape[1] and x_in.shape[1] > 1:
+        ids = x_in.argmax(axis=1)
+        shown = np.where(np.isfinite(x_in).all(axis=1) & (x_in.max(axis=1) > 0), ids, -1)
+        text = [[symbols[i] if i >= 0 else "" for i in shown]]
+        return go.Heatmap(x=t, y=["symbol"], z=[np.where(shown > 0, 1.0, 0.0).astype(np.float32)], text=text,
+                          texttemplate="%{text}", textfont=dict(size=BASE_FONT_SIZE), colorscale=[[0, "#FFFFFF"],
+                          [1, "#DDDDDD"]], zmin=0, zmax=1, showscale=False,
+                          hovertemplate="t=%{x}<br>input %{text}<extra></extra>")
     if x_in.shape[1] == 1:
-        return _line(t, x_in[:, 0], "input x_t", _NEUTRAL, "t=%{x}<br>x = %{y:.3g}<extra></extra>", width=2,
+        name = names[0] if names else "input x_t"
+        return _line(t, x_in[:, 0], name, _NEUTRAL, f"t=%{{x}}<br>{name} = %{{y:.3g}}<extra></extra>", width=2,
                      mode="lines+markers", showlegend=False)
-    z, t, features, _ = _thin_grid(x_in.T, t, np.arange(1, x_in.shape[1] + 1, dtype=np.int32), MAX_CELLS // 4)
+    rows = np.arange(1, x_in.shape[1] + 1, dtype=np.int32)
+    z, t, features, _ = _thin_grid(x_in.T, t, rows, MAX_CELLS // 4)
+    labels = [names[i - 1] for i in features] if len(names) == x_in.shape[1] else [f"x{i}" for i in features]
     return go.Heatmap(
         x=t,
-        y=features,
+        y=labels,
         z=z,
         colorscale="Greys",
         showscale=False,
-        hovertemplate="t=%{x}, feature %{y}<br>x = %{z:.3g}<extra></extra>",
+        hovertemplate="t=%{x}, %{y}<br>x = %{z:.3g}<extra></extra>",
     )
 
 
-def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool = True) -> go.Figure:
+def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool = True, *,
+                   input_names=(), symbols=()) -> go.Figure:
     """Hidden state h_t of every unit (rows) at every timestep (columns), inputs aligned above.
 
     Colour is diverging and fixed to [-1, 1] (tanh-bounded; white = 0) so frames compare
     across redraws; set ``bounded=False`` for relu RNNs (symmetric range from the data).
-    ``inputs`` (L,) or (L, 1) is drawn as a line, (L, I) as a small heatmap, sharing the t axis.
+    ``inputs`` (L,) or (L, 1) is drawn as a line, (L, I) as a small heatmap, sharing the t axis; in the
+    task's words when given (``Task.input_names``: a name per feature row; ``Task.symbols``: one-hot
+    inputs shown as one row of symbols).
     """
     h, bad = _grid(hidden, "hidden")  # (L, H)
     heat = _hidden_heat(h, _symmetric_range(h, bounded))
@@ -87,7 +104,7 @@ def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool 
     x_in, bad_in = _grid(x_in.reshape(-1, 1) if x_in.ndim == 1 else x_in, "inputs")  # (L, I)
     _same_length(hidden=h, inputs=x_in)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.22, 0.78], vertical_spacing=0.04)
-    fig.add_trace(_input_trace(x_in), row=1, col=1)
+    fig.add_trace(_input_trace(x_in, tuple(input_names), tuple(symbols)), row=1, col=1)
     fig.add_trace(heat, row=2, col=1)
     _styled(fig, "hidden_heatmap", title, height=560, not_finite=bad or bad_in)
     fig.update_xaxes(title_text="timestep t", row=2, col=1)
@@ -131,11 +148,14 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
     fig = go.Figure(_hidden_heat(grids[-1], limit, per_frame), frames=frames)
     frame_args = dict(frame=dict(duration=250, redraw=True), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.18, xanchor="left", showactive=False,
+        # Buttons left, slider right of them (never on top of each other); words, not the "⏸" glyph
+        # that common fonts lack (it drew an empty box).
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.2, xanchor="left", yanchor="top",
+                          showactive=False, pad=dict(t=0, r=10),
                           buttons=[dict(label="▶ play", method="animate", args=[None, frame_args]),
-                                   dict(label="⏸", method="animate",
+                                   dict(label="pause", method="animate",
                                         args=[[None], dict(frame_args, mode="immediate")])])],
-        sliders=[dict(active=len(labels) - 1, x=0.12, y=-0.12, len=0.88,
+        sliders=[dict(active=len(labels) - 1, x=0.3, y=-0.12, len=0.7, xanchor="left", yanchor="top",
                       currentvalue=dict(prefix="training step "),
                       steps=[dict(label=n, method="animate", args=[[n], frame_args]) for n in labels])],
     )
@@ -160,7 +180,8 @@ def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str) -> go.Figure:
         raise RnnvizError(f"gate_heatmaps needs at least one gate, got none for cell {cell!r}")
     titles = [f"{GATE_TITLES.get(g, g)} ({'tanh, −1…1' if g in TANH_GATES else 'σ, 0…1'})" for g in order]
     fig = make_subplots(
-        rows=len(order), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.06
+        # room for each panel's title above it even when the figure is squeezed to a projector's height
+        rows=len(order), cols=1, shared_xaxes=True, subplot_titles=titles, vertical_spacing=0.1
     )
     bad, total = False, 0
     for row, name in enumerate(order, start=1):
@@ -242,12 +263,13 @@ def saturation_curve(steps, per_gate: Mapping[str, tuple], low: float = 0.1, hig
     _styled(
         fig,
         "saturation_curve",
-        f"Gate saturation: share of units above {high:g} or below {low:g}",
+        f"Gate saturation: units above {high:g} or below {low:g}",
         "training step",
         "units saturated (%)",
         not_finite=bad,
     )
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    _step_axis(fig, steps)
     return fig
 
 
@@ -297,6 +319,9 @@ def pca_trajectory_figure(proj, explained) -> go.Figure:
     else:
         _styled(fig, "pca_trajectory", "Hidden-state trajectory (PCA projection, 3D)", height=640,
                 not_finite=bad.any())
-        scene = {f"{c}axis_title": title for c, title in zip("xyz", axis_titles, strict=True)}
-        fig.update_layout(scene=dict(scene, aspectmode="data"))
+        # short titles in a smaller font: the three long ones ran into each other around the cube
+        short = [f"PC{j + 1} ({explained[j]:.0%})" for j in range(k)]
+        scene = {f"{c}axis": dict(title=dict(text=title, font=dict(size=14)), tickfont=dict(size=12))
+                 for c, title in zip("xyz", short, strict=True)}
+        fig.update_layout(scene=dict(scene, aspectmode="cube"))
     return fig

@@ -263,18 +263,58 @@ def _note_not_finite(fig: go.Figure, text: str = NOT_FINITE_NOTE) -> None:
     )
 
 
-def _log_y(fig: go.Figure, max_ticks: int = 8) -> None:
-    """Log y axis labelled at whole decades only (1e-6, 1e-4, ...), at most ``max_ticks`` of them.
+def _log_y(fig: go.Figure, max_ticks: int = 8, *, axis: str = "y") -> None:
+    """Log y axis fitted to the data, labelled without crowding: one label per decade (every k-th
+    decade over more than ``max_ticks`` of them), or, when the data span less than two whole decades,
+    at 1, 2, 5 x 10^k (never a lone "1e-3", never Plotly's crowded minor labels).
 
-    Plotly's default labels the 2 and 5 between decades, unreadable over 20+ decades."""
-    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data if t.y is not None and len(t.y)]
+    ``axis`` names the y axis ("y", "y2", ...) whose traces are read and which is set.
+    """
+    ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data
+          if t.y is not None and len(t.y) and (t.yaxis or "y") == axis]
     y = np.concatenate(ys) if ys else np.empty(0)
     y = y[np.isfinite(y) & (y > 0)]
-    fig.update_yaxes(type="log")
+    name = "yaxis" if axis == "y" else "yaxis" + axis[1:]
+    settings: dict = dict(type="log", minor=dict(showgrid=False, ticks=""))
     if y.size:
-        decades = math.ceil(math.log10(y.max())) - math.floor(math.log10(y.min()))
-        if decades > 1:
-            fig.update_yaxes(dtick=max(1, math.ceil(decades / max_ticks)))
+        lo, hi = math.log10(float(y.min())), math.log10(float(y.max()))
+        pad = max(0.25, 0.05 * (hi - lo))  # at least half a decade shown: two labels fit
+        settings.update(range=[lo - pad, hi + pad], **_log_ticks(lo - pad, hi + pad, max_ticks))
+    fig.update_layout({name: settings})
+
+
+def _log_ticks(lo: float, hi: float, max_ticks: int = 8) -> dict:
+    """Tick values and labels for a log axis over [10^lo, 10^hi]: whole decades when at least two lie
+    inside (every k-th, at most ``max_ticks`` inside), else 1-2-5 (or 1..9) x 10^k. Values a little
+    beyond the range are listed too, so a caller that widens the range still gets labels there."""
+    first, last = math.ceil(lo), math.floor(hi)
+    decades = range(-320, 308)  # 10.0**k is a finite, non-zero float64 (a bound may reach 1e308)
+    if last > first:
+        step = max(1, math.ceil((last - first + 1) / max_ticks))
+        values = [10.0**k for k in range(first - 2 * step, last + 2 * step + 1, step) if k in decades]
+    else:
+        for mantissas in ((1, 2, 5), (1, 2, 3, 5, 7), range(1, 10)):
+            values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) if k in decades
+                      for m in mantissas if lo <= math.log10(m * 10.0**k) <= hi]
+            if len(values) >= 2:
+                break
+    return dict(tickmode="array", tickvals=values, ticktext=[_tick_label(v) for v in values])
+
+
+def _tick_label(v: float) -> str:
+    """0.01 .. 1000 as plain numbers, others as 1e-6 / 2e+12 (as the verdict lines write them)."""
+    if 1e-2 <= v < 1e4:
+        return f"{v:g}"
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _step_axis(fig: go.Figure, *steps) -> None:
+    """A training-step x axis that stays sensible at step 0: with a single step shown the axis spans
+    steps 0..10 (Plotly would centre the lone point on -1..1)."""
+    lo, hi = _span(*steps)
+    if hi - lo < 1:
+        fig.update_xaxes(range=[min(lo, 0) - 0.5, max(hi, 0) + 10])
 
 
 def _hline_trace(fig: go.Figure, x0: float, x1: float, y: float, name: str, colour: str = _NEUTRAL) -> None:

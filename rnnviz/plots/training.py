@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from rnnviz.plots.style import (
-    _AXIS,
     _PALETTE,
     _curve,
     _hline_trace,
@@ -17,6 +18,7 @@ from rnnviz.plots.style import (
     _log_y,
     _same_length,
     _span,
+    _step_axis,
     _styled,
     cell_colour,
 )
@@ -31,60 +33,85 @@ def loss_curve(
     diverged_step: int | None = None,
     loss_name: str = "loss",
 ) -> go.Figure:
-    """Loss per training step, with the task's chance baseline (dashed) and divergence marker.
+    """Loss per training step on a log y axis, with the task's chance baseline and divergence marker.
 
-    ``metric`` (S,) is drawn dotted on a right-hand axis named ``metric_name``. The baseline
-    is the loss of the best input-blind predictor (e.g. 1/6 MSE for the adding problem):
-    a model below it has learned something from the sequence.
+    A log axis keeps the learning visible next to a single spike (irnn: one loss of 7e6 next to
+    losses of 0.01..0.2; a linear axis would flatten everything but the spike). The baseline (the
+    loss of the best input-blind predictor, e.g. 1/6 MSE for the adding problem) is drawn on top of
+    the curve and labelled on the line: a model below it has learned something from the sequence.
+    ``metric`` (S,) goes to its own small panel below, named ``metric_name``, sharing the step axis.
     """
     steps = np.asarray(steps)
     _same_length(steps=steps, loss=loss, metric=metric)
-    y, bad = _curve(loss, "loss")
-    fig = go.Figure()
+    y, bad = _curve(loss, "loss", log=True)
+    _, bad = _curve(loss, "loss")  # a non-positive loss is a gap on the log axis, not "diverged"
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06) \
+        if metric is not None else go.Figure()
     fig.add_trace(_line(steps, y, loss_name, _PALETTE[0], f"step %{{x}}<br>{loss_name} = %{{y:.4g}}<extra></extra>",
                         mode=_line_mode(steps)))
     title = "Training loss"
+    if diverged_step is not None:
+        _mark_divergence(fig, steps, y, int(diverged_step))
+    _chance_baseline(fig, baseline, steps)  # after the loss: drawn on top of it
     if metric is not None:
         metric_name = metric_name or "metric"
+        short = metric_name.split(" (")[0]  # the panel's axis carries the full definition
         m, bad_m = _curve(metric, "metric")
         bad |= bad_m
         fig.add_trace(_line(steps, m, metric_name, _PALETTE[1],
-                            f"step %{{x}}<br>{metric_name} = %{{y:.4g}}<extra></extra>", width=2, dash="dot",
-                            yaxis="y2"))
-        fig.update_layout(
-            yaxis2=dict(_AXIS, title_text=metric_name, overlaying="y", side="right", showgrid=False,
-                        tickmode="auto", nticks=6)
-        )
-        title += f" and {metric_name.split(' (')[0]}"  # the axis carries the full definition
-    _chance_baseline(fig, baseline, steps)
-    if diverged_step is not None:
-        _mark_divergence(fig, steps, y, int(diverged_step))
-    _styled(fig, "loss_curve", title, "training step", loss_name, not_finite=bad)
+                            f"step %{{x}}<br>{metric_name} = %{{y:.4g}}<extra></extra>", width=2,
+                            mode=_line_mode(steps)), row=2, col=1)
+        finite = m[np.isfinite(m)]
+        if finite.size and finite.min() >= 0 and finite.max() <= 1:
+            fig.update_yaxes(range=[0, 1.05], row=2, col=1)
+        fig.update_yaxes(title_text=short, row=2, col=1, nticks=3)
+        fig.update_xaxes(title_text="training step", row=2, col=1)
+        title += f" (top) and {short} (below)"
+    _styled(fig, "loss_curve", title, None if metric is not None else "training step",
+            f"{loss_name} (log scale)", height=480, not_finite=bad)
+    _log_y(fig)
+    _label_baseline(fig, baseline, steps)
+    _step_axis(fig, steps)
     return fig
 
 
+def _label_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:
+    """The baseline's words at its height, just right of the plot area (on the log loss axis): level
+    with the line and never over the newest losses, which sit at the right end of the curve."""
+    if baseline is not None and baseline > 0:
+        fig.add_annotation(x=1.0, y=math.log10(baseline), xref="paper", yref="y", text=f"chance<br>{baseline:.3g}",
+                           showarrow=False, xanchor="left", yanchor="middle", align="left",
+                           font=dict(color="#222222", size=16), name="baseline-label")
+        fig.update_layout(margin=dict(r=80))
+
+
 def _chance_baseline(fig: go.Figure, baseline: float | None, *steps: np.ndarray) -> None:
-    """The task's chance baseline as a dashed line across every step drawn (nothing when None)."""
+    """The task's chance baseline as a dark dashed line across every step drawn (nothing when None)."""
     if baseline is not None:
         x0, x1 = _span(*steps)
-        _hline_trace(fig, x0, x1, float(baseline), f"chance baseline ({baseline:.3g})")
+        _hline_trace(fig, x0, x1, float(baseline), f"chance baseline ({baseline:.3g})", colour="#222222")
 
 
 def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int) -> None:
-    """Red x at the last finite loss up to ``step`` (or at the axis bottom if none) + a vertical line."""
+    """Red x at the last finite loss up to ``step`` (else the last finite loss at all) + a vertical line;
+    with no finite loss at all, the line and its words at the top of the chart."""
     upto = np.isfinite(y) & (steps <= step)
-    y_mark = float(y[upto][-1]) if upto.any() else 0.0
+    finite = upto if upto.any() else np.isfinite(y)
     name = f"diverged at step {step}"
-    fig.add_trace(
-        go.Scatter(
-            x=[step],
-            y=[y_mark],
-            mode="markers",
-            name=name,
-            marker=dict(symbol="x", size=18, color="#B00020", line=dict(width=2)),
-            hovertemplate=f"{name}<extra></extra>",
+    if finite.any():
+        fig.add_trace(
+            go.Scatter(
+                x=[step],
+                y=[float(y[finite][-1])],
+                mode="markers",
+                name=name,
+                marker=dict(symbol="x", size=18, color="#B00020", line=dict(width=2)),
+                hovertemplate=f"{name}<extra></extra>",
+            )
         )
-    )
+    else:
+        fig.add_annotation(x=step, y=1, xref="x", yref="paper", text=f"{name} (no finite loss)", showarrow=False,
+                           xanchor="left", yanchor="top", font=dict(color="#B00020"), name="diverged-label")
     fig.add_vline(x=step, line=dict(color="#B00020", dash="dot", width=2))
 
 
@@ -125,6 +152,7 @@ def grad_norm_curve(
     _styled(fig, "grad_norm_curve", "Gradient norm per training step", "training step",
             "gradient norm ||g|| (log scale)", not_finite=bad)
     _log_y(fig)
+    _step_axis(fig, steps)
     return fig
 
 
@@ -142,6 +170,9 @@ def compare_loss(curves: Mapping[str, tuple], baseline: float | None = None) -> 
         fig.add_trace(_line(steps, y, label, cell_colour(label, index),
                             f"{label}<br>step %{{x}}<br>loss = %{{y:.4g}}<extra></extra>", mode=_line_mode(steps)))
     _chance_baseline(fig, baseline, *all_steps)
-    _styled(fig, "compare_loss", "Training loss: same task, same seed, same batches", "training step", "loss",
-            not_finite=bad)
+    _styled(fig, "compare_loss", "Training loss: same task, seed and batches", "training step",
+            "loss (log scale)", not_finite=bad)
+    _log_y(fig)
+    _label_baseline(fig, baseline, *all_steps)
+    _step_axis(fig, *all_steps)
     return fig

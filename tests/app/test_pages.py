@@ -12,6 +12,7 @@ from conftest import PAGES, assert_no_exception, figure, figures, open_app, sess
 
 from rnnviz import analysis
 from rnnviz.config import PRESETS, ExperimentConfig
+from rnnviz.flow import read_flow
 from rnnviz.trainer import Trainer, limit_threads
 
 SMALL = {"seq_len": "20", "hidden_size": "16", "batch_size": "8"}
@@ -214,17 +215,27 @@ def test_gradient_flow_page_matches_the_record_and_the_theory_bound():
     pts = trace_named(eig, "eigenvalues")
     lam = rec.eigenvalues[0, 0, 0]
     np.testing.assert_allclose(np.sort(values(pts["x"])), np.sort(lam.real), atol=1e-4)
-    verdict = analysis.vanishing_verdict("tanh RNN", rec.grad_norms[0, 0])  # the label of cells.py
-    assert any(verdict in m.value for m in at.markdown)
+    verdict = read_flow(rec, sess.config, 0, 0, sess.jacobian(0, 0)).verdict
+    assert verdict.startswith("tanh RNN: ") and any(verdict in m.value for m in at.markdown)  # cells.py's label
 
 
-def test_jacobian_overlay_is_the_measured_jacobian_at_the_newest_step():
+def test_transport_chart_is_the_measured_jacobian_at_the_newest_step():
     at = open_app(small(), page="pages/gradient_flow.py")
-    at.toggle(key="flow.jacobian").set_value(True).run()
-    assert_no_exception(at)
     jac = session(at).jacobian(0, 0)
-    pts = trace_named(figure(at, "Gradient flowing back"), "measured")
-    np.testing.assert_allclose(values(pts["y"]), jac.hidden, rtol=1e-5)
+    transport = figure(at, "Transport back through time")
+    np.testing.assert_allclose(values(trace_named(transport, "measured ||∂h_T")["y"]), jac.hidden, rtol=1e-5)
+    sigma = float(session(at).history.record_at(0).singular_values[0, 0, 0].max())
+    np.testing.assert_allclose(values(trace_named(transport, "bound on ||∂h_T/∂h_t||")["y"]),
+                               analysis.theory_bound(sigma, 1.0, len(jac.hidden)), rtol=1e-6)
+
+
+def test_gradient_flow_on_a_loss_at_every_step_draws_no_pascanu_bound_and_reads_the_transport():
+    at = open_app(small(task="copy"), page="pages/gradient_flow.py")
+    flow = figure(at, "Gradient flowing back")
+    assert not [t for t in flow["data"] if "bound" in str(t.get("name", ""))]
+    sess = session(at)
+    verdict = read_flow(sess.history.record_at(0), sess.config, 0, 0, sess.jacobian(0, 0)).verdict
+    assert "measured transport" in verdict and any(verdict in m.value for m in at.markdown)
 
 
 def test_compare_trains_three_cells_in_lockstep_on_the_same_batches():
@@ -249,7 +260,7 @@ def test_compare_uses_the_sidebar_controls_for_its_three_cells():
     keys = {b.key for b in at.button}
     assert {"cmp.play", "cmp.step1", "cmp.step10", "cmp.reset"} <= keys  # the sidebar's buttons, on cmp.*
     assert {b.label for b in at.button if b.key and b.key.startswith("cmp.")} == {
-        "▶ Play all", "Step", "×10", "↺ Reset all to step 0"}
+        "▶ Play all", "Step", "×10", "↺ Reset all"}
     from ui.state import COMPARE_KEY
 
     click(at, "cmp.step1")
@@ -262,12 +273,15 @@ def test_compare_uses_the_sidebar_controls_for_its_three_cells():
 
 def test_learn_widgets_draw_the_maths_and_open_presets():
     at = open_app(page="pages/learn.py")
+    at.slider(key="learn.vanishing.sigma_max").set_value(1.2).run()
     at.slider(key="learn.vanishing.rho").set_value(1.1).run()
     at.slider(key="learn.vanishing.T").set_value(50).run()
     assert_no_exception(at)
     jac = figure(at, "after 50 steps")
-    np.testing.assert_allclose(values(trace_named(jac, "(γρ)^n")["y"]), analysis.jacobian_product(1.1, 50, 1.0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(values(trace_named(jac, "bound (γσ_max)^n")["y"]),
+                               analysis.jacobian_product(1.2, 50, 1.0), rtol=1e-6)
+    np.testing.assert_allclose(values(trace_named(jac, "example")["y"]),
+                               analysis.example_jacobian_powers(1.2, 1.1, 50, 1.0), rtol=1e-6)
     at.button(key="learn.vanishing.preset").click().run()
     assert_no_exception(at)
     assert session(at).config == PRESETS["vanishing-tanh"].config

@@ -149,7 +149,7 @@ def test_any_query_string_gives_a_valid_config_and_never_raises(query):
 
 # ------------------------------------------------------------------------------------------ instructor mode
 def _knob(at, name):
-    for kind in ("selectbox", "slider", "number_input", "toggle"):
+    for kind in ("selectbox", "slider", "select_slider", "number_input", "toggle"):
         found = [w for w in at.sidebar.get(kind) if getattr(w, "key", None) == f"cfg.{name}"]
         if found:
             return found[0]
@@ -227,16 +227,19 @@ def test_play_flag_covers_play_and_step_here_and_on_compare(flag):
             assert_no_exception(at)
         buttons = [b for b in at.button if b.key == key]
         assert (buttons[0].disabled if flag == "lock" else not buttons), key
-    assert [b for b in at.button if b.key == "ctl.reset"] and not at.button(key="ctl.reset").disabled
+    assert [b for b in at.button if b.key == "cmp.reset"] and not at.button(key="cmp.reset").disabled
 
 
 @pytest.mark.parametrize("flag", ["lock", "hide"])
 def test_reset_flag(flag):
-    at = open_app({**SMALL, flag: "reset"}, page="pages/compare.py")
-    for key in ("ctl.reset", "cmp.reset"):
+    at = open_app({**SMALL, flag: "reset"})
+    for key in ("ctl.reset", "cmp.reset"):  # the strip drives the live run here and the three cells on Compare
+        if key.startswith("cmp"):
+            at.switch_page("pages/compare.py").run()
+            assert_no_exception(at)
         buttons = [b for b in at.button if b.key == key]
         assert (buttons[0].disabled if flag == "lock" else not buttons), key
-    assert not at.button(key="ctl.step1").disabled
+    assert not at.button(key="cmp.step1").disabled
 
 
 @pytest.mark.parametrize("flag", ["lock", "hide"])

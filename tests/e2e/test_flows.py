@@ -43,8 +43,9 @@ def wait_until(predicate, timeout: float = 60.0, every: float = 0.25):
     raise AssertionError(f"condition not met within {timeout:.0f} s")
 
 
-def sidebar_button(page, name: str):
-    return page.locator("[data-testid=stSidebar]").get_by_role("button", name=name)
+def strip_button(page, name: str):
+    """A run button of the control strip at the top of the page (the one play control of every page)."""
+    return page.locator(".st-key-control-strip").get_by_role("button", name=name)
 
 
 def no_exception(page) -> None:
@@ -88,25 +89,25 @@ def test_each_preset_loads_its_story_and_link(server_url, page):
 def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(server_url, page, artifacts_dir):
     open_app(page, server_url, f"preset=vanishing-tanh&{SMALL}")
     assert step_counter(page) == 0
-    sidebar_button(page, "Play").click()
+    strip_button(page, "Play").click()
     first = wait_until(lambda: step_counter(page) >= 3 and step_counter(page))
     points = wait_until(lambda: chart_points(page, "Training loss") > 3 and chart_points(page, "Training loss"))
     wait_until(lambda: step_counter(page) > first + 3)
     wait_until(lambda: chart_points(page, "Training loss") > points)  # the curve grows as it trains
     page.screenshot(path=str(artifacts_dir / "playing.png"))
-    sidebar_button(page, "Pause").click()
-    sidebar_button(page, "Play").wait_for()  # the run the click started has drawn the sidebar
+    strip_button(page, "Pause").click()
+    strip_button(page, "Play").wait_for()  # the run the click started has drawn the strip
     wait_for_app(page)  # ... and the page; no settling wait: the counter shown now is final
     paused = step_counter(page)
     page.wait_for_timeout(1500)
     assert step_counter(page) == paused, f"paused at {paused}, then {step_counter(page)}: a tick raced the pause"
-    sidebar_button(page, "Step").first.click()
+    strip_button(page, "Step").first.click()
     try:
         wait_until(lambda: step_counter(page) == paused + 1, timeout=10)
     except AssertionError:
         page.screenshot(path=str(artifacts_dir / "step-failed.png"))
         raise AssertionError(f"at {paused}, after Step: {step_counter(page)}") from None
-    sidebar_button(page, "Reset to step 0").click()
+    strip_button(page, "Reset").click()
     wait_until(lambda: step_counter(page) == 0)
     wait_for_app(page)  # the counter is drawn first; the charts later in the same script run
     assert chart_points(page, "Training loss") == 1
@@ -116,12 +117,12 @@ def test_play_moves_the_counter_and_the_loss_curve_then_pause_step_and_reset(ser
 def test_reset_one_second_into_play_ten_times_never_crashes_and_shows_step_zero(server_url, page):
     open_app(page, server_url, "preset=lstm-remembers")
     for k in range(10):
-        sidebar_button(page, "Play").click()
-        sidebar_button(page, "Pause").wait_for()
+        strip_button(page, "Play").click()
+        strip_button(page, "Pause").wait_for()
         page.wait_for_timeout(1000)
-        sidebar_button(page, "Reset to step 0").click()
+        strip_button(page, "Reset").click()
         page.mouse.move(700, 5)  # off the button: its tooltip would cover Play
-        sidebar_button(page, "Play").wait_for()
+        strip_button(page, "Play").wait_for()
         wait_for_app(page)
         no_exception(page)
         assert step_counter(page) == 0, f"round {k}: step {step_counter(page)} after Reset"
@@ -129,7 +130,7 @@ def test_reset_one_second_into_play_ten_times_never_crashes_and_shows_step_zero(
 
 def test_every_page_shows_its_charts_without_exception(server_url, page, artifacts_dir):
     open_app(page, server_url, f"cell=lstm&{SMALL}")
-    sidebar_button(page, "×10").click()
+    strip_button(page, "×10").click()
     wait_until(lambda: step_counter(page) == 10)
     for title in PAGE_LINKS:
         page.locator("[data-testid=stSidebarNav] a", has_text=title).click()
@@ -168,7 +169,7 @@ def test_an_invalid_link_parameter_is_named_and_the_app_runs(server_url, page):
 
 def test_download_a_run_and_load_it_back(server_url, page, tmp_path):
     open_app(page, server_url, f"cell=lstm&{SMALL}")
-    sidebar_button(page, "×10").click()
+    strip_button(page, "×10").click()
     wait_until(lambda: step_counter(page) == 10)
     page.locator("[data-testid=stSidebarNav] a", has_text="Share & data").click()
     button = page.get_by_role("button", name=re.compile("the run"))
@@ -187,7 +188,7 @@ def test_download_a_run_and_load_it_back(server_url, page, tmp_path):
     settle(page)
     page.locator("[data-testid=stSidebarNav] a", has_text="Playground").click()
     wait_until(lambda: step_counter(page) == 10)  # the loaded run, exactly as recorded
-    assert chart_points(page, "Training loss") == 11
+    wait_until(lambda: chart_points(page, "Training loss") == 11)  # plotly draws after the metrics
     assert np.isfinite(run.scalars["loss"]).all()
     no_exception(page)
 
@@ -209,5 +210,5 @@ def test_a_bad_csv_upload_says_what_is_wrong(server_url, page):
 def test_a_diverging_run_shows_the_banner(server_url, page, query):
     open_app(page, server_url, query)
     page.get_by_text("The run diverged").wait_for()
-    assert sidebar_button(page, "Play").is_disabled()
+    assert strip_button(page, "Play").is_disabled()
     no_exception(page)

@@ -1,0 +1,79 @@
+"""Server-wide resources of the app (one per server process, shared by every session).
+
+- :func:`training_gate`: the cap on sessions training at once (``rnnviz.capacity.TrainingGate``).
+- :func:`session_sweeper`: a thread that frees closed tabs' sessions once their TTL has passed.
+
+Imports no other ui module, so ``ui.state`` and ``ui.live`` can both use it without a cycle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import threading
+import time
+
+import streamlit as st
+
+from rnnviz.capacity import TrainingGate
+
+#: How often closed tabs' sessions are looked for (they go once server.disconnectedSessionTTL has passed).
+SWEEP_SECONDS = 10.0
+
+_LOG = logging.getLogger(__name__)
+
+
+@st.cache_resource
+def training_gate() -> TrainingGate:
+    """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
+    return TrainingGate()
+
+
+@st.cache_resource
+def session_sweeper() -> threading.Thread | None:
+    """Free closed tabs' sessions (and their runs) once their TTL has passed, without waiting for a new
+    connection: Streamlit keeps a disconnected session in a TTL cache that only drops expired entries
+    when it is written to or its length is asked, i.e. when someone else connects. Every SWEEP_SECONDS
+    this thread asks (under the session manager's own lock), then collects the freed runs' cycles and
+    hands the freed heap back to the system. One per server; None if the runtime is not Streamlit's."""
+    try:
+        from streamlit.runtime import Runtime
+
+        manager = Runtime.instance()._session_mgr
+        lock, cache = manager._storage_lock, manager._session_storage._cache
+    except Exception:  # noqa: BLE001 - a test harness or another Streamlit: nothing to sweep
+        _LOG.info("rnnviz: no session storage to sweep", exc_info=True)
+        return None
+
+    def sweep() -> None:
+        while True:
+            time.sleep(SWEEP_SECONDS)
+            try:
+                sweep_closed_sessions(lock, cache)
+            except Exception:  # noqa: BLE001 - the sweeper must never die
+                _LOG.warning("rnnviz: session sweep failed", exc_info=True)
+
+    thread = threading.Thread(target=sweep, name="rnnviz-session-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+def sweep_closed_sessions(lock, cache) -> int:
+    """One sweep: the TTL cache of disconnected sessions drops its expired entries (on a length query);
+    then their runs' reference cycles are collected and the heap trimmed. Returns how many went."""
+    with lock:
+        before = len(getattr(cache, "_data", ()))  # expired entries too, until the line below
+        after = len(cache)
+    if after < before:
+        gc.collect()
+        _trim_heap()
+    return before - after
+
+
+def _trim_heap() -> None:
+    """glibc keeps freed memory for reuse; ``malloc_trim(0)`` returns what it can to the system."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

@@ -7,6 +7,7 @@
     python -m rnnviz report run.npz --out report.html
     python -m rnnviz reproduce [--quick] [--out DIR]
     python -m rnnviz sweep --preset vanishing-tanh --grid rho=0.5:2.0:20 --grid seq_len=10:200:20 --seeds 3
+    python -m rnnviz pack --preset all --steps 500 --out lecture/
 
 Exit codes: 0 success; 2 bad arguments (argparse's usage message) or a user error (RnnvizError:
 one line on stderr, no traceback). Progress goes to stderr, results to stdout.
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="list the presets")
     _add_sweep_parser(sub)
     _add_reproduce_parser(sub)
+    _add_pack_parser(sub)
     return p
 
 
@@ -108,6 +110,28 @@ def _add_sweep_parser(sub) -> None:
                         "(optional extra: pip install -e .[cluster])")
 
 
+def _add_pack_parser(sub) -> None:
+    k = sub.add_parser("pack", help="record runs and write them as a folder of static pages (no server needed)",
+                       description="Writes OUT/index.html (the runs, with each preset's effect text), one page per "
+                                   "run, OUT/lockstep.html (RNN, LSTM and GRU on one scrubber, from the first run's "
+                                   "config) and plotly.js once. Open index.html from disk or put the folder on any "
+                                   "static web host.")
+    k.add_argument("--preset", dest="presets", action="append", default=[], metavar="NAME|all",
+                   help="record a preset (repeatable; `all` = every preset)")
+    k.add_argument("--config", dest="configs", action="append", default=[], metavar="FILE",
+                   help="record a JSON config file (repeatable)")
+    k.add_argument("--run", dest="runs", action="append", default=[], metavar="FILE",
+                   help="a run saved by `train` (.npz), packed as recorded (repeatable)")
+    k.add_argument("--steps", type=_positive_int, default=500,
+                   help="steps to record per preset or config (default 500)")
+    k.add_argument("--frames", type=_positive_int, default=100,
+                   help="at most this many recorded steps per page, evenly spaced (default 100)")
+    k.add_argument("--out", default="lecture", help="output folder (default: lecture)")
+    k.add_argument("--no-lockstep", action="store_true", help="no RNN/LSTM/GRU lockstep page")
+    k.add_argument("--threads", type=_positive_int, default=1, help="torch intra-op threads (default 1)")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _add_reproduce_parser(sub) -> None:
     q = sub.add_parser("reproduce", help="re-measure the published effects over seeds: REPRODUCE.md and .html",
                        description="Measures each target of rnnviz.reproduce (Pascanu's bound, the gradient ratio over "
@@ -133,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 with the usage message on bad arguments
     try:
         return {"train": cmd_train, "info": cmd_info, "report": cmd_report, "presets": cmd_presets,
-                "sweep": cmd_sweep, "reproduce": cmd_reproduce}[args.command](args)
+                "sweep": cmd_sweep, "reproduce": cmd_reproduce, "pack": cmd_pack}[args.command](args)
     except RnnvizError as e:
         print(f"rnnviz: error: {e}", file=sys.stderr)
         return 2
@@ -473,4 +497,48 @@ def cmd_sweep(args) -> int:
     resumed = f", {rows - computed} kept from an earlier run" if rows > computed else ""
     print(f"wrote {args.out}: {rows} points ({shape}) x {args.seeds} seeds{resumed}; "
           f"{computed * args.seeds} configs computed in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- pack
+def cmd_pack(args) -> int:
+    from rnnviz import pack
+    from rnnviz.config import PRESETS
+    from rnnviz.io import load_run
+    from rnnviz.trainer import limit_threads
+
+    names = list(PRESETS) if "all" in args.presets else list(dict.fromkeys(args.presets))
+    if not (names or args.configs or args.runs):
+        raise RnnvizError("pack needs at least one --preset NAME (or all), --config FILE or --run FILE, got none")
+    limit_threads(args.threads)
+    bars: dict[str, _Progress] = {}
+
+    def progress(label, done, total, loss):
+        if label not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            bars[label] = _Progress(total, enabled=not args.quiet)
+            bars[label].note(f"recording {label}")
+        bars[label].update(done, loss)
+
+    runs = [pack.preset_run(n, args.steps, progress) for n in names]
+    for path in args.configs:
+        config = resolve_config(config_file=path, steps=args.steps)
+        runs.append(pack.config_run(config, Path(path).stem, progress=progress))
+    runs += [pack.history_run(load_run(path), Path(path).stem) for path in args.runs]
+    lockstep = None
+    if not args.no_lockstep:
+        base = runs[0].history.config
+        if base is None:
+            raise RnnvizError("the lockstep page needs the first run's config; that run file has none "
+                              "(add --no-lockstep)")
+        lockstep = pack.lockstep_trainers(base.replace(max_steps=args.steps), progress=progress)
+    for bar in bars.values():
+        bar.close()
+    size = pack.write_pack(args.out, runs, lockstep, max_frames=args.frames)
+    pages = len(runs) + (lockstep is not None)
+    plotly_js = (Path(args.out) / "plotly.min.js").stat().st_size
+    print(f"wrote {args.out}: index.html and {pages} pages, {size / 2**20:.1f} MB in all "
+          f"(plotly.min.js {plotly_js / 2**20:.1f} MB of it, once for the folder)")
     return 0

@@ -135,9 +135,36 @@ def render_downloads() -> None:
         widgets.download("⬇ loss, metric and gradient norm per step (CSV)",
                          lambda: io.history_to_csv(hist, "scalars"), "rnnviz-scalars.csv", "text/csv",
                          key="share.scalars", type="secondary")
+    widgets.download("⬇ Download this run as an offline page (.zip)", lambda: offline_zip(sess),
+                     f"{run_file_name(sess)[:-4]}-offline.zip", "application/zip", key="share.pack", type="secondary",
+                     help="The run's loss, gradient flow, hidden states and gates with a step slider and a play "
+                          "button, as a folder of static files: unzip it and open index.html (no server, no network), "
+                          "or put the folder on any static web host. Built when you click (a few seconds).")
     st.caption(f"Each figure has its own **⬇ figure (HTML)** (a standalone interactive page) and, where it "
                f"shows recorded tensors, **⬇ data (CSV)** for the step, layer and sequence shown. "
                f"{widgets.PNG_HINT}")
+
+
+def offline_zip(sess) -> bytes:
+    """The session's run as a lecture pack of one page (rnnviz.pack), zipped; fewer hidden-state snapshots
+    than the CLI's default (20), so the click stays short. Like every compute of a session it holds the
+    session's lock (no step is appended meanwhile) and one of the server's training slots."""
+    from contextlib import nullcontext
+
+    from rnnviz import pack
+    from rnnviz.config import PRESETS
+    from rnnviz.session import COMPUTE_WAIT_SECONDS
+
+    preset = None if sess.loaded else state.preset_name()
+    name = preset or run_file_name(sess)[:-4]
+    gate = getattr(sess, "gate", None)
+    with sess.lock, nullcontext(True) if gate is None else gate.slot(sess.owner, COMPUTE_WAIT_SECONDS) as admitted:
+        if not admitted:
+            raise RnnvizError(f"the offline page must wait for one of the server's {gate.slots} training slot(s), "
+                              f"got none free within {COMPUTE_WAIT_SECONDS:g} s (the server is busy); try again")
+        run = pack.history_run(sess.history, name, PRESETS[preset].effect if preset else "",
+                               task=getattr(sess.trainer, "task", None))
+        return pack.pack_zip([run], folder=name, max_heavy=20)
 
 
 # ------------------------------------------------------------------------------------------ uploads

@@ -298,6 +298,34 @@ def test_the_run_download_is_readable_by_the_cli(deferred, tmp_path, capsys):
     assert "rnn_tanh" in capsys.readouterr().out
 
 
+def test_the_offline_page_download_is_a_pack_of_the_session_run(deferred):
+    """Issue 17: the zip is index.html, the run's page and plotly.js once; its embedded gradient curves are
+    the session's recorded ones."""
+    import json
+    import re
+    import zipfile
+
+    from rnnviz.pack.pages import decode
+
+    at = open_app({**SMALL, "cell": "gru"})
+    at.button(key="ctl.step10").click().run()
+    at.switch_page(SHARE).run()
+    assert_no_exception(at)
+    hist = session(at).history
+    z = zipfile.ZipFile(io.BytesIO(download(at, "share.pack", deferred)))
+    names = sorted(z.namelist())
+    stem = names[0].split("/")[0]
+    files = (f"{stem}.html", "index.html", "pack.css", "pack.js", "plotly.min.js")
+    assert names == sorted(f"{stem}/{n}" for n in files)
+    page = z.read(f"{stem}/{stem}.html").decode()
+    data = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S).group(1))
+    flow = next(p for p in data["panels"] if p["id"] == "flow")
+    assert [f["step"] for f in data["frames"]] == list(hist.recorded_steps())
+    for frame in data["frames"]:
+        (_, _, enc), = flow["states"][frame["states"]["flow"]]["arrays"]
+        np.testing.assert_array_equal(decode(enc), hist.record_at(frame["step"]).grad_norms[0, 0])
+
+
 def _csv_rows(data: bytes) -> list[dict]:
     return list(csv.DictReader(io.StringIO(data.decode())))
 

@@ -1,4 +1,4 @@
-"""ui/live.py without a browser: closed tabs' sessions are freed by the sweeper, not by the next visitor."""
+"""ui/server.py without a browser: closed tabs' sessions are freed by the sweeper, not by the next visitor."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from streamlit.runtime.session_manager import SessionInfo
 
 from rnnviz.config import ExperimentConfig
 from rnnviz.session import PlaySession
-from ui import live
+from ui import server
 
 
 class _Session:  # what Streamlit's storage keeps of a closed tab: the AppSession, here holding a run
@@ -31,9 +31,9 @@ def test_a_closed_session_is_freed_once_its_ttl_passed_without_a_new_connection(
     gc.collect()
     assert alive() is not None  # Streamlit alone keeps it: its cache drops expired entries only when used
     lock = threading.Lock()
-    assert live.sweep_closed_sessions(lock, storage._cache) == 1
+    assert server.sweep_closed_sessions(lock, storage._cache) == 1
     assert alive() is None and storage.list() == []
-    assert live.sweep_closed_sessions(lock, storage._cache) == 0
+    assert server.sweep_closed_sessions(lock, storage._cache) == 0
 
 
 def test_the_sweeper_runs_on_its_own_against_the_runtime(monkeypatch):
@@ -57,14 +57,14 @@ def test_the_sweeper_runs_on_its_own_against_the_runtime(monkeypatch):
     import streamlit.runtime
 
     monkeypatch.setattr(streamlit.runtime, "Runtime", _Runtime)
-    monkeypatch.setattr(live, "SWEEP_SECONDS", 0.1)
-    live.session_sweeper.clear()
+    monkeypatch.setattr(server, "SWEEP_SECONDS", 0.1)
+    server.session_sweeper.clear()
     try:
-        thread = live.session_sweeper()
+        thread = server.session_sweeper()
         assert thread is not None and thread.is_alive() and thread.daemon
         deadline = time.monotonic() + 5
         while alive() is not None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert alive() is None
     finally:
-        live.session_sweeper.clear()
+        server.session_sweeper.clear()

@@ -81,13 +81,6 @@ class _Rate:
         self.window.clear()
 
 
-def _stopped(trainer) -> bool:
-    """The run stopped by itself: diverged, finished, or paused by its watchdog (a pause with a reason).
-
-    A trainer between steps reads "paused" with no reason."""
-    return trainer.state in ("diverged", "finished") or (trainer.state == "paused" and bool(trainer.reason))
-
-
 def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
                interrupted: Callable[[], bool] = lambda: False, record: str = "every") -> tuple[int, float]:
     """Step every trainer once per round until the budget or max_steps is spent, or ``interrupted()``.
@@ -102,12 +95,12 @@ def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
     start = time.perf_counter()
     steps = 0
     live = [t for t in trainers
-            if t.state not in ("diverged", "finished") and (resume or not _stopped(t))]
+            if t.state not in ("diverged", "finished") and (resume or not t.stop_reason)]
     while live and steps < max_steps:
         for t in live:
             t.step(1, record=record)
         steps += 1
-        live = [t for t in live if not _stopped(t)]
+        live = [t for t in live if not t.stop_reason]
         if time.perf_counter() - start >= budget or interrupted():
             break
     return steps, time.perf_counter() - start
@@ -344,7 +337,7 @@ class PlaySession:
                     k, t = _train_for([self._trainer], TRAIN_BUDGET_SECONDS if self.gate else math.inf,
                                       n - done, interrupted=lambda: _yield(None, self.gate, self.owner))
                 done, seconds = done + k, seconds + t
-                if k == 0 or _stopped(self._trainer):
+                if k == 0 or self._trainer.stop_reason:
                     break
             self.rate.add(done, seconds)
             self._log("step", done)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from rnnviz import challenges
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
 from rnnviz.session import CompareSession, PlaySession
 from ui.server import training_gate
@@ -27,6 +28,7 @@ COMPARE_KEY = "rnnviz.compare"
 FLAGS_KEY = "rnnviz.flags"
 NOTICES_KEY = "rnnviz.notices"
 PRESET_KEY = "rnnviz.preset"  # the preset the current config came from (None: custom)
+CHALLENGE_KEY = "rnnviz.challenge"  # the challenge the link named (rnnviz.challenges; None: none)
 VIEW_KEY = "rnnviz.view"  # "present" (lecture: no sidebar, one control strip, key chart first) or "normal"
 VIEW_PARAM = "view"  # ?view=present: the presentation view, kept in every link
 PRESENT = "present"
@@ -83,9 +85,17 @@ def session() -> PlaySession:
     """The session's live run, created on its first script run from the URL's parameters."""
     if SESSION_KEY not in st.session_state:
         params = _query_params()
-        config_params = {k: v for k, v in params.items() if k not in (*InstructorFlags.PARAMS, VIEW_PARAM)}
+        config_params = {k: v for k, v in params.items()
+                         if k not in (*InstructorFlags.PARAMS, VIEW_PARAM, *challenges.PARAMS)}
+        challenge, challenge_problems = challenges.from_params(params)
+        if challenge is not None and challenge.key and not config_params:
+            config_params = challenge.config.to_params()  # a shipped challenge's own config, unless the link has one
         config, problems = ExperimentConfig.from_params(config_params)
         flags, flag_problems = InstructorFlags.from_params(params)
+        if challenge is not None:
+            flags = InstructorFlags(flags.locked | challenge.locked, flags.hidden | set(challenge.hide))
+        st.session_state.setdefault(CHALLENGE_KEY, challenge)
+        flag_problems += challenge_problems
         preset = preset_key(params["preset"]) if "preset" in params else None
         preset = preset if preset is not None and PRESETS[preset].config == config else None
         st.session_state.setdefault(FLAGS_KEY, flags)
@@ -94,6 +104,12 @@ def session() -> PlaySession:
         st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
         st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate()))
     return st.session_state[SESSION_KEY]
+
+
+def challenge():
+    """The challenge the link named (an ``rnnviz.challenges.Challenge``), or None."""
+    session()
+    return st.session_state[CHALLENGE_KEY]
 
 
 def flags() -> InstructorFlags:
@@ -169,6 +185,8 @@ def url_params(config: ExperimentConfig, preset: str | None) -> dict[str, str]:
     link's parameters are built."""
     params = {"preset": preset} if preset else config.to_params()
     params.update(flags().to_params())
+    if challenge() is not None:
+        params.update(challenge().to_params())
     if presenting():
         params[VIEW_PARAM] = PRESENT
     return params

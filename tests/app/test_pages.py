@@ -272,7 +272,10 @@ def test_compare_uses_the_sidebar_controls_for_its_three_cells():
 
 
 def test_learn_widgets_draw_the_maths_and_open_presets():
+    from rnnviz.lessons import GUIDED
+
     at = open_app(page="pages/learn.py")
+    at.selectbox(key="learn.lesson").select([g.key for g in GUIDED].index("vanishing")).run()
     at.slider(key="learn.vanishing.sigma_max").set_value(1.2).run()
     at.slider(key="learn.vanishing.rho").set_value(1.1).run()
     at.slider(key="learn.vanishing.T").set_value(50).run()
@@ -282,10 +285,10 @@ def test_learn_widgets_draw_the_maths_and_open_presets():
                                analysis.jacobian_product(1.2, 50, 1.0), rtol=1e-6)
     np.testing.assert_allclose(values(trace_named(jac, "example")["y"]),
                                analysis.example_jacobian_powers(1.2, 1.1, 50, 1.0), rtol=1e-6)
-    at.button(key="learn.vanishing.preset").click().run()
+    at.button(key="learn.vanishing.setup").click().run()
     assert_no_exception(at)
     assert session(at).config == PRESETS["vanishing-tanh"].config
-    assert figure(at, "Training loss")  # switched to the Playground
+    assert figure(at, "Gradient flowing back")  # the lesson's live figure of the run it set up
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "lstm", "gru"])

@@ -186,13 +186,13 @@ def test_a_locked_field_holds_against_presets_and_their_buttons():
     assert PRESETS["lstm-remembers"].title not in titles  # it would change the cell
     assert PRESETS["vanishing-tanh"].title in titles  # rnn_tanh, like the locked cell
     at.switch_page("pages/learn.py").run()
-    from rnnviz.lessons import LESSONS
+    from rnnviz.lessons import GUIDED
 
-    shown = {b.key for b in at.button}
-    for lesson in LESSONS:
-        if lesson.preset:
-            allowed = PRESETS[lesson.preset].config.cell == "rnn_tanh"
-            assert (f"learn.{lesson.key}.preset" in shown) == allowed, lesson.key
+    for i, lesson in enumerate(GUIDED):
+        if lesson.key in ("vanishing", "lstm", "gru"):
+            at.selectbox(key="learn.lesson").select(i).run()
+            allowed = lesson.config.cell == "rnn_tanh"
+            assert at.button(key=f"learn.{lesson.key}.setup").disabled != allowed, lesson.key
     from ui import sidebar  # and the callback itself refuses, should a stale click arrive
 
     with pytest.MonkeyPatch.context() as mp:
@@ -215,7 +215,10 @@ def test_preset_flag(flag):
     else:
         assert not pickers
     at.switch_page("pages/learn.py").run()
-    assert not [b for b in at.button if (b.key or "").endswith(".preset")]
+    from rnnviz.lessons import GUIDED
+
+    at.selectbox(key="learn.lesson").select([g.key for g in GUIDED].index("vanishing")).run()
+    assert at.button(key="learn.vanishing.setup").disabled  # a preset lesson cannot open its preset
 
 
 @pytest.mark.parametrize("flag", ["lock", "hide"])

@@ -202,6 +202,11 @@ class Challenge:
             raise RnnvizError(f"a challenge's knobs must be config fields, got {unknown}")
 
     @property
+    def within(self) -> str:
+        """When the target must hold, in words: "at step 0 (the untrained network)" or "within N steps"."""
+        return "at step 0 (the untrained network)" if self.steps == 1 else f"within {self.steps} steps"
+
+    @property
     def locked(self) -> frozenset[str]:
         """Controls a shipped challenge locks: every field the student may not change, and the preset."""
         if self.key is None:
@@ -330,7 +335,7 @@ def from_params(params: Mapping[str, str]) -> tuple[Challenge | None, list[str]]
         if not re.fullmatch(r"\d{1,6}", steps_text):
             raise RnnvizError(f"challenge_steps must be an integer in 1..{MAX_STEPS}, got {steps_text[:80]!r}")
         hint = " ".join(str(params.get("challenge_hint", "")).split())[:MAX_TEXT]
-        challenge = Challenge(None, target.words().capitalize(), target, int(steps_text),
+        challenge = Challenge(None, "A challenge from your teacher", target, int(steps_text),
                               hints=(hint,) if hint else ())
     except RnnvizError as err:
         text = str(err)

@@ -98,6 +98,8 @@ def test_target_parse_and_format_round_trip():
     assert (t.quantity, t.op, t.value) == ("grad_ratio", ">", 1e-3)
     assert t.format() == "grad_ratio>0.001" and Target.parse(t.format()) == t
     assert t.words() == "make ||dL/dh_1|| / ||dL/dh_T|| exceed 0.001"
+    assert CHALLENGES["keep-gradient"].within == "at step 0 (the untrained network)"
+    assert CHALLENGES["learn-sine"].within == "within 200 steps"
 
 
 @pytest.mark.parametrize("text, message", [

@@ -121,7 +121,7 @@ def _reveal(lesson, sess, prediction: int | None) -> bool:
         st.caption("The measured outcome appears here once you have predicted and run.")
         return False
     outcome, right = grade(lesson, sess.history, prediction)
-    measured = f"You predicted **{md_escape(lesson.choices[prediction])}**. {outcome.measured}"
+    measured = f"Your prediction: **{md_escape(lesson.choices[prediction])}**. {outcome.measured}"
     if right is None:
         st.info(measured + " This run cannot answer the question (its settings differ from the lesson's).")
     elif right:
@@ -216,8 +216,7 @@ def challenge_status(sess) -> None:
         return
     q = QUANTITIES[ch.target.quantity]
     p = challenges.progress(ch, sess.history, _baseline(sess))
-    head = (f"**Challenge: {md_escape(ch.title)}.** {md_escape(ch.target.words().capitalize())} within "
-            f"{ch.steps} steps.")
+    head = f"**Challenge: {md_escape(ch.title)}.** {md_escape(ch.target.words().capitalize())} {ch.within}."
     if ch.key:
         head += " You may change: " + ", ".join(FIELDS[n].label for n in ch.change) + "."
     if p.within:
@@ -229,7 +228,7 @@ def challenge_status(sess) -> None:
         else:
             where = f"{q.label} = {fmt(p.latest)} at step {p.latest_step}"
             if p.solved_step is not None:
-                where += f" (it held at step {p.solved_step}, after the {ch.steps} steps)"
+                where += f" (it held at step {p.solved_step}, too late: the target is {ch.within})"
         st.info(f"{head} Not solved yet: {where}.", icon=":material/flag:")
     if ch.hints:
         with st.expander("Hints"):
@@ -243,8 +242,8 @@ def challenge_list() -> None:
                "are in the link. The app checks the target on every recorded step.")
     for ch in CHALLENGES.values():
         knobs = ", ".join(FIELDS[n].label for n in ch.change)
-        st.markdown(f"[**{ch.title}**]({_link(ch.to_params())}) · {ch.target.words()} within {ch.steps} "
-                    f"steps · you may change: {knobs}")
+        st.markdown(f"[**{ch.title}**]({_link(ch.to_params())}) · {md_escape(ch.target.words())} {ch.within} · "
+                    f"you may change: {knobs}")
 
 
 def _link(params: dict[str, str]) -> str:

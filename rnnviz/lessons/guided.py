@@ -412,8 +412,8 @@ def explain_evaluation(history) -> str:
     loss, last = _last_mean(history, "loss")
     metric, _ = _last_mean(history, "metric")
     task = _task(history.config)
-    return (f"A loss means little alone: compare it with the baseline, the best predictor without memory (for "
-            f"the adding problem always answering 1: MSE {num(baseline(history))}). Over the last 20 steps to step "
+    return (f"A loss means little alone: compare it with the baseline, the best predictor without memory "
+            f"({task.baseline_note}: loss {num(baseline(history))}). Over the last 20 steps to step "
             f"{last} the mean loss is {num(loss)} = {num(loss / baseline(history))} × the baseline, and the "
             f"{task.metric_name} {num(metric)} against the baseline's {num(task.baseline_metric)}.")
 

@@ -47,7 +47,7 @@ def test_a_lesson_set_up_predict_run_reveal_explain():
     outcome = lesson.reveal(sess.history)
     assert outcome.choice == lesson.answer
     warning = at.warning[0].value
-    assert "You predicted **only at the two marked steps**" in warning and outcome.measured in warning
+    assert "Your prediction: **only at the two marked steps**" in warning and outcome.measured in warning
     assert f"The run shows: **{lesson.choices[lesson.answer]}**" in warning
     assert lesson.explain(sess.history) in _markdown(at)
     heat = figure(at, "Hidden state h_t (training step 9)")

@@ -26,7 +26,7 @@ def _lesson_walk(page, url: str) -> None:
     run.click()
     reveal = page.get_by_text(f"✓ The run shows: {lesson.choices[lesson.answer]}.").first
     reveal.wait_for(timeout=90_000)
-    assert "You predicted" in page.locator("[data-testid=stAlert]").filter(has_text="You predicted").inner_text()
+    assert "Your prediction:" in page.locator("[data-testid=stAlert]").filter(has_text="Your prediction:").inner_text()
     page.get_by_role("button", name="Run again from step 0").first.wait_for()
     page.locator("[data-testid=stPlotlyChart]").first.wait_for()
     no_exception(page)
@@ -45,7 +45,7 @@ def test_a_lesson_walks_predict_run_reveal(server_url, browser, artifacts_dir, s
         for text in ("② Predict.", "④ Reveal."):  # above the fold: the prediction and the reveal
             box = page.get_by_text(text).first.bounding_box()
             assert box is not None and box["y"] + box["height"] <= size[1], (text, box)
-        box = page.locator("[data-testid=stAlert]").filter(has_text="You predicted").bounding_box()
+        box = page.locator("[data-testid=stAlert]").filter(has_text="Your prediction:").bounding_box()
         assert box["y"] < size[1], box
     finally:
         context.close()

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnviz import challenges
 from rnnviz.challenges import CHALLENGES, QUANTITIES, Challenge, Target
@@ -147,3 +149,19 @@ def test_custom_params_validate():
         "challenge_target": "grad_ratio>0.001", "challenge_steps": "50", "challenge_hint": "hint"}
     with pytest.raises(RnnvizError, match="challenge_steps must be an integer in 1..500, got 0"):
         challenges.custom_params(Target("grad_ratio", ">", 1e-3), 0)
+
+
+_PARAM_TEXT = st.one_of(st.text(max_size=40), st.sampled_from(
+    ["grad_ratio>1e-3", "metric<0.5", "grad_ratio>>1", "nan", "1e309", "-1", "0", "500", "501", "<b>x</b>",
+     " keep-gradient ", "KEEP-GRADIENT", "speed>1", "grad_ratio>1e400", "loss_vs_baseline<"]))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from(challenges.PARAMS), _PARAM_TEXT, max_size=4))
+def test_from_params_never_raises_on_any_link(params):
+    challenge, problems = challenges.from_params(params)
+    assert all(isinstance(p, str) and p.split(": ", 1)[0] in challenges.PARAMS for p in problems)
+    if challenge is not None:
+        assert challenges.from_params(challenge.to_params()) == (challenge, [])
+    else:
+        assert problems or not ({"challenge", "challenge_target"} & set(params))

@@ -139,3 +139,27 @@ def test_shipped_challenges_are_listed_as_links():
     text = _markdown(at)
     for ch in CHALLENGES.values():
         assert f"[**{ch.title}**](http://localhost:8501/learn?challenge={ch.key})" in text
+
+
+def test_random_challenge_links_never_raise_on_the_learn_page():
+    import random
+
+    from ui.state import CHALLENGE_KEY, FLAGS_KEY, NOTICES_KEY, SESSION_KEY
+
+    rng = random.Random(12)
+    values = ["grad_ratio>1e-3", "metric<", "<script>x</script>", "**b**", "1e309", "-1", "501", "keep-gradient",
+              "cell-path", "nope", "", "a" * 300, "mean_update_gate>0.9", "grad_norm<1e-3"]
+    at = open_app({"seq_len": "8", "hidden_size": "4"}, page=LEARN)
+    for case in range(25):
+        query = {"seq_len": "8", "hidden_size": "4",
+                 **{k: rng.choice(values) for k in rng.sample(challenges.PARAMS, rng.randint(1, 4))}}
+        for key in (SESSION_KEY, CHALLENGE_KEY, FLAGS_KEY, NOTICES_KEY):  # a new visitor: the run reads the URL
+            if key in at.session_state:
+                del at.session_state[key]
+        at.query_params.clear()
+        at.query_params.update(query)
+        at.run()
+        assert not at.exception, (case, query, [e.value for e in at.exception])
+        challenge, problems = challenges.from_params(query)
+        assert at.session_state[CHALLENGE_KEY] == challenge
+        assert all(md_escape(p.split(": ", 1)[0]) in "".join(w.value for w in at.warning) for p in problems)

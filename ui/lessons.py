@@ -96,7 +96,7 @@ def _run(lesson, sess, ready: bool, predicted: bool) -> None:
     locked = "play" in flags.locked or "play" in flags.hidden or "reset" in flags.locked
     label = "Run again from step 0" if _played(lesson, sess) else f"Run {lesson.steps} steps"
     if not st.button(label, key=f"learn.{lesson.key}.run", disabled=not (ready and predicted) or locked,
-                     help="Predict first: the run starts again from step 0 of the lesson's settings."):
+                     help="The run starts again from step 0 of the lesson's settings (predict first)."):
         if not predicted:
             st.caption("Predict first, then run.")
         return

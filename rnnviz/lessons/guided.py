@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from rnnviz import cells
 from rnnviz.config import PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.presets import quote_number
@@ -322,9 +323,14 @@ def explain_vanishing(history) -> str:
     ev = np.abs(rec.eigenvalues[0, 0, 0].astype(np.complex128))
     r = _ratio(rec.grad_norms[0, 0])
     T = history.config.length
+    gamma = cells.get(history.config.cell).gamma
+    bound = gamma * sv.max()
+    says = ("below 1, so every step shrinks the gradient for sure" if bound < 1 else
+            "not below 1, so that bound promises nothing here")
     return (r"Each step back multiplies the gradient by $\mathrm{diag}(\phi'(a_k))\,W_{hh}$, whose norm is at most "
-            rf"$\gamma\,\sigma_{{\max}}$ (every step). Here $\sigma_{{\max}}(W_{{hh}})$ = {num(sv.max())} and the "
-            rf"spectral radius $\rho$ = {num(ev.max())}, the long-run rate per step: $\rho^{{{T - 1}}}$ = "
+            rf"$\gamma\,\sigma_{{\max}}$ (every step). Here $\gamma\,\sigma_{{\max}}(W_{{hh}})$ = {num(bound)}, "
+            rf"{says}; the spectral radius $\rho$ = {num(ev.max())} is the long-run rate per step: "
+            rf"$\rho^{{{T - 1}}}$ = "
             f"{num(ev.max() ** (T - 1))}. The measured ratio at step 0 is {num(r)}: the first steps get "
             f"almost no learning signal, so the network cannot learn that an early input matters.")
 
@@ -365,7 +371,7 @@ def explain_gru(history) -> str:
     z = rec.gates["z"].astype(np.float64) if "z" in rec.gates else np.array([math.nan])
     return (r"The GRU has no separate forget gate: $h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$, so the update "
             rf"gate $z_t$ plays its role and keeps the state (and its gradient) where $z_t \approx 1$. Untrained, the "
-            f"mean z is {num(z.mean())} and only {num(100 * (z > 0.9).mean())}% of the gates are above 0.9: like "
+            f"mean z is {num(z.mean())} and {num(100 * (z > 0.9).mean())}% of the gates are above 0.9: like "
             f"the tanh RNN, it keeps little gradient over {history.config.length} steps at first and must learn "
             f"to open $z$ (the GRU preset does, within 500 steps).")
 
@@ -412,8 +418,8 @@ def explain_evaluation(history) -> str:
     loss, last = _last_mean(history, "loss")
     metric, _ = _last_mean(history, "metric")
     task = _task(history.config)
-    return (f"A loss means little alone: compare it with the baseline, the best predictor without memory "
-            f"({task.baseline_note}: loss {num(baseline(history))}). Over the last 20 steps to step "
+    return (f"A loss means little alone: compare it with the baseline, the best predictor without memory, "
+            f"{task.baseline_note}, whose loss is {num(baseline(history))}. Over the last 20 steps to step "
             f"{last} the mean loss is {num(loss)} = {num(loss / baseline(history))} × the baseline, and the "
             f"{task.metric_name} {num(metric)} against the baseline's {num(task.baseline_metric)}.")
 

@@ -95,3 +95,23 @@ def test_the_cell_diagram_writes_the_steps_own_values(cell):
             assert _v(value) in text
     if cell == "gru":
         assert _v(1 - s.blocks["z"].value) in text
+
+
+def test_click_layer_puts_one_marker_on_every_heatmap_cell_with_its_value():
+    h = np.random.default_rng(0).uniform(-1, 1, (12, 5)).astype(np.float32)  # (L, H)
+    fig = plots.click_layer(plots.hidden_heatmap(h, inputs=np.zeros((12, 2))), max_points=1000)
+    heat = next(t for t in fig.data if t.type == "heatmap" and "unit %{y}" in t.hovertemplate)
+    layer = fig.data[-1]
+    assert heat.hoverinfo == "skip" and layer.xaxis == heat.xaxis and layer.yaxis == heat.yaxis
+    np.testing.assert_array_equal(layer.x, np.tile(np.arange(1, 13), 5))
+    np.testing.assert_array_equal(layer.y, np.repeat(np.arange(1, 6), 12))
+    np.testing.assert_array_equal(layer.customdata, h.T.ravel())
+    assert "%{customdata:.3f}" in layer.hovertemplate and layer.marker.opacity == 0
+    gates = plots.click_layer(plots.gate_heatmaps({"r": h, "z": h, "n": h}, "gru"), max_points=1000)
+    assert sum(t.name.startswith("click ") for t in gates.data) == 3
+
+
+def test_click_layer_leaves_a_big_heatmap_alone():
+    fig = plots.hidden_heatmap(np.zeros((40, 30), np.float32))
+    assert plots.click_layer(fig, max_points=1199) is fig and len(fig.data) == 1
+    assert len(plots.click_layer(fig, max_points=1200).data) == 2

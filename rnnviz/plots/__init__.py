@@ -20,7 +20,7 @@ The conventions every builder follows (1-based time, non-finite values as gaps) 
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
 """
 
-from rnnviz.plots.cellview import backward_walk, cell_diagram, walk_position
+from rnnviz.plots.cellview import backward_walk, cell_diagram, click_layer, walk_position
 from rnnviz.plots.gradients import (
     block_words,
     cell_vs_hidden_flow,
@@ -91,4 +91,5 @@ __all__ = [
     "cell_diagram",
     "backward_walk",
     "walk_position",
+    "click_layer",
 ]

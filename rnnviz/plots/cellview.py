@@ -112,6 +112,47 @@ def walk_position(length: int, back: int, direction: int = 0) -> int:
     return length - back if direction == 0 else back + 1
 
 
+def _window(L: int, t_now: int, direction: int, window: int) -> tuple[int, int]:
+    """(first, last) t of the unrolled steps drawn: one step not yet reached (if any), the step reached, and
+    the walked steps behind it; near the end of the sequence more of the steps not yet reached fill it."""
+    ahead = -1 if direction == 0 else 1
+    lo = t_now + ahead if 1 <= t_now + ahead <= L else t_now
+    if direction == 0:
+        first = max(1, min(lo, L - window + 1))
+        return first, min(L, first + window - 1)
+    last = min(L, max(lo, window))
+    return max(1, last - window + 1), last
+
+
+def _unrolled(fig: go.Figure, g: np.ndarray, walked: np.ndarray, direction: int, first: int, last: int) -> None:
+    """Row 1: the boxes h_t, first..last, and the arrows between them, labelled with ||dL/dh_t|| once walked."""
+    L, ahead = len(g), -1 if direction == 0 else 1
+    shown = np.arange(first, last + 1)
+    fig.add_trace(go.Scatter(x=shown, y=np.zeros(len(shown)), mode="markers+text",
+                             text=[f"h<sub>{t}</sub>" for t in shown], textposition="middle center",
+                             marker=dict(size=46, symbol="square", color="white",
+                                         line=dict(width=3, color=[WALK_COLOUR if walked[t - 1] else _LIGHT
+                                                                   for t in shown])),
+                             hovertemplate="h_%{x}<extra></extra>", showlegend=False, name="unrolled"),
+                  row=1, col=1)
+    for t in shown:  # the arrow into h_t carries dL/dh_t; it comes from the step processed after t
+        src, on = t - ahead, bool(walked[t - 1])
+        inside = 1 <= src <= L
+        fig.add_annotation(x=t, y=0, ax=src if inside else t - 0.7 * ahead, ay=0, xref="x", yref="y",
+                           axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=3,
+                           standoff=26, startstandoff=26 if inside else 0,
+                           arrowcolor=WALK_COLOUR if on else _LIGHT, text="", name=f"arrow-{t}")
+        fig.add_annotation(x=t - (0.5 if inside else 0.45) * ahead, y=0.55, xref="x", yref="y",
+                           text=f"{g[t - 1]:.2e}" if on else "?", showarrow=False,
+                           font=dict(size=BASE_FONT_SIZE - 4, color=WALK_COLOUR if on else _NEUTRAL), name=f"norm-{t}")
+    if (last == L and direction == 0) or (first == 1 and direction == 1):
+        fig.add_annotation(x=last + 0.8 if direction == 0 else first - 0.8, y=-0.55, xref="x", yref="y",
+                           xanchor="right" if direction == 0 else "left", text="from the loss", showarrow=False,
+                           font=dict(size=BASE_FONT_SIZE - 4, color=_NEUTRAL))
+    fig.update_yaxes(visible=False, range=[-0.8, 1.0], fixedrange=True, row=1, col=1)
+    fig.update_xaxes(range=[first - 0.8, last + 0.8], visible=False, fixedrange=True, row=1, col=1)
+
+
 def backward_walk(grad_norms, back: int, *, direction: int = 0, step: int | None = None,
                   window: int = WALK_WINDOW) -> go.Figure:
     """The unrolled network with ``||dL/dh_t||`` (``grad_norms`` (L,), recorded) revealed from the last
@@ -123,36 +164,8 @@ def backward_walk(grad_norms, back: int, *, direction: int = 0, step: int | None
     t_now = walk_position(L, back, direction)
     ts = np.arange(1, L + 1)
     walked = ts >= t_now if direction == 0 else ts <= t_now
-    # The window: one step not yet reached (if any), the step reached, and the walked steps behind it;
-    # near the end of the sequence more of the steps not yet reached fill it.
-    ahead = -1 if direction == 0 else 1
-    lo = t_now + ahead if 1 <= t_now + ahead <= L else t_now
-    if direction == 0:
-        first = max(1, min(lo, L - window + 1))
-        last = min(L, first + window - 1)
-    else:
-        last = min(L, max(lo, window))
-        first = max(1, last - window + 1)
     fig = make_subplots(rows=2, cols=1, row_heights=[0.45, 0.55], vertical_spacing=0.16)
-    shown = np.arange(first, last + 1)
-    fig.add_trace(go.Scatter(x=shown, y=np.zeros(len(shown)), mode="markers+text",
-                             text=[f"h<sub>{t}</sub>" for t in shown], textposition="middle center",
-                             marker=dict(size=46, symbol="square", color="white",
-                                         line=dict(width=3, color=[WALK_COLOUR if walked[t - 1] else _LIGHT
-                                                                   for t in shown])),
-                             hovertemplate="h_%{x}<extra></extra>", showlegend=False, name="unrolled"),
-                  row=1, col=1)
-    for t in shown:  # the arrow into h_t carries dL/dh_t; it comes from the step processed after t
-        src = t - ahead
-        on = bool(walked[t - 1])
-        label = f"{g[t - 1]:.2e}" if on else "?"
-        fig.add_annotation(x=t, y=0, ax=src if 1 <= src <= L else t - 0.7 * ahead, ay=0, xref="x", yref="y",
-                           axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=3,
-                           standoff=26, startstandoff=26 if 1 <= src <= L else 0,
-                           arrowcolor=WALK_COLOUR if on else _LIGHT, text="", name=f"arrow-{t}")
-        fig.add_annotation(x=t - 0.5 * ahead if 1 <= src <= L else t - 0.45 * ahead, y=0.55, xref="x", yref="y",
-                           text=label, showarrow=False, font=dict(size=BASE_FONT_SIZE - 4,
-                           color=WALK_COLOUR if on else _NEUTRAL), name=f"norm-{t}")
+    _unrolled(fig, g, walked, direction, *_window(L, t_now, direction, window))
     fig.add_trace(go.Scatter(x=ts, y=np.where(g > 0, g, np.nan), mode="lines", line=dict(color=_LIGHT, width=2),
                              name="not walked yet", hoverinfo="skip", showlegend=False), row=2, col=1)
     gw, tw = g[walked], ts[walked]
@@ -167,13 +180,30 @@ def backward_walk(grad_norms, back: int, *, direction: int = 0, step: int | None
     at = f" (training step {step})" if step is not None else ""
     fig = _styled(fig, "backward-walk", f"dL/dh_t walked back to t={t_now}: ||dL/dh_{t_now}|| = "
                   f"{g[t_now - 1]:.3g}{at}", height=470)
-    fig.update_yaxes(visible=False, range=[-0.8, 1.0], fixedrange=True, row=1, col=1)
-    if (last == L and direction == 0) or (first == 1 and direction == 1):
-        fig.add_annotation(x=last + 0.8 if direction == 0 else first - 0.8, y=-0.55, xref="x", yref="y",
-                           xanchor="right" if direction == 0 else "left", text="from the loss", showarrow=False,
-                           font=dict(size=BASE_FONT_SIZE - 4, color=_NEUTRAL))
-    fig.update_xaxes(range=[first - 0.8, last + 0.8], visible=False, fixedrange=True, row=1, col=1)
     fig.update_xaxes(range=[0.5, L + 0.5], title_text="timestep t", row=2, col=1)
     fig.update_yaxes(title_text="||dL/dh_t||", row=2, col=1)
     _log_y(fig, axis="y2")
+    return fig
+
+
+# ----------------------------------------------------------------------------- clicking a heatmap cell
+
+
+def click_layer(fig: go.Figure, max_points: int) -> go.Figure:
+    """Make the (t, unit) cells of a heatmap figure clickable: Plotly reports no selection for a heatmap
+    (streamlit/streamlit#8760), so each heatmap whose hover names ``unit %{y}`` gets an invisible marker at
+    every cell it draws (its own x, y and z, so hover and click name a real recorded cell), drawn when
+    selected. A figure whose heatmaps hold more than ``max_points`` cells in all is returned unchanged."""
+    heats = [t for t in fig.data if t.type == "heatmap" and "unit %{y}" in (t.hovertemplate or "")]
+    if not heats or sum(len(t.x) * len(t.y) for t in heats) > max_points:
+        return fig
+    for heat in heats:
+        x, y = np.asarray(heat.x), np.asarray(heat.y)
+        xx, yy = np.meshgrid(x, y)
+        fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), customdata=np.asarray(heat.z).ravel(),
+                                 mode="markers", xaxis=heat.xaxis, yaxis=heat.yaxis, name=f"click {heat.name or ''}",
+                                 marker=dict(size=9, symbol="square-open", color="black", opacity=0),
+                                 selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0)),
+                                 hovertemplate=heat.hovertemplate.replace("%{z", "%{customdata"), showlegend=False))
+        heat.hoverinfo = "skip"
     return fig

@@ -242,15 +242,15 @@ def latex_lines(step: CellStep) -> list[str]:
 
 def terms_table(step: CellStep) -> list[dict[str, str]]:
     """Rows for a table of the largest terms of each block's recurrent dot product W_h·[j] h_{t-1}:
-    ``block``, ``from`` (unit k, 1-based), ``weight``, ``h_{t-1}[k]``, ``product``, ``share`` (of the total)."""
+    ``block``, ``from unit`` (k, 1-based), the weight, ``h_(t−1)[k]``, their product, its share of the sum, the sum."""
     rows = []
     for name, b in step.blocks.items():
         for term in b.hidden_terms:
             share = term.product / b.hidden_part if b.hidden_part else math.nan
             rows.append({"block": name, "from unit": str(term.index + 1), "weight W[j,k]": num(term.weight, 3),
-                         "h_{t-1}[k]": num(term.value, 3), "product": num(term.product, 3),
+                         "h_(t−1)[k]": num(term.value, 3), "product": num(term.product, 3),
                          "of the sum": f"{share:.0%}" if math.isfinite(share) else "–",
-                         "sum W·h_{t-1}": num(b.hidden_part, 4)})
+                         "sum W·h_(t−1)": num(b.hidden_part, 4)})
     return rows
 
 

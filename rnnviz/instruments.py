@@ -36,8 +36,8 @@ BASELINE_MIN_STEPS = 50
 #: The carry path of each gated cell: the gate that multiplies the previous state on its own path.
 #: LSTM c_t = f_t c_{t-1} + i_t g_t, so dc_t/dc_{t-1} along c alone is diag(f_t); GRU h_t = (1 - z_t) n_t +
 #: z_t h_{t-1}, so the term of dh_t/dh_{t-1} that skips the candidate is diag(z_t).
-CARRY = {"lstm": ("f", "c", "the cell's own path c_{t-1} → c_t"),
-         "gru": ("z", "h", "the update path h_{t-1} → h_t (the term z_t h_{t-1})")}
+CARRY = {"lstm": ("f", "c", "the cell's own path c_(t−1) → c_t"),
+         "gru": ("z", "h", "the update path h_(t−1) → h_t (the term z_t·h_(t−1))")}
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,8 @@ def clipping(run: Run) -> str | None:
            else f"some gradient entry was outside ±{t} and was cut to ±{t}")
     last = f"the last {len(window)} steps" if len(window) > 1 else "the only step"
     n = int(window.sum())
-    return (f"Clipping fired on {window.mean():.0%} of {last} ({n} step{'s' if n != 1 else ''}, up to step "
-            f"{int(steps[-1])}): there {how}.")
+    return (f"Clipping fired on {window.mean():.0%} of {last} ({n} of them, up to step {int(steps[-1])}): "
+            f"there {how}.")
 
 
 def carry_path(run: Run) -> str | None:

@@ -83,16 +83,17 @@ def test_gradient_depth_is_silent_when_the_gradient_survives_or_has_no_end_value
 def test_clipping_quotes_the_share_of_the_last_100_steps():
     recs = [record(s, clipped=(s >= 162)) for s in range(200)]  # the last 100: steps 100..199, 38 clipped
     note = instruments.clipping(run(recs, clip="norm", clip_threshold=1.0))
-    assert note == ("Clipping fired on 38% of the last 100 steps (38 steps, up to step 199): there the gradient "
+    assert note == ("Clipping fired on 38% of the last 100 steps (38 of them, up to step 199): there the gradient "
                     "norm ||g|| was above 1 and was rescaled to 1.")
     by_value = instruments.clipping(run(recs[:10] + [record(10, clipped=True)], clip="value", clip_threshold=0.5))
-    assert by_value == ("Clipping fired on 9% of the last 11 steps (1 step, up to step 10): there some gradient "
+    assert by_value == ("Clipping fired on 9% of the last 11 steps (1 of them, up to step 10): there some gradient "
                         "entry was outside ±0.5 and was cut to ±0.5.")
 
 
 def test_clipping_reads_up_to_the_step_shown():
     recs = [record(s, clipped=s < 10) for s in range(50)]
-    assert "100% of the last 10 steps (10 steps, up to step 9)" in instruments.clipping(run(recs, step=9, clip="norm"))
+    note = instruments.clipping(run(recs, step=9, clip="norm"))
+    assert "100% of the last 10 steps (10 of them, up to step 9)" in note
 
 
 def test_clipping_is_silent_without_clipping_or_when_it_never_fired():
@@ -110,7 +111,7 @@ def test_carry_path_lstm_forget_gates_and_their_product():
     f16 = float(np.float16(0.96))
     kept = f16 ** (L - 1)
     assert note == (f"Forget gates f_t average {f16:.2f} on the probe sequences; along the cell's own path "
-                    f"c_{{t-1}} → c_t, ×f_t per step, a unit keeps on average {kept:.0%} of a gradient across "
+                    f"c_(t−1) → c_t, ×f_t per step, a unit keeps on average {kept:.0%} of a gradient across "
                     f"the {L - 1} steps from one end of the sequence to the other (the product of its f_t; "
                     f"training step 0).")
     assert f"{kept:.0%}" == "46%"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz import cells, equations, plots
+from rnnviz import equations, plots
 from ui import widgets
 
 #: The click layer is added only up to this many heatmap cells (one invisible marker each); bigger grids
@@ -88,17 +88,15 @@ def _equations(sess, view, keys) -> None:
                f"weights to {step.mismatch:.0e}. Click a heatmap cell to pick it.")
     for line in equations.latex_lines(step):
         st.latex(line)
+    widgets.chart(plots.cell_diagram(step), key=f"{keys['open']}.diagram")
+    prev = "(t+1)" if view.direction else "(t−1)"
     rows = equations.terms_table(step)
-    cols = st.columns([3, 2]) if cells.get(config.cell).gates else [st.container(), st.container()]
-    with cols[0]:
-        prev = "t+1" if view.direction else "t−1"
-        st.markdown(f"**Largest terms of W_h·h_{prev}** (of {H} units; the sum is the whole dot product)")
-        if rows:
-            st.dataframe(rows, hide_index=True, width="stretch")
-        else:
-            st.caption(f"h_{prev} = h0 = 0 at the first step: the recurrent terms are all 0.")
-    with cols[1]:
-        widgets.chart(plots.cell_diagram(step), key=f"{keys['open']}.diagram")
+    st.markdown(f"**Largest terms of W_h·h_{prev}**, of {H} units (the sum is the whole dot product; a term "
+                f"can be larger than the sum when others cancel it)")
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    else:
+        st.caption(f"h_{prev} = h0 = 0 at the first step: the recurrent terms are all 0.")
 
 
 def _walk(view, keys) -> None:

@@ -85,7 +85,10 @@ def cell_diagram(step) -> go.Figure:
         fig.add_shape(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=_LIGHT, width=3), layer="below")
     for x0, y0, x1, y1, label in wires:
         if label:
-            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=label, showarrow=False, yshift=14,
+            upright = x0 == x1  # a vertical wire's label sits beside it, a horizontal one's above it
+            fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=label, showarrow=False,
+                               xshift=8 if upright else 0, xanchor="left" if upright else "center",
+                               yshift=0 if upright else 14,
                                font=dict(size=BASE_FONT_SIZE - 2, color=_NEUTRAL), bgcolor="rgba(255,255,255,0.8)")
     fig.add_trace(go.Scatter(x=[n[0] for n in nodes], y=[n[1] for n in nodes], mode="markers+text",
                              text=[n[2] for n in nodes], textposition="middle center",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz import equations, plots
-from ui import widgets
+from ui import state, widgets
 
-#: The click layer is added only up to this many heatmap cells (one invisible marker each); bigger grids
-#: keep the number boxes.
+#: The click layer is added only up to this many heatmap cells (one invisible marker each: about 10 bytes a
+#: cell on the wire); bigger grids, and any grid while training plays, keep the number boxes.
 CLICK_POINTS = 20_000
 
 
@@ -33,18 +33,22 @@ def chart(fig, key: str, page: str, **kwargs) -> None:
             st.session_state[keys["unit"]] = int(points[0]["y"])
             st.session_state[keys["open"]] = True
 
-    widgets.chart(plots.click_layer(fig, CLICK_POINTS), key, on_select=picked, **kwargs)
+    # While training plays the chart is resent twice a second: no click layer then (it about doubles the bytes).
+    clickable = plots.click_layer(fig, CLICK_POINTS) if not state.session().playing else fig
+    widgets.chart(clickable, key, on_select=picked, **kwargs)
 
 
 def _forward(sess, sample: int):
-    """The float64 forward trace of the current weights on the probe batch, once per trained step."""
+    """The float64 forward trace of the current weights on probe sequence ``sample`` alone (x (1, L, I)),
+    computed once per trained step and sequence."""
     trainer = sess.trainer
-    token = (id(trainer), trainer.step_count)
+    token = (id(trainer), trainer.step_count, sample)
     memo = st.session_state.get("cellview.trace")
     if memo is None or memo[0] != token:
-        memo = (token, equations.forward_trace(trainer.model.rnn, trainer.probe.x))
+        x = trainer.probe.x[sample:sample + 1]
+        memo = (token, x, equations.forward_trace(trainer.model.rnn, x))
         st.session_state["cellview.trace"] = memo
-    return memo[1]
+    return memo[1], memo[2]
 
 
 def panel(sess, view, page: str) -> None:
@@ -76,9 +80,9 @@ def _equations(sess, view, keys) -> None:
         st.info("The equations need the weights, and a saved run has none: go back to live training to open "
                 "the cell. The backward walk (next tab) works on the recorded gradients.", icon=":material/info:")
         return
-    step = equations.open_cell(sess.trainer.model.rnn, sess.trainer.probe.x, t=t - 1, unit=unit - 1,
-                               layer=view.layer, direction=view.direction, sample=view.sample,
-                               traced=_forward(sess, view.sample))
+    x, traced = _forward(sess, view.sample)
+    step = equations.open_cell(sess.trainer.model.rnn, x, t=t - 1, unit=unit - 1, layer=view.layer,
+                               direction=view.direction, traced=traced)
     where = (f", layer {view.layer + 1}" if config.num_layers > 1 else "") + \
         ((", backward" if view.direction else ", forward") if config.bidirectional else "")
     st.caption(f"Unit {unit} at t={t} of probe sequence #{view.sample + 1}{where}, computed in float64 from the "

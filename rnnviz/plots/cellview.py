@@ -202,8 +202,8 @@ def click_layer(fig: go.Figure, max_points: int) -> go.Figure:
         return fig
     for heat in heats:
         x, y = np.asarray(heat.x), np.asarray(heat.y)
-        xx, yy = np.meshgrid(x, y)
-        fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), customdata=np.asarray(heat.z).ravel(),
+        xx, yy = np.meshgrid(x.astype(np.int16), y.astype(np.int16))  # t <= 1000, units <= 256: sent as int16
+        fig.add_trace(go.Scatter(x=xx.ravel(), y=yy.ravel(), customdata=np.asarray(heat.z, np.float32).ravel(),
                                  mode="markers", xaxis=heat.xaxis, yaxis=heat.yaxis, name=f"click {heat.name or ''}",
                                  marker=dict(size=9, symbol="square-open", color="black", opacity=0),
                                  selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0)),

@@ -39,7 +39,8 @@ def open_cell(at, page: str):
 
 
 def expected_lines(sess, t: int, unit: int, sample: int = 0) -> list[str]:
-    step = equations.open_cell(sess.trainer.model.rnn, sess.trainer.probe.x, t=t - 1, unit=unit - 1, sample=sample)
+    x = sess.trainer.probe.x[sample:sample + 1]  # the page traces the probe sequence shown alone
+    step = equations.open_cell(sess.trainer.model.rnn, x, t=t - 1, unit=unit - 1)
     assert step.mismatch <= 1e-12
     return equations.latex_lines(step)
 
@@ -61,6 +62,9 @@ def test_hidden_states_opens_the_cell_with_the_live_numbers_of_the_picked_unit()
     assert diagram["layout"]["uirevision"] == "cell-diagram"
     caption = next(c.value for c in at.caption if c.value.startswith("Unit 5 at t=3 of probe sequence #1"))
     assert "after step 10's update" in caption and "training step 10 as recorded" in caption
+    at.radio(key="hidden.sample").set_value(1)
+    run(at)
+    assert latex(at) == expected_lines(sess, t=3, unit=5, sample=1) != expected_lines(sess, t=3, unit=5)
 
 
 def test_the_backward_walk_moves_one_timestep_per_click_with_the_recorded_norms():

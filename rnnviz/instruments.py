@@ -200,9 +200,9 @@ def spectrum(run: Run) -> str | None:
         return None
     bound = c.gamma * s
     grow = "can grow" if bound > 1 else "cannot grow"
-    return (f"σ_max(W_hh) = {s:.3g}: one backward step multiplies ||dL/dh|| by at most γσ_max = {bound:.3g} "
-            f"(γ = {c.gamma:g}), so it {grow} at a step; the spectral radius ρ(W_hh) = {rho:.3g} is the long-run "
-            f"rate per step of W_hh^n alone ({_at(rec, run)}).")
+    return (f"σ_max(W_hh) = {s:.3g}: one backward step through the recurrence (∂h_t/∂h_(t−1)) multiplies a "
+            f"gradient's norm by at most γσ_max = {bound:.3g} (γ = {c.gamma:g}), so it {grow} there; the spectral "
+            f"radius ρ(W_hh) = {rho:.3g} is the long-run rate per step of W_hh^n alone ({_at(rec, run)}).")
 
 
 @dataclass(frozen=True)

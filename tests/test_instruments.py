@@ -204,11 +204,11 @@ def test_at_baseline_is_silent(losses, baseline):
 def test_spectrum_names_sigma_max_as_the_step_bound_and_rho_as_the_long_run_rate():
     note = instruments.spectrum(run([record(0, cell="rnn_tanh", sv=1.8, eig=0.9 + 0.3j)], cell="rnn_tanh"))
     rho = abs(np.complex64(0.9 + 0.3j))
-    assert note == (f"σ_max(W_hh) = 1.8: one backward step multiplies ||dL/dh|| by at most γσ_max = 1.8 (γ = 1), "
-                    f"so it can grow at a step; the spectral radius ρ(W_hh) = {rho:.3g} is the long-run rate per "
-                    f"step of W_hh^n alone (training step 0).")
+    assert note == (f"σ_max(W_hh) = 1.8: one backward step through the recurrence (∂h_t/∂h_(t−1)) multiplies a "
+                    f"gradient's norm by at most γσ_max = 1.8 (γ = 1), so it can grow there; the spectral radius "
+                    f"ρ(W_hh) = {rho:.3g} is the long-run rate per step of W_hh^n alone (training step 0).")
     small = instruments.spectrum(run([record(0, cell="rnn_relu", sv=0.7)], cell="rnn_relu"))
-    assert "at most γσ_max = 0.7 (γ = 1), so it cannot grow at a step" in small
+    assert "at most γσ_max = 0.7 (γ = 1), so it cannot grow there" in small
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

@@ -85,8 +85,11 @@ def _equations(sess, view, keys) -> None:
                                direction=view.direction, traced=traced)
     where = (f", layer {view.layer + 1}" if config.num_layers > 1 else "") + \
         ((", backward" if view.direction else ", forward") if config.bidirectional else "")
-    st.caption(f"Unit {unit} at t={t} of probe sequence #{view.sample + 1}{where}, computed in float64 from the "
-               f"weights as they are now (after step {sess.current_step}'s update). The heatmap shows training "
+    now = (f"the weights step {sess.current_step} was taken at (the run diverged there: no update followed)"
+           if sess.trainer.state == "diverged" else f"the weights as they are now (after step {sess.current_step}'s "
+           f"update)")
+    st.caption(f"Unit {unit} at t={t} of probe sequence #{view.sample + 1}{where}, computed in float64 from "
+               f"{now}. The heatmap shows training "
                f"step {rec.step} as recorded (float16, weights before that step's update), so its last digits "
                f"can differ. Recomputed from the weights, every value here agrees with the trace of the same "
                f"weights to {step.mismatch:.0e}. Click a heatmap cell to pick it.")

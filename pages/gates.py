@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz import analysis, cells, plots
-from ui import live, widgets
+from ui import cellview, instruments, live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -25,9 +25,11 @@ def render(sess) -> None:
     hist, config, rec = view.hist, view.config, view.rec
     layer, direction, sample = view.layer, view.direction, view.sample
     gates = {g: v[layer, direction, sample].astype("float32") for g, v in rec.gates.items()}
-    widgets.chart(plots.gate_heatmaps(gates, config.cell), key="gates.heatmaps", download_name="gates",
-                  csv=lambda: widgets.gates_csv(hist, step=rec.step, layer=layer, direction=direction,
-                                                sample=sample))
+    cellview.chart(plots.gate_heatmaps(gates, config.cell), "gates.heatmaps", "gates", download_name="gates",
+                   csv=lambda: widgets.gates_csv(hist, step=rec.step, layer=layer, direction=direction,
+                                                 sample=sample))
+    instruments.show("gates", sess, view)
+    cellview.panel(sess, view, "gates")
     sat_steps, per_gate = analysis.saturation_over_training(hist, config.cell, layer, direction)
     widgets.chart(plots.saturation_curve(sat_steps, per_gate), key="gates.saturation",
                   download_name="gate-saturation")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz import analysis, cells, flow, io, plots
-from ui import live, widgets
+from ui import instruments, live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -25,6 +25,7 @@ def render(sess) -> None:
                   key="flow.curve", download_name="gradient-flow",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
     st.markdown(f"**{reading.verdict}**")
+    instruments.show("flow", sess, view)
     if jac is not None:
         widgets.chart(plots.transport_curve(jac, bound=reading.transport_bound, step=rec.step),
                       key="flow.transport", download_name="transport")

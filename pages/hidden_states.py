@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz import analysis, cells, io, plots
-from ui import live, widgets
+from ui import cellview, instruments, live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -23,11 +23,13 @@ def render(sess) -> None:
     x = hist.probe["x"][sample]  # (L, I)
     bounded = cells.get(config.cell).nonlinearity == "tanh"  # h_t in [-1, 1]; a ReLU RNN's h_t is unbounded
     task = sess.trainer.task  # the input strip speaks the task's language (value/marker, symbols, characters)
-    widgets.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
-                                       bounded=bounded, input_names=task.input_names, symbols=task.symbols),
-                  key="hidden.heatmap", download_name="hidden-states",
-                  csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
-                                                sample=sample))
+    cellview.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
+                                        bounded=bounded, input_names=task.input_names, symbols=task.symbols),
+                   "hidden.heatmap", "hidden", download_name="hidden-states",
+                   csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
+                                                 sample=sample))
+    instruments.show("hidden", sess, view)
+    cellview.panel(sess, view, "hidden")
     if rec.cell is not None:
         c = rec.cell[layer, direction, sample].astype("float32")
         widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",

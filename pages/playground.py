@@ -4,7 +4,7 @@ import streamlit as st
 
 from rnnviz import io, plots
 from rnnviz.config import PRESETS
-from ui import live, state, widgets
+from ui import instruments, live, state, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -39,6 +39,7 @@ def render(sess) -> None:
                                             scal["clipped"], threshold),
                       key="playground.grad_norm", download_name="gradient-norm",
                       csv=lambda: io.history_to_csv(hist, "scalars"))
+    instruments.show("playground", sess)
     rec = hist.record_at(int(scal["step"][-1]))
     if rec is not None:
         widgets.chart(plots.gradient_flow(rec.grad_norms, step=rec.step), key="playground.flow",

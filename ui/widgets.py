@@ -38,15 +38,18 @@ def download(label: str, data: Callable[[], str | bytes], file_name: str, mime: 
                        type=type, disabled="download" in flags.locked, help=help)
 
 
-def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None) -> None:
+def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None,
+          on_select: Callable[[], None] | None = None) -> None:
     """Draw a figure full-width with our projector styling; optionally offer it as standalone HTML
-    and the numbers behind it as CSV (``csv``: a callable returning the text).
+    and the numbers behind it as CSV (``csv``: a callable returning the text). ``on_select``: called
+    when the user clicks a point (its selection is in ``st.session_state[key]``).
 
     Files are built only when a button is clicked (deferred data), so redraws stay cheap.
     """
     if state.presenting() and (fig.layout.height or 0) > PRESENT_MAX_HEIGHT:
         fig.update_layout(height=PRESENT_MAX_HEIGHT)  # the key chart fits a 1280x720 projector
-    st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
+    select = dict(on_select=on_select, selection_mode="points") if on_select else {}
+    st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch", **select)
     if not (download_name or csv) or "download" in state.flags().hidden:
         return
     name = download_name or key.replace(".", "-")

@@ -13,12 +13,14 @@ write ``from rnnviz import plots; plots.loss_curve(...)``:
 - :mod:`~rnnviz.plots.gradients` — gradient flow through time, its heatmap, cell vs hidden, per block;
 - :mod:`~rnnviz.plots.states` — hidden-state heatmap and animation, gates, saturation, PCA;
 - :mod:`~rnnviz.plots.spectrum` — eigenvalues of W_hh;
-- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures.
+- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures;
+- :mod:`~rnnviz.plots.cellview` — one unit's cell with its numbers on the wires, the backward walk.
 
 The conventions every builder follows (1-based time, non-finite values as gaps) are in
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
 """
 
+from rnnviz.plots.cellview import backward_walk, cell_diagram, click_layer, walk_position
 from rnnviz.plots.gradients import (
     block_words,
     cell_vs_hidden_flow,
@@ -86,4 +88,8 @@ __all__ = [
     "clipping_figure",
     "nonlinearity_figure",
     "figure_to_html",
+    "cell_diagram",
+    "backward_walk",
+    "walk_position",
+    "click_layer",
 ]

@@ -173,6 +173,11 @@ class RecordedRun:
         self.step_count = int(history.steps[-1]) + 1
         self.task = _recorded_task(self.config, history)
 
+    @property
+    def stop_reason(self) -> str:
+        """As :attr:`rnnviz.trainer.Trainer.stop_reason`: the recorded reason when the run had stopped."""
+        return self.reason if self.state in ("paused", "diverged", "finished") else ""
+
 
 @dataclass
 class _TaskInfo:

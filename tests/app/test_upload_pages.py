@@ -94,6 +94,18 @@ def test_a_saved_run_is_browsed_on_every_page_exactly_as_recorded(saved):
     assert "cmp.play" in {b.key for b in at.button}  # back on Compare: the strip plays its three cells
 
 
+def test_a_run_saved_at_step_0_is_browsed_on_every_page():
+    """The status bar reads ``stop_reason`` of what it shows at step 0; a loaded run has one too (it crashed)."""
+    t = Trainer(ExperimentConfig(seq_len=20, hidden_size=16, batch_size=8))
+    t.step(1)
+    at = open_app(SMALL, page=SHARE)
+    upload(at, "upload.run", "step0.npz", run_to_bytes(t.history))
+    assert session(at).loaded is not None and session(at).current_step == 0
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_no_exception(at)
+
+
 def test_train_the_loaded_settings_live(saved):
     data, original = saved
     at = open_app(SMALL, page=SHARE)

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rnnviz import branches
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 
@@ -228,6 +229,7 @@ class PlaySession:
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
         self._trainer = self._build(self._config, data)
+        self.runs = branches.Runs(self._trainer)  # the original and its branches; _trainer is the active one
 
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
@@ -281,6 +283,7 @@ class PlaySession:
                 return True
             trainer = self._build(config, data)  # may raise: then nothing changed
             self._config, self.data, self._trainer = config, data, trainer
+            self.runs = branches.Runs(trainer)  # a new experiment: the old run's branches go with it
             self.loaded = None
             self._stop()
             self._log("set_config", config)
@@ -299,6 +302,60 @@ class PlaySession:
             self.loaded = None
             self.rate.clear()
             self._log("unload")
+
+    # -- rewind and branch (rnnviz/branches.py) ------------------------------------------------
+    def branch(self, step: int, changes: dict | None = None, name: str | None = None) -> branches.NamedRun:
+        """Branch the shown run at recorded step ``step`` (from its checkpoint at or before it), with the
+        knobs ``changes`` (BRANCH_KNOBS only), and show the branch. The other runs wait where they are."""
+        with self._guard.action():
+            self._check_live("branching")
+            parent = self.runs.current
+            config = parent.config.replace(**(changes or {}))
+            name = name or self.runs.next_name()
+            self.runs.check_room()  # before any compute
+            with _compute(self.gate, self.owner, "branching the run"):
+                trainer, start = branches.make_branch(parent, step, config, self.data)
+            run = self.runs.add(branches.NamedRun(name, trainer, parent=parent.name, branch_step=start))
+            self._show(run)
+            self._log("branch", (step, name))
+            return run
+
+    def set_branch_config(self, config: ExperimentConfig) -> None:
+        """New knobs for the shown branch: it is made again from its branch point under ``config``
+        (RnnvizError for a knob a branch cannot change; the branch is then left as it was)."""
+        with self._guard.action():
+            self._check_live("changing a branch")
+            run = self.runs.current
+            if run.parent is None:
+                raise RnnvizError(f"set_branch_config needs a branch to be shown, got the original run {run.name!r}")
+            if config == run.config:
+                return
+            parent = self.runs[run.parent]
+            branches.check_branch_config(parent.config, config, run.branch_step)
+            with _compute(self.gate, self.owner, "branching the run"):
+                trainer, _ = branches.make_branch(parent, run.branch_step, config, self.data)
+            self.runs.replace(run.name, trainer)
+            self._show(run)
+            self._log("set_branch_config", config)
+
+    def switch(self, name: str) -> None:
+        """Show run ``name`` (the original or a branch) on every page; the others wait where they are."""
+        with self._guard.action():
+            self._check_live("switching runs")
+            self._show(self.runs.switch(name))
+            self._log("switch", name)
+
+    def delete_branch(self, name: str) -> None:
+        """Delete a branch (never the original); deleting the shown one shows the original."""
+        with self._guard.action():
+            self._check_live("deleting a branch")
+            self.runs.delete(name)
+            self._show(self.runs.current)
+            self._log("delete_branch", name)
+
+    def _show(self, run: branches.NamedRun) -> None:
+        self._trainer, self._config = run.trainer, run.config
+        self._stop()
 
     def _stop(self) -> None:
         self.playing = False

@@ -231,6 +231,17 @@ class Runs:
             self.active = self.original.name
 
     # -- what the charts overlay -----------------------------------------------------------
+    def overlay(self, field: str) -> dict:
+        """Keyword arguments of ``plots.loss_curve`` / ``plots.grad_norm_curve`` that overlay the other runs'
+        scalar ``field`` ("loss", "grad_norm"); nothing when there is no other run."""
+        others = self.overlay_scalars(field)
+        return dict(others=others, run_label=self.current.label, slot=self.current.slot) if others else {}
+
+    def overlay_at(self, step: int, layer: int = 0, direction: int = 0) -> dict:
+        """Keyword arguments of ``plots.gradient_flow`` that overlay the other runs' ||dL/dh_t|| at ``step``."""
+        others = self.overlay_flow(step, layer, direction)
+        return dict(others=others, run_label=self.current.label, slot=self.current.slot) if others else {}
+
     def overlay_scalars(self, field: str) -> dict[str, tuple[int, np.ndarray, np.ndarray]]:
         """label -> (slot, steps, values of scalar ``field``) for every run but the active one."""
         out = {}

@@ -272,3 +272,94 @@ def test_session_new_config_drops_the_branches_and_the_cap_holds():
     assert len(sess.runs) == 5
     sess.set_config(config("gru"))
     assert sess.runs.names == ["original"] and sess.config.cell == "gru" and sess.current_step == 0
+
+
+def test_a_loaded_file_with_branches_can_be_switched_but_not_branched_and_the_overlay_follows():
+    from rnnviz import io
+
+    sess = PlaySession(config("rnn_tanh", optimizer="adam", lr=0.01))
+    sess.step(30)
+    sess.branch(25, changes={"lr": 0.001})
+    sess.step(10)
+    runs = io.load_runs(io.run_to_bytes(sess.runs.original.history, sess.runs.branches))
+    viewer = PlaySession(config("gru"))
+    viewer.load(runs[0].history, "class.npz", runs[1:])
+    assert viewer.runs.names == ["original", "branch 1"] and viewer.runs.active == "original"
+    assert viewer.trainer.name == "class.npz" and len(viewer.history) == 31
+    kwargs = viewer.runs.overlay("loss")
+    assert kwargs["run_label"] == "original" and list(kwargs["others"]) == ["branch 1 (from step 20)"]
+    viewer.switch("branch 1")
+    assert viewer.trainer.name == "class.npz, branch 1" and viewer.config.lr == 0.001 and len(viewer.history) == 30
+    flow = viewer.runs.overlay_at(29)
+    assert list(flow["others"]) == ["original"] and flow["slot"] == 1
+    np.testing.assert_array_equal(flow["others"]["original"][1], runs[0].history.record_at(29).grad_norms[0, 0])
+    with pytest.raises(RnnvizError, match="branching needs the live run; a loaded run is read-only"):
+        viewer.branch(5)
+    viewer.unload()
+    assert viewer.runs.names == ["original"] and viewer.config.cell == "gru"
+
+
+# ---------------------------------------------------------------- the overlaid charts
+
+
+def _branched_session():
+    sess = PlaySession(config("rnn_tanh", optimizer="adam", lr=0.01))
+    sess.step(30)
+    sess.branch(25, changes={"lr": 0.001})
+    sess.step(10)
+    return sess
+
+
+def test_loss_and_gradient_norm_charts_overlay_the_runs_in_their_own_colour_and_dash():
+    from rnnviz import plots
+    from rnnviz.plots import style
+
+    sess = _branched_session()
+    scal = sess.history.scalars
+    for fig, quantity in [
+        (plots.loss_curve(scal["step"], scal["loss"], scal["metric"], "accuracy", 1 / 6, **sess.runs.overlay("loss")),
+         "loss"),
+        (plots.grad_norm_curve(scal["step"], scal["grad_norm"], **sess.runs.overlay("grad_norm")),
+         "||g|| before clipping"),
+    ]:
+        traces = {t.name: t for t in fig.data}
+        other, shown = traces["original"], traces[f"{quantity}: branch 1 (from step 20)"]
+        assert (other.line.color, other.line.dash) == (style.RUN_COLOURS[0], "solid")
+        assert (shown.line.color, shown.line.dash) == (style.RUN_COLOURS[1], "dash")
+        np.testing.assert_array_equal(other.y, sess.runs.original.history.scalars[
+            "loss" if quantity == "loss" else "grad_norm"])
+        np.testing.assert_array_equal(shown.x, np.arange(30))
+        assert list(other.x) == list(range(31)) and fig.layout.showlegend is not False
+    sess.switch("original")
+    fig = plots.loss_curve(sess.history.scalars["step"], sess.history.scalars["loss"], **sess.runs.overlay("loss"))
+    traces = {t.name: t for t in fig.data}
+    assert traces["loss: original"].line.color == style.RUN_COLOURS[0]
+    assert traces["branch 1 (from step 20)"].line.dash == "dash"  # a run keeps its look whichever run is shown
+
+
+def test_without_branches_the_charts_are_as_before():
+    from rnnviz import plots
+
+    sess = PlaySession(config("rnn_tanh"))
+    sess.step(5)
+    scal = sess.history.scalars
+    assert sess.runs.overlay("loss") == {} and sess.runs.overlay_at(3) == {}
+    assert plots.loss_curve(scal["step"], scal["loss"], **sess.runs.overlay("loss")) == \
+        plots.loss_curve(scal["step"], scal["loss"])
+
+
+def test_gradient_flow_overlays_each_run_at_the_same_step():
+    from rnnviz import plots
+    from rnnviz.plots import style
+
+    sess = _branched_session()
+    rec = sess.history.record_at(27)
+    fig = plots.gradient_flow(rec.grad_norms, step=27, **sess.runs.overlay_at(27))
+    traces = {t.name: t for t in fig.data}
+    assert set(traces) == {"original", "branch 1 (from step 20)"}
+    np.testing.assert_array_equal(traces["original"].y, sess.runs.original.history.record_at(27).grad_norms[0, 0])
+    np.testing.assert_array_equal(traces["branch 1 (from step 20)"].y, rec.grad_norms[0, 0])
+    assert traces["original"].line.color == style.RUN_COLOURS[0] and traces["branch 1 (from step 20)"].line.dash == "dash"
+    # before the branch point both runs hold the same record: the curves coincide exactly
+    early = plots.gradient_flow(sess.history.record_at(10).grad_norms, step=10, **sess.runs.overlay_at(10))
+    np.testing.assert_array_equal(early.data[0].y, early.data[1].y)

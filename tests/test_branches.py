@@ -359,7 +359,8 @@ def test_gradient_flow_overlays_each_run_at_the_same_step():
     assert set(traces) == {"original", "branch 1 (from step 20)"}
     np.testing.assert_array_equal(traces["original"].y, sess.runs.original.history.record_at(27).grad_norms[0, 0])
     np.testing.assert_array_equal(traces["branch 1 (from step 20)"].y, rec.grad_norms[0, 0])
-    assert traces["original"].line.color == style.RUN_COLOURS[0] and traces["branch 1 (from step 20)"].line.dash == "dash"
+    assert traces["original"].line.color == style.RUN_COLOURS[0]
+    assert traces["branch 1 (from step 20)"].line.dash == "dash"
     # before the branch point both runs hold the same record: the curves coincide exactly
     early = plots.gradient_flow(sess.history.record_at(10).grad_norms, step=10, **sess.runs.overlay_at(10))
     np.testing.assert_array_equal(early.data[0].y, early.data[1].y)

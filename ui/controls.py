@@ -16,7 +16,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from rnnviz.config import FIELDS
-from ui import state
+from ui import branching, state
 
 #: Trainer states after which there is nothing left to train until a reset.
 STOPPED = ("diverged", "finished")
@@ -132,6 +132,7 @@ def strip(page: str) -> None:
             compare_buttons(state.compare_session())
         elif sess.loaded is None:
             live_buttons(sess)
+        branching.strip_controls(sess, page)
         if present:
             with st.container(width=STRIP_WIDGET_WIDTH + 40):
                 sidebar.preset_picker()

@@ -364,3 +364,23 @@ def test_gradient_flow_overlays_each_run_at_the_same_step():
     # before the branch point both runs hold the same record: the curves coincide exactly
     early = plots.gradient_flow(sess.history.record_at(10).grad_norms, step=10, **sess.runs.overlay_at(10))
     np.testing.assert_array_equal(early.data[0].y, early.data[1].y)
+
+
+def test_cli_info_lists_the_branches_of_a_run_file(tmp_path, capsys):
+    from rnnviz import io
+    from rnnviz.cli import main
+
+    sess = PlaySession(config("rnn_tanh", optimizer="adam", lr=0.01))
+    sess.step(30)
+    sess.branch(25, changes={"lr": 0.001, "clip": "none"})
+    sess.step(4)
+    sess.switch("original")
+    sess.branch(12)
+    path = tmp_path / "run.npz"
+    io.save_run(sess.runs.original.history, path, sess.runs.branches)
+    assert main(["info", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    loss = sess.runs["branch 1"].history.scalars["loss"][-1]
+    assert f"branch 'branch 1': from original at step 20 (lr = 0.001, clip = none), 24 steps, final loss {loss:.6g}" \
+        in lines
+    assert "branch 'branch 2': from original at step 0 (same knobs), 0 steps" in lines

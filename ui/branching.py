@@ -34,21 +34,23 @@ def scrubbed_step(sess, page: str) -> int:
     return newest if value is None else min(int(value), newest)
 
 
-def _knob_key(name: str) -> str:
-    return f"branch.{name}"
+def knob_key(name: str, sess) -> str:
+    """The popover knob's key: new for every shown run and config, so it starts at that run's value (a value
+    set in ``st.session_state`` beforehand is lost while the popover was never opened)."""
+    return f"branch.{name}.{sess.runs.active}.{hash(sess.config):x}"
 
 
-def _knob(name: str, value) -> None:
+def _knob(name: str, sess) -> None:
     """One branch knob in the popover, from its Field; starts at the shown run's value."""
     f = FIELDS[name]
-    key = _knob_key(name)
-    st.session_state.setdefault(key, value)
+    common = dict(value=getattr(sess.config, name), key=knob_key(name, sess), help=f.help)
     if f.kind == "choice":
-        st.selectbox(f.label, f.choices, format_func=f.choice_label, key=key, help=f.help)
+        common["index"] = f.choices.index(common.pop("value"))
+        st.selectbox(f.label, f.choices, format_func=f.choice_label, **common)
     elif f.kind == "int":
-        st.number_input(f.label, int(f.lo), int(f.hi), step=1, key=key, help=f.help)
+        st.number_input(f.label, int(f.lo), int(f.hi), step=1, **common)
     else:
-        st.number_input(f.label, float(f.lo), float(f.hi), step=None, format="%g", key=key, help=f.help)
+        st.number_input(f.label, float(f.lo), float(f.hi), step=None, format="%g", **common)
 
 
 def _on_branch(page: str) -> None:
@@ -56,22 +58,15 @@ def _on_branch(page: str) -> None:
     page's fragment, which reruns without this strip)."""
     sess = state.session()
     step = scrubbed_step(sess, page)
-    changes = {n: st.session_state[_knob_key(n)] for n in POPOVER_KNOBS if _knob_key(n) in st.session_state}
+    changes = {n: st.session_state.get(knob_key(n, sess), getattr(sess.config, n)) for n in POPOVER_KNOBS}
     try:
         run = sess.branch(step, changes=changes)
     except RnnvizError as err:
         st.session_state[ERROR_KEY] = str(err)
         return
     st.session_state.pop(ERROR_KEY, None)
-    _forget_knobs()
     st.toast(f"{run.name}: branched at step {step:,}, continues from the checkpoint at step {run.branch_step:,}",
              icon=":material/call_split:")
-
-
-def _forget_knobs() -> None:
-    """The popover starts from the shown run's knobs next time."""
-    for n in POPOVER_KNOBS:
-        st.session_state.pop(_knob_key(n), None)
 
 
 def branch_popover(sess, page: str) -> None:
@@ -86,7 +81,7 @@ def branch_popover(sess, page: str) -> None:
                     f"before it (one every {sess.config.checkpoint_every:,} steps) under these knobs, and "
                     f"**{runs.current.name}** stays as it is.")
         for name in POPOVER_KNOBS:
-            _knob(name, getattr(sess.config, name))
+            _knob(name, sess)
         st.caption("Model, task, init and seed stay: the branch keeps the weights it starts from.")
         st.button("Branch from here", key="branch.go", type="primary", on_click=_on_branch, args=(page,),
                   disabled=full or "play" in state.flags().locked, icon=":material/call_split:",
@@ -95,12 +90,10 @@ def branch_popover(sess, page: str) -> None:
 
 def _on_switch() -> None:
     state.session().switch(st.session_state[SWITCH_KEY])
-    _forget_knobs()
 
 
 def _on_delete(name: str) -> None:
     state.session().delete_branch(name)
-    _forget_knobs()
 
 
 def run_switcher(sess) -> None:

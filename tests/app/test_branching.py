@@ -33,7 +33,9 @@ def test_branch_from_the_scrubbed_step_with_a_lower_lr_then_switch_and_delete():
     assert_no_exception(at)
     popover_text = " ".join(m.value for m in at.markdown)
     assert "Branch **original** at the step the scrubber shows" in popover_text
-    at.number_input(key="branch.lr").set_value(0.001).run()
+    lr = next(n for n in at.number_input if n.key.startswith("branch.lr."))
+    assert lr.value == 0.01  # starts at the shown run's lr
+    lr.set_value(0.001).run()
     click(at, "branch.go")
     assert [t.value for t in at.toast] == ["branch 1: branched at step 17, continues from the checkpoint at step 10"]
     sess = session(at)
@@ -81,6 +83,7 @@ def test_on_a_branch_the_sidebar_changes_branch_knobs_and_refuses_the_others():
     click(at, "branch.go")  # from the newest step (Playground has no scrubber), knobs unchanged
     sess = session(at)
     assert sess.runs.active == "branch 1" and sess.runs.current.branch_step == 30 and sess.current_step == 29
+    assert sess.config == sess.runs.original.config  # the popover's knobs start at the shown run's
     at.selectbox(key="cfg.clip").set_value("value").run()
     assert_no_exception(at)
     assert sess.runs.active == "branch 1" and sess.config.clip == "value" and sess.current_step == 29

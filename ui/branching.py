@@ -102,13 +102,14 @@ def run_switcher(sess) -> None:
     if len(runs) < 2:
         return
     st.session_state[SWITCH_KEY] = runs.active  # controlled: shows the run that is shown
-    labels = {r.name: r.label for r in runs}
-    with st.container(width=260):
+    labels = {r.name: f"Shown: {r.label}" for r in runs}
+    with st.container(width=250):
         st.selectbox("Run shown", runs.names, key=SWITCH_KEY, format_func=labels.get, on_change=_on_switch,
+                     label_visibility="collapsed",
                      help="Which run the pages show; the charts of loss, gradient norm and gradient flow draw "
                           "the others too, each in its own colour and dash.")
     if sess.loaded is None and runs.current.parent is not None:
-        st.button("Delete branch", key="branch.delete", on_click=_on_delete, args=(runs.active,),
+        st.button("Delete", key="branch.delete", on_click=_on_delete, args=(runs.active,),
                   icon=":material/delete:", width="content", help=f"Delete {runs.active}; the original stays.")
 
 

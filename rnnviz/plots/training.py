@@ -161,13 +161,16 @@ def grad_norm_curve(
     spans = _other_runs(fig, others, "||g|| before clipping")
     colour, dash = run_style(slot) if others else (_PALETTE[0], "solid")
     name = f"||g|| before clipping: {run_label}" if others and run_label else "||g|| before clipping"
-    fig.add_trace(_line(steps, before, name, colour, f"{name}<br>step %{{x}}<br>||g|| = %{{y:.3g}}<extra></extra>",
-                        mode=_line_mode(steps), dash=dash))
+    shown = _line(steps, before, name, colour, f"{name}<br>step %{{x}}<br>||g|| = %{{y:.3g}}<extra></extra>",
+                  mode=_line_mode(steps), dash=dash)
+    fig.add_trace(shown)
     if norm_after is not None:
         after, bad_after = _curve(norm_after, "norm_after", log=True)
         bad |= bad_after
         fig.add_trace(_line(steps, after, "||g|| after clipping", _PALETTE[2],
                             "step %{x}<br>||g|| = %{y:.3g}<extra>after clipping</extra>", width=2, dash="dash"))
+        if others:  # where nothing is clipped "after" equals "before": the shown run's own colour goes on top
+            fig.data = (*fig.data[:-2], fig.data[-1], fig.data[-2])
     if clipped_mask is not None:
         mask = np.asarray(clipped_mask, dtype=bool)
         fig.add_trace(

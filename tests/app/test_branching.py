@@ -113,7 +113,7 @@ def test_a_saved_run_with_branches_loads_and_its_runs_can_be_switched():
     sess.load(runs[0].history, "saved.npz", runs[1:])
     at.run()
     assert_no_exception(at)
-    assert at.selectbox(key="run.switch").options == ["original", "branch 1 (from step 30)"]
+    assert at.selectbox(key="run.switch").options == ["Shown: original", "Shown: branch 1 (from step 30)"]
     assert not any(b.key == "branch.go" for b in at.button)  # a file has no weights to branch from
     at.selectbox(key="run.switch").set_value("branch 1").run()
     assert_no_exception(at)

@@ -329,7 +329,7 @@ class PlaySession:
                 trainer, start = branches.make_branch(parent, step, config, self.data)
             run = self._runs.add(branches.NamedRun(name, trainer, parent=parent.name, branch_step=start))
             self._show(run)
-            self._log("branch", (step, name))
+            self._log("branch", (step, changes, name))
             return run
 
     def set_branch_config(self, config: ExperimentConfig) -> None:

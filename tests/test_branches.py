@@ -384,3 +384,40 @@ def test_cli_info_lists_the_branches_of_a_run_file(tmp_path, capsys):
     assert f"branch 'branch 1': from original at step 20 (lr = 0.001, clip = none), 24 steps, final loss {loss:.6g}" \
         in lines
     assert "branch 'branch 2': from original at step 0 (same knobs), 0 steps" in lines
+
+
+def test_branching_while_the_play_loop_ticks_on_another_thread_trains_only_the_shown_run():
+    import threading
+
+    sess = PlaySession(config("rnn_tanh", checkpoint_every=5))
+    sess.step(20)
+    sess.play()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def loop():
+        try:
+            while not stop.is_set():
+                sess.tick(budget=0.05, max_steps=4)
+                if not sess.playing:
+                    sess.play()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        run = sess.branch(12, changes={"lr": 0.002})
+        sess.play()
+        original_steps = sess.runs.original.trainer.step_count
+        for _ in range(200):  # let the loop tick the branch a few times
+            if run.trainer.step_count > 20:
+                break
+            threading.Event().wait(0.01)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    assert sess.runs.original.trainer.step_count == original_steps  # the original waited while the branch played
+    assert run.trainer.step_count > 20 and (sess.history.scalars["lr"][10:] == 0.002).all()
+    np.testing.assert_array_equal(np.diff(sess.history.steps), 1)

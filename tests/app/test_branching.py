@@ -89,6 +89,10 @@ def test_on_a_branch_the_sidebar_changes_branch_knobs_and_refuses_the_others():
     assert sess.runs.active == "branch 1" and sess.config.clip == "value" and sess.current_step == 29
     assert at.selectbox(key="cfg.cell").disabled and not at.selectbox(key="cfg.clip").disabled
     assert any("A branch is shown" in c.value for c in at.caption)
+    click(at, "ctl.step10")
+    assert at.button(key="ctl.reset").help.startswith("Back to where branch 1 branched (step 30)")
+    click(at, "ctl.reset")  # a branch's reset goes back to its branch point and shows that step again
+    assert sess.current_step == 30 and len(sess.history) == 31 and sess.runs.original.trainer.step_count == 31
 
 
 def test_the_cap_disables_branch_from_here():

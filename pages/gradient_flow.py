@@ -21,7 +21,8 @@ def render(sess) -> None:
     jac = sess.jacobian(layer, direction) if latest else None  # cached per (step, view), cost capped
     reading = flow.read_flow(rec, config, layer, direction, jac)
     widgets.chart(plots.gradient_flow(g, step=rec.step, theory=reading.bound,
-                                      pinned=flow.pinned_curves(hist, rec.step, layer, direction)),
+                                      pinned=flow.pinned_curves(hist, rec.step, layer, direction),
+                                      **sess.runs.overlay_at(rec.step, layer, direction)),
                   key="flow.curve", download_name="gradient-flow",
                   csv=lambda: io.history_to_csv(hist, "grad_norms", layer=layer, direction=direction))
     st.markdown(f"**{reading.verdict}**")

@@ -356,9 +356,10 @@ def summarize(history) -> dict:
 
 
 def cmd_info(args) -> int:
-    from rnnviz.io import load_run
+    from rnnviz.io import load_runs
 
-    h = load_run(args.run)
+    runs = load_runs(args.run)
+    h = runs[0].history
     print(f"run: {args.run}")
     print("config:")
     if h.config is None:
@@ -382,7 +383,20 @@ def cmd_info(args) -> int:
     why = f" ({s['reason']})" if s["reason"] and not diverged else ""
     print(f"  state              {s['state']}{why}")
     print(f"  history in memory  {h.nbytes / 2**20:.1f} MB")
+    _print_branches(h, runs[1:])
     return 0
+
+
+def _print_branches(h, saved) -> None:
+    """One line per branch of a run file (format version 2): where it starts and what it changed."""
+    from rnnviz.branches import changed_knobs
+
+    for b in saved:
+        changes = ", ".join(f"{n} = {getattr(b.history.config, n)}" for n in changed_knobs(h.config, b.history.config))
+        loss = b.history.scalars["loss"]
+        last = f", final loss {loss[-1]:.6g}" if len(loss) else ""
+        print(f"branch {b.name!r}: from {b.parent} at step {b.branch_step} ({changes or 'same knobs'}), "
+              f"{len(loss)} steps{last}")
 
 
 # ---------------------------------------------------------------------------------------- report

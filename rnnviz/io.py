@@ -3,14 +3,17 @@
 File layout (``np.savez_compressed``; every entry a plain numeric or unicode array)::
 
     format            () <U   "rnnviz-run"
-    format_version    () int64 FORMAT_VERSION
+    format_version    () int64 FORMAT_VERSION (2; version-1 files, which have no runs_json, still load)
     config_json       () <U   ExperimentConfig.to_json() ("" when the run has no config)
     meta_json         () <U   RunHistory.to_arrays() meta: status, layout names
+    runs_json         () <U   the branches (version 2): a JSON list, one object per branch,
+                              {"name", "parent", "branch_step", "config" (its to_json()), "meta"}
     scalar/<name>     (n,)    per-step scalars (recording.SCALARS)
     rec/step          (S,)    recorded steps; rec/<field> (S, ...) gradient-norm curves, spectra
     param/<block>     (S, Lyr, D) per-gate parameter gradient norms
     full/ordinal      (R,)    which records keep probe tensors; full/<name> (R, ...) float16/32
     probe/<name>      the fixed probe batch
+    branch/<k>/...    the k-th branch's arrays (k = 1, 2, ...), laid out as above with its own config
 
 Loading is defensive: a size limit on the file and on its unpacked arrays (zip bombs), ``allow_pickle=
 False`` (object arrays are refused, never unpickled), and every key, dtype and shape checked, so a
@@ -25,21 +28,25 @@ import math
 import os
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
+from rnnviz import branches as _branches
 from rnnviz import cells
 from rnnviz.errors import RnnvizError
 from rnnviz.recording import RunHistory
 from rnnviz.runfile import check_layout
 
-__all__ = ["save_run", "load_run", "run_to_bytes", "history_to_csv", "FORMAT", "FORMAT_VERSION",
-           "MAX_FILE_BYTES", "MAX_UNPACKED_BYTES", "CSV_VIEWS"]
+__all__ = ["save_run", "load_run", "load_runs", "run_to_bytes", "history_to_csv", "SavedRun", "FORMAT",
+           "FORMAT_VERSION", "READABLE_VERSIONS", "MAX_FILE_BYTES", "MAX_UNPACKED_BYTES", "CSV_VIEWS"]
 
 FORMAT = "rnnviz-run"
-FORMAT_VERSION = 1
+#: 2: a run file also holds the run's branches (runs_json, branch/<k>/...). 1: the run alone.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 # 200 MB: a 5,000-step default run compresses to far less; an upload larger than this is not ours.
 MAX_FILE_BYTES = 200 * 2**20
 # 256 MB unpacked: a live history stays well below this (its probe tensors are budgeted at 128 MB,
@@ -49,26 +56,54 @@ MAX_UNPACKED_BYTES = 256 * 2**20
 # config_json / meta_json: a few KB in a real run.
 MAX_TEXT_CHARS = 65_536
 _HEADER_KEYS = ("format", "format_version", "config_json", "meta_json")
+_RUNS_KEY = "runs_json"  # version 2
+_BRANCH_PREFIX = "branch/"
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """One run of a file: the original (``parent`` None, ``branch_step`` 0) or a branch of ``parent`` that
+    continues from the checkpoint of ``branch_step`` (its ``history`` holds the steps before it too)."""
+
+    name: str
+    history: RunHistory
+    parent: str | None = None
+    branch_step: int = 0
 # Entries whose names we never read are still capped, so a foreign file cannot hide a huge member.
 MAX_ENTRIES = 10_000
 
 
-def run_to_bytes(history: RunHistory) -> bytes:
-    """The ``.npz`` file of a run, as bytes (for downloads)."""
+def run_to_bytes(history: RunHistory, branches=()) -> bytes:
+    """The ``.npz`` file of a run (and its ``branches``, see :func:`save_run`), as bytes (for downloads)."""
     buf = _io.BytesIO()
-    save_run(history, buf)
+    save_run(history, buf, branches)
     return buf.getvalue()
 
 
-def save_run(history: RunHistory, dest: str | os.PathLike | BinaryIO) -> None:
-    """Write ``history`` (with its config) to a path or binary file object as compressed npz."""
+def save_run(history: RunHistory, dest: str | os.PathLike | BinaryIO, branches=()) -> None:
+    """Write ``history`` (with its config) to a path or binary file object as compressed npz.
+
+    ``branches``: the run's branches, each with ``name``, ``parent`` (``"original"`` or an earlier
+    branch's name), ``branch_step`` and ``history`` (a :class:`rnnviz.branches.NamedRun` or a
+    :class:`SavedRun`), at most ``rnnviz.branches.MAX_BRANCHES``.
+    """
     meta, arrays = history.to_arrays()
     config = history.config
+    branches = list(branches)
+    if len(branches) > _branches.MAX_BRANCHES:
+        raise RnnvizError(f"a run file holds at most {_branches.MAX_BRANCHES} branches, got {len(branches)}")
+    runs = []
+    for k, b in enumerate(branches, start=1):
+        b_meta, b_arrays = b.history.to_arrays()
+        runs.append({"name": b.name, "parent": b.parent, "branch_step": int(b.branch_step),
+                     "config": b.history.config.to_json(), "meta": b_meta})
+        arrays.update({f"{_BRANCH_PREFIX}{k}/{key}": a for key, a in b_arrays.items()})
     payload = {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
         "config_json": np.array(config.to_json() if config is not None else ""),
         "meta_json": np.array(json.dumps(meta, sort_keys=True)),
+        _RUNS_KEY: np.array(json.dumps(runs, sort_keys=True)),
         **arrays,
     }
     if isinstance(dest, str | os.PathLike):
@@ -80,7 +115,13 @@ def save_run(history: RunHistory, dest: str | os.PathLike | BinaryIO) -> None:
 
 
 def load_run(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> RunHistory:
-    """Read a run saved by :func:`save_run`; ``history.config`` is its ExperimentConfig (or None).
+    """The original run of a file saved by :func:`save_run` (:func:`load_runs` also gives its branches)."""
+    return load_runs(source)[0].history
+
+
+def load_runs(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> list[SavedRun]:
+    """Read a run saved by :func:`save_run`: ``[original, *branches]`` as :class:`SavedRun`;
+    ``history.config`` is each run's ExperimentConfig (or None for a config-less original).
 
     Nothing is allocated for an array before its declared shape and dtype are known to be the ones
     the run's config and metadata imply (:func:`check_layout`), read from each ``.npy`` header
@@ -94,24 +135,103 @@ def load_run(source: str | os.PathLike | bytes | bytearray | BinaryIO) -> RunHis
     head = {k: declared.get(k) for k in _HEADER_KEYS}
     _check_header_declared(head, declared)
     arrays = _load_arrays(data, list(_HEADER_KEYS))
-    _check_header(arrays)
+    version = _check_header(arrays)
+    header = list(_HEADER_KEYS)
+    if version >= 2:
+        _check_header_declared({_RUNS_KEY: declared.get(_RUNS_KEY)}, declared)
+        if declared[_RUNS_KEY][1].kind != "U":
+            raise RnnvizError(f"{_RUNS_KEY} must be a text scalar, got {declared[_RUNS_KEY][1]}")
+        header.append(_RUNS_KEY)
+        runs_text = str(_load_arrays(data, [_RUNS_KEY])[_RUNS_KEY][()])
     config = _parse_config(str(arrays["config_json"][()]))
     try:
         meta = json.loads(str(arrays["meta_json"][()]))
     except json.JSONDecodeError as e:
         raise RnnvizError(f"meta_json must be valid JSON, got a parse error: {e}") from None
-    body = {k: v for k, v in declared.items() if k not in _HEADER_KEYS}
-    try:
-        check_layout(meta, body, config)
-    except RnnvizError as e:
-        raise RnnvizError(f"not a valid run file: {e}") from None
-    arrays = _load_arrays(data, list(body))
+    body = {k: v for k, v in declared.items() if k not in header}
+    original = {k: v for k, v in body.items() if not k.startswith(_BRANCH_PREFIX)}
+    specs = _branch_specs(runs_text, config) if version >= 2 else []
+    parts = [(None, "", meta, config, original)]
+    for k, spec in enumerate(specs, start=1):
+        prefix = f"{_BRANCH_PREFIX}{k}/"
+        parts.append((spec, prefix, spec["meta"], spec["config"],
+                      {name[len(prefix):]: v for name, v in body.items() if name.startswith(prefix)}))
+    claimed = sum(len(p[-1]) for p in parts)
+    if claimed != len(body):
+        extra = sorted(n for n in body if n.startswith(_BRANCH_PREFIX)
+                       and not any(n.startswith(f"{_BRANCH_PREFIX}{k}/") for k in range(1, len(specs) + 1)))
+        holds = (f"holds arrays only for the {len(specs)} branch(es) runs_json lists" if version >= 2
+                 else "of format version 1 holds no branches")
+        raise RnnvizError(f"not a valid run file: a run file {holds}, got also {extra[:3]}")
+    runs = []
+    for spec, prefix, run_meta, run_config, run_declared in parts:
+        what = "" if spec is None else f"branch {spec['name']!r}: "
+        try:
+            check_layout(run_meta, run_declared, run_config)
+        except RnnvizError as e:
+            raise RnnvizError(f"not a valid run file: {what}{e}") from None
+        loaded = _load_arrays(data, [prefix + name for name in run_declared])
+        history = _history(run_meta, {name[len(prefix):]: a for name, a in loaded.items()}, run_config, what)
+        if spec is None:
+            runs.append(SavedRun(_branches.ORIGINAL, history))
+        else:
+            runs.append(SavedRun(spec["name"], history, spec["parent"], spec["branch_step"]))
+    return runs
+
+
+def _history(meta: dict, arrays: dict, config, what: str) -> RunHistory:
     try:
         return RunHistory.from_arrays(meta, arrays, config=config)
     except RnnvizError as e:
-        raise RnnvizError(f"not a valid run file: {e}") from None
+        raise RnnvizError(f"not a valid run file: {what}{e}") from None
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as e:  # anything else odd in it
-        raise RnnvizError(f"not a valid run file: inconsistent arrays ({type(e).__name__}: {e})") from None
+        raise RnnvizError(f"not a valid run file: {what}inconsistent arrays ({type(e).__name__}: {e})") from None
+
+
+_BRANCH_KEYS = ("branch_step", "config", "meta", "name", "parent")
+
+
+def _branch_specs(text: str, original_config) -> list[dict]:
+    """runs_json, checked: at most MAX_BRANCHES entries, each with exactly ``_BRANCH_KEYS``; a unique name
+    (1..MAX_NAME_CHARS printable characters, not "original"); a parent that is "original" or an earlier
+    branch; a config that differs from the original's only in branch knobs (so every branch array has the
+    original's shapes) with ``max_steps`` above an integer ``branch_step >= 0``; a metadata object.
+    Returns the entries with ``config`` parsed."""
+    try:
+        runs = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RnnvizError(f"runs_json must be valid JSON, got a parse error: {e}") from None
+    if not isinstance(runs, list) or len(runs) > _branches.MAX_BRANCHES:
+        got = f"{len(runs)} entries" if isinstance(runs, list) else type(runs).__name__
+        raise RnnvizError(f"runs_json must be a list of at most {_branches.MAX_BRANCHES} branches, got {got}")
+    if runs and original_config is None:
+        raise RnnvizError("a run file with branches must contain its config (config_json), got none")
+    names = [_branches.ORIGINAL]
+    out = []
+    for k, spec in enumerate(runs, start=1):
+        if not isinstance(spec, dict) or sorted(spec) != list(_BRANCH_KEYS):
+            keys = sorted(spec)[:8] if isinstance(spec, dict) else type(spec).__name__
+            raise RnnvizError(f"runs_json entry {k} must have exactly the keys {list(_BRANCH_KEYS)}, got {keys}")
+        name = _branches.check_name(spec["name"])
+        if name in names:
+            raise RnnvizError(f"runs_json names each run once, got {name!r} twice")
+        if spec["parent"] not in names:
+            raise RnnvizError(f"runs_json entry {k}'s parent must be one of {names}, got {str(spec['parent'])[:40]!r}")
+        step = spec["branch_step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise RnnvizError(f"runs_json entry {k}'s branch_step must be an integer >= 0, got {str(step)[:40]!r}")
+        if not isinstance(spec["config"], str) or not isinstance(spec["meta"], dict):
+            raise RnnvizError(f"runs_json entry {k} must hold its config as JSON text and its meta as an object")
+        config = _parse_config(spec["config"])
+        if config is None:
+            raise RnnvizError(f"runs_json entry {k} must carry its config, got none")
+        try:
+            _branches.check_branch_config(original_config, config, step)
+        except RnnvizError as e:
+            raise RnnvizError(f"runs_json entry {k} ({name!r}): {e}") from None
+        names.append(name)
+        out.append({**spec, "config": config})
+    return out
 
 
 def _declared_arrays(data: bytes) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -237,8 +357,9 @@ def _load_arrays(data: bytes, names: list[str]) -> dict[str, np.ndarray]:
                           f"({type(e).__name__}: {e})") from None
 
 
-def _check_header(arrays: dict[str, np.ndarray]) -> None:
-    for key in ("format", "format_version", "config_json", "meta_json"):
+def _check_header(arrays: dict[str, np.ndarray]) -> int:
+    """The header's format and version (returned: one of READABLE_VERSIONS), else RnnvizError."""
+    for key in _HEADER_KEYS:
         if key not in arrays:
             raise RnnvizError(f"not an rnnviz run: the file must contain {key!r}; it has "
                               f"{sorted(arrays)[:6]}")
@@ -251,9 +372,10 @@ def _check_header(arrays: dict[str, np.ndarray]) -> None:
     v = arrays["format_version"]
     if v.shape != () or v.dtype.kind not in "iu":
         raise RnnvizError(f"format_version must be an integer scalar, got {v.dtype}{v.shape}")
-    if int(v) != FORMAT_VERSION:
-        raise RnnvizError(f"run file format version must be {FORMAT_VERSION}, got {int(v)} "
+    if int(v) not in READABLE_VERSIONS:
+        raise RnnvizError(f"run file format version must be {' or '.join(map(str, READABLE_VERSIONS))}, got {int(v)} "
                           f"(saved by {'a newer' if int(v) > FORMAT_VERSION else 'an older'} rnnviz)")
+    return int(v)
 
 
 def _parse_config(text: str):

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rnnviz import branches
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 
@@ -233,6 +234,8 @@ class PlaySession:
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
         self._trainer = self._build(self._config, data)
+        self._runs = branches.Runs(self._trainer)  # the original and its branches; _trainer is the shown one
+        self._loaded_runs: branches.Runs | None = None  # a loaded file's runs while browsing it
 
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
@@ -286,24 +289,93 @@ class PlaySession:
                 return True
             trainer = self._build(config, data)  # may raise: then nothing changed
             self._config, self.data, self._trainer = config, data, trainer
+            self._runs = branches.Runs(trainer)  # a new experiment: the old run's branches go with it
             self.loaded = None
             self._stop()
             self._log("set_config", config)
             return True
 
-    def load(self, history, name: str = "run") -> None:
-        """Browse a saved run (from :func:`rnnviz.io.load_run`); the live run waits untouched."""
+    def load(self, history, name: str = "run", branches_saved=()) -> None:
+        """Browse a saved run (from :func:`rnnviz.io.load_run`); the live run waits untouched.
+        ``branches_saved``: its branches (``rnnviz.io.load_runs(...)[1:]``), which :meth:`switch` shows."""
         with self._guard.action():
             self.loaded = RecordedRun(history, name)
+            self._loaded_runs = branches.Runs(self.loaded, branches.ORIGINAL)
+            for b in branches_saved:
+                self._loaded_runs.add(branches.NamedRun(b.name, RecordedRun(b.history, f"{name}, {b.name}"),
+                                                        parent=b.parent, branch_step=b.branch_step))
+            self._loaded_runs.switch(branches.ORIGINAL)
             self._stop()
             self._log("load")
 
     def unload(self) -> None:
         """Back to the live run, where it was."""
         with self._guard.action():
-            self.loaded = None
+            self.loaded = self._loaded_runs = None
             self.rate.clear()
             self._log("unload")
+
+    # -- rewind and branch (rnnviz/branches.py) ------------------------------------------------
+    @property
+    def runs(self) -> branches.Runs:
+        """The named runs the pages show: the live run and its branches, or a loaded file's runs."""
+        return self._loaded_runs if self.loaded is not None and self._loaded_runs is not None else self._runs
+
+    def branch(self, step: int, changes: dict | None = None, name: str | None = None) -> branches.NamedRun:
+        """Branch the shown run at recorded step ``step`` (from its checkpoint at or before it), with the
+        knobs ``changes`` (BRANCH_KNOBS only), and show the branch. The other runs wait where they are."""
+        with self._guard.action():
+            self._check_live("branching")
+            parent = self._runs.current
+            config = parent.config.replace(**(changes or {}))
+            name = name or self._runs.next_name()
+            self._runs.check_room()  # before any compute
+            with _compute(self.gate, self.owner, "branching the run"):
+                trainer, start = branches.make_branch(parent, step, config, self.data)
+            run = self._runs.add(branches.NamedRun(name, trainer, parent=parent.name, branch_step=start))
+            self._show(run)
+            self._log("branch", (step, changes, name))
+            return run
+
+    def set_branch_config(self, config: ExperimentConfig) -> None:
+        """New knobs for the shown branch: it is made again from its branch point under ``config``
+        (RnnvizError for a knob a branch cannot change; the branch is then left as it was)."""
+        with self._guard.action():
+            self._check_live("changing a branch")
+            run = self._runs.current
+            if run.parent is None:
+                raise RnnvizError(f"set_branch_config needs a branch to be shown, got the original run {run.name!r}")
+            if config == run.config:
+                return
+            parent = self._runs[run.parent]
+            branches.check_branch_config(parent.config, config, run.branch_step)
+            with _compute(self.gate, self.owner, "branching the run"):
+                trainer, _ = branches.make_branch(parent, run.branch_step, config, self.data)
+            self._runs.replace(run.name, trainer)
+            self._show(run)
+            self._log("set_branch_config", config)
+
+    def switch(self, name: str) -> None:
+        """Show run ``name`` (the original or a branch) on every page; the others wait where they are.
+        While a saved file is browsed: show its run ``name``."""
+        with self._guard.action():
+            if self.loaded is not None:
+                self.loaded = self.runs.switch(name).trainer
+            else:
+                self._show(self._runs.switch(name))
+            self._log("switch", name)
+
+    def delete_branch(self, name: str) -> None:
+        """Delete a branch (never the original); deleting the shown one shows the original."""
+        with self._guard.action():
+            self._check_live("deleting a branch")
+            self._runs.delete(name)
+            self._show(self._runs.current)
+            self._log("delete_branch", name)
+
+    def _show(self, run: branches.NamedRun) -> None:
+        self._trainer, self._config = run.trainer, run.config
+        self._stop()
 
     def _stop(self) -> None:
         self.playing = False

@@ -88,6 +88,7 @@ class Checkpoint:
     optimizer: dict  # optimizer.state_dict(), deep-copied
     batch_rng: object  # torch.ByteTensor: generator state of the batch stream
     prev_grad_norm: float  # for the rising-edge pause rule
+    optimizer_kind: str = ""  # config.optimizer the state belongs to ("": the restoring trainer's own)
 
     @property
     def nbytes(self) -> int:
@@ -184,11 +185,40 @@ class Trainer:
         return self.reason if self.state in ("paused", "diverged", "finished") else ""
 
     def reset(self) -> None:
-        """Back to the exact initial weights, optimizer state and data stream; history emptied."""
-        self._restore(self._checkpoints[0])
+        """Back to the exact initial weights, optimizer state and data stream; history emptied.
+
+        A branch (:meth:`start_at`) goes back to where it branched: its first checkpoint."""
+        first = self._checkpoints[0]
+        self._restore(first)
         self._checkpoints = self._checkpoints[:1]
-        self.history.truncate(0)
-        self._set_state("ready", "")
+        self.history.truncate(first.step)
+        if first.step == 0:
+            self._set_state("ready", "")
+        else:
+            self._set_state("paused", f"back at the branch point, step {first.step}")
+
+    def start_at(self, checkpoint: Checkpoint, history: RunHistory) -> None:
+        """Continue another run from ``checkpoint`` under this trainer's own config: a branch.
+
+        ``history`` holds the other run's steps before ``checkpoint.step`` (it becomes this trainer's
+        history, with this config). The weights, the batch stream and the pause rule's memory come from
+        the checkpoint; the optimizer state too when ``config.optimizer`` is the checkpoint's, with this
+        config's lr (a new optimizer starts with no state: Adam's moments of another optimizer mean
+        nothing to it). Clipping, batch size and the rest are read from the config at every step, so a
+        branch whose config is the original's continues bit-identically (tests/test_branches.py).
+        The branch's first checkpoint is ``checkpoint``: :meth:`reset` comes back to it.
+        """
+        if len(history) and int(history.steps[-1]) >= checkpoint.step:
+            raise RnnvizError(f"a branch's history must end before its checkpoint step {checkpoint.step}, "
+                              f"got a step {int(history.steps[-1])}")
+        history.config = self.config
+        self.history = history
+        self._checkpoints = [checkpoint]
+        self._restore(checkpoint)
+        if checkpoint.step == 0:
+            self._set_state("ready", "")
+        else:
+            self._set_state("paused", f"branched at step {checkpoint.step}")
 
     def rewind(self, step: int) -> int:
         """Restore the latest checkpoint at or before ``step``; drop the history from it on.
@@ -209,8 +239,13 @@ class Trainer:
         return ck.step
 
     def checkpoint_at(self, step: int) -> Checkpoint:
-        """The latest in-memory checkpoint at or before ``step`` (step 0 always exists)."""
-        return max((c for c in self._checkpoints if c.step <= step), key=lambda c: c.step)
+        """The latest in-memory checkpoint at or before ``step`` (step 0 always exists; a branch's
+        first checkpoint is its branch point)."""
+        earlier = [c for c in self._checkpoints if c.step <= step]
+        if not earlier:
+            raise RnnvizError(f"step must be at or after this run's first checkpoint, step "
+                              f"{self._checkpoints[0].step} (where it branched), got {step}")
+        return max(earlier, key=lambda c: c.step)
 
     def checkpoint_steps(self) -> list[int]:
         return [c.step for c in self._checkpoints]
@@ -366,11 +401,17 @@ class Trainer:
             optimizer=copy.deepcopy(self.optimizer.state_dict()),
             batch_rng=self._batch_gen.get_state(),
             prev_grad_norm=self._prev_grad_norm,
+            optimizer_kind=str(self.config.optimizer),
         )
 
     def _restore(self, ck: Checkpoint) -> None:
         self.model.load_state_dict(ck.model)
-        self.optimizer.load_state_dict(copy.deepcopy(ck.optimizer))
+        if ck.optimizer_kind in ("", self.config.optimizer):
+            self.optimizer.load_state_dict(copy.deepcopy(ck.optimizer))
+            for group in self.optimizer.param_groups:  # a branch may lower the lr; the state stays
+                group["lr"] = float(self.config.lr)
+        else:  # a branch switched optimizer: the new one starts with no state
+            self.optimizer = _make_optimizer(self.config, self._params)
         self._batch_gen.set_state(ck.batch_rng)
         self._prev_grad_norm = ck.prev_grad_norm
         self.step_count = ck.step

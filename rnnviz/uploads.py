@@ -8,7 +8,8 @@ The file's *name* is only ever shown, never used as a path.
 - :func:`parse_csv` -> :class:`CSVTable` (column names, which columns are usable, why not);
   :func:`select_columns` -> ``(R, C) float64`` for ``CSVTask`` (``data=``).
 - :func:`decode_text` -> ``str`` for ``CharLMTask`` (UTF-8 / UTF-16 with BOM; size and alphabet limits).
-- :func:`read_run` -> ``RunHistory`` via :func:`rnnviz.io.load_run`, checked to be browsable.
+- :func:`read_run` -> ``RunHistory`` via :func:`rnnviz.io.load_run`, checked to be browsable;
+  :func:`read_runs` -> the run and its branches (``rnnviz.io.load_runs``).
 """
 
 from __future__ import annotations
@@ -257,15 +258,21 @@ def decode_text(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_chars: in
 # ------------------------------------------------------------------------------------------ runs
 def read_run(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES):
     """A saved run (``.npz`` from the app or ``python -m rnnviz train --out``), ready to browse."""
-    from rnnviz.io import load_run
+    return read_runs(data, max_bytes=max_bytes)[0].history
+
+
+def read_runs(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES):
+    """A saved run and its branches (``rnnviz.io.load_runs``: ``[original, *branches]``), ready to browse."""
+    from rnnviz.io import load_runs
 
     data = _check_size(data, "the run file", max_bytes)
-    history = load_run(data)
+    runs = load_runs(data)
+    history = runs[0].history
     if history.config is None:
         raise _error("a run file", "contain its config (config_json) to be browsed", "none")
     if not len(history):
         raise _error("a run file", "hold at least one recorded step", "0 steps")
-    return history
+    return runs
 
 
 def display_name(name: str | None, limit: int = 60) -> str:

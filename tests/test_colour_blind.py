@@ -24,6 +24,7 @@ DEFICIENCIES = ("deuteranomaly", "protanomaly")
 PALETTES = {
     "cells": [c.colour for c in cells.CELLS.values()],
     "figure palette": list(style._PALETTE),
+    "runs (original and branches)": list(style.RUN_COLOURS),
     **{f"{name} gates": [plots.GATE_COLOURS[g] for g in c.gates] for name, c in cells.CELLS.items() if c.gates},
 }
 
@@ -50,6 +51,10 @@ def test_every_categorical_palette_survives_colour_blindness(palette, deficiency
 @pytest.mark.parametrize("deficiency", DEFICIENCIES)
 def test_the_threshold_rejects_the_default_category10_palette(deficiency):
     assert closest_pair(["#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD"], deficiency)[0] < MIN_DISTANCE
+
+
+def test_runs_also_differ_by_dash_style():
+    assert len(set(style.RUN_DASHES)) == len(style.RUN_DASHES) == len(style.RUN_COLOURS)
 
 
 def test_cells_also_differ_by_dash_style_and_colour():

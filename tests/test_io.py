@@ -141,7 +141,7 @@ MALFORMED = {
     "corrupt member": (_corrupt_member(), "could not be read|npz"),
     "foreign npz": (npz_bytes(a=np.arange(5)), "not an rnnviz run: the file must contain 'format'"),
     "wrong format name": (_with(format=np.array("someone-else")), "format must be"),
-    "wrong version": (_with(format_version=np.array(99)), "version must be 1, got 99"),
+    "wrong version": (_with(format_version=np.array(99)), "version must be 1 or 2, got 99"),
     "version not int": (_with(format_version=np.array(1.5)), "integer"),
     "missing scalar": (_with(**{"scalar/loss": None}), "scalar/loss"),
     "missing records": (_with(**{"rec/grad_norms": None}), "rec/grad_norms"),
@@ -393,3 +393,111 @@ def test_csv_index_out_of_range_is_an_rnnviz_error_never_an_index_error_or_a_wra
     with pytest.raises(RnnvizError) as e:
         rio.history_to_csv(h, view, **{field: value})
     assert str(e.value) == message
+
+
+# ---------------------------------------------------------------- format version 2: branches
+
+V1_FIXTURE = Path(__file__).parent / "data" / "run_v1.npz"
+V1_CONFIG = ExperimentConfig(cell="lstm", hidden_size=8, seq_len=10, batch_size=8, probe_size=2, max_steps=100,
+                             checkpoint_every=5)
+
+
+def test_a_version_1_file_written_by_the_old_code_still_loads_and_equals_a_fresh_run():
+    from rnnviz.trainer import Trainer
+
+    with np.load(V1_FIXTURE) as z:
+        assert int(z["format_version"]) == 1 and "runs_json" not in z.files  # what the old writer wrote
+    runs = rio.load_runs(V1_FIXTURE)
+    assert [(r.name, r.parent, r.branch_step) for r in runs] == [("original", None, 0)]
+    t = Trainer(V1_CONFIG)
+    t.step(12)
+    assert_same(t.history, runs[0].history)
+    assert_same(t.history, rio.load_run(V1_FIXTURE))
+
+
+def _session_with_branches():
+    from rnnviz.session import PlaySession
+
+    sess = PlaySession(V1_CONFIG.replace(cell="gru"))
+    sess.step(12)
+    sess.branch(11, changes={"lr": 0.01, "clip": "value"})
+    sess.step(4)
+    sess.branch(13, changes={"optimizer": "sgd"}, name="sgd from branch 1")
+    sess.step(2)
+    return sess
+
+
+def test_branches_round_trip_through_the_run_file(tmp_path):
+    sess = _session_with_branches()
+    original = sess.runs.original
+    saved = [r for r in sess.runs.branches]
+    path = tmp_path / "run.npz"
+    rio.save_run(original.history, path, saved)
+    with np.load(path) as z:
+        assert int(z["format_version"]) == 2 and "branch/2/scalar/loss" in z.files
+    runs = rio.load_runs(path)
+    assert [(r.name, r.parent, r.branch_step) for r in runs] == [
+        ("original", None, 0), ("branch 1", "original", 10), ("sgd from branch 1", "branch 1", 10)]
+    for got, want in zip(runs, [original, *saved], strict=True):
+        assert_same(want.history, got.history)
+    assert runs[1].history.config.lr == 0.01 and runs[2].history.config.optimizer == "sgd"
+    assert_same(original.history, rio.load_run(rio.run_to_bytes(original.history, saved)))
+
+
+def _branched_arrays() -> dict[str, np.ndarray]:
+    sess = _session_with_branches()
+    with np.load(io.BytesIO(rio.run_to_bytes(sess.runs.original.history, sess.runs.branches))) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _runs_json(arrays, edit) -> dict:
+    import json
+
+    runs = json.loads(str(arrays["runs_json"][()]))
+    edit(runs)
+    return {**arrays, "runs_json": np.array(json.dumps(runs))}
+
+
+def _set(index, key, value):
+    def edit(runs):
+        runs[index][key] = value
+    return edit
+
+
+BRANCH_CRAFTED = {
+    "branch with another hidden size": (
+        lambda a: _runs_json(a, _set(0, "config", V1_CONFIG.replace(cell="gru", hidden_size=64).to_json())),
+        "runs_json entry 1 \\('branch 1'\\): hidden_size cannot change on a branch"),
+    "branch array of another shape": (
+        lambda a: {**a, "branch/1/rec/grad_norms": np.zeros((3, 1, 1, 100000), np.float32)},
+        "branch 'branch 1': rec/grad_norms must be float32 of shape"),
+    "array of an unlisted branch": (
+        lambda a: {**a, "branch/7/scalar/loss": np.zeros(3)},
+        "arrays only for the 2 branch\\(es\\) runs_json lists, got also \\['branch/7/scalar/loss'\\]"),
+    "five branches": (lambda a: _runs_json(a, lambda r: r.extend([r[0]] * 3)),
+                      "runs_json must be a list of at most 4 branches, got 5 entries"),
+    "unknown parent": (lambda a: _runs_json(a, _set(0, "parent", "nobody")),
+                       "runs_json entry 1's parent must be one of \\['original'\\], got 'nobody'"),
+    "name twice": (lambda a: _runs_json(a, _set(1, "name", "branch 1")), "names each run once"),
+    "name too long": (lambda a: _runs_json(a, _set(0, "name", "x" * 500)), "1..40 printable characters"),
+    "negative branch step": (lambda a: _runs_json(a, _set(0, "branch_step", -3)), "branch_step must be an integer"),
+    "extra key": (lambda a: _runs_json(a, _set(0, "code", "print(1)")), "must have exactly the keys"),
+    "runs_json missing in version 2": (lambda a: {k: v for k, v in a.items() if k != "runs_json"},
+                                       "the file must contain 'runs_json'"),
+    "runs_json in a version-1 file": (lambda a: {**a, "format_version": np.array(1)},
+                                      "a run file of format version 1 holds no branches, got also \\['branch/1/"),
+}
+
+
+@pytest.mark.parametrize("name", list(BRANCH_CRAFTED))
+def test_crafted_branches_give_a_clear_error(name):
+    change, match = BRANCH_CRAFTED[name]
+    with pytest.raises(RnnvizError, match=match):
+        rio.load_runs(npz_bytes(**change(_branched_arrays())))
+
+
+def test_too_many_branches_are_refused_when_saving():
+    h = make_history(5)
+    fake = [rio.SavedRun(f"b{k}", h, "original", 0) for k in range(5)]
+    with pytest.raises(RnnvizError, match="a run file holds at most 4 branches, got 5"):
+        rio.run_to_bytes(h, fake)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from rnnviz.config import FIELDS
-from ui import state
+from ui import branching, state
 
 #: Trainer states after which there is nothing left to train until a reset.
 STOPPED = ("diverged", "finished")
@@ -64,9 +64,11 @@ def _live_reset() -> None:
 
 def live_buttons(sess) -> None:
     """The sidebar's controls of the live run ``sess`` (a PlaySession)."""
+    run = sess.runs.current
+    where = "step 0" if run.parent is None else f"where {run.name} branched (step {run.branch_step:,})"
     run_buttons("ctl", playing=sess.playing, stopped=sess.trainer.state in STOPPED, on_play=_live_play,
                 on_step=_live_step, on_reset=_live_reset,
-                reset_help="Back to step 0: same initial weights, same batches, so the run repeats exactly.")
+                reset_help=f"Back to {where}: same weights, same batches, so the run repeats exactly.")
 
 
 # ---------------------------------------------------------------- the three cells of Compare
@@ -132,6 +134,7 @@ def strip(page: str) -> None:
             compare_buttons(state.compare_session())
         elif sess.loaded is None:
             live_buttons(sess)
+        branching.strip_controls(sess, page)
         if present:
             with st.container(width=STRIP_WIDGET_WIDTH + 40):
                 sidebar.preset_picker()

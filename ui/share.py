@@ -127,10 +127,11 @@ def render_downloads() -> None:
     hist = sess.history
     cols = st.columns(2)
     with cols[0]:
-        widgets.download("⬇ the run (.npz)", lambda: io.run_to_bytes(hist), run_file_name(sess),
+        widgets.download("⬇ the run (.npz)", lambda: io.run_to_bytes(sess.runs.original.history, sess.runs.branches),
+                         run_file_name(sess),
                          "application/octet-stream", key="share.npz", type="secondary",
-                         help="Every recorded step with its config. Open it again here (below), or read it "
-                              "with `python -m rnnviz info run.npz` / `report`.")
+                         help="Every recorded step with its config, and its branches. Open it again here "
+                              "(below), or read it with `python -m rnnviz info run.npz` / `report`.")
     with cols[1]:
         widgets.download("⬇ loss, metric and gradient norm per step (CSV)",
                          lambda: io.history_to_csv(hist, "scalars"), "rnnviz-scalars.csv", "text/csv",
@@ -220,14 +221,14 @@ def render_run_upload() -> None:
         if memo is None or memo[0] != file.file_id:
             name = uploads.display_name(file.name)
             try:
-                history = uploads.read_run(file.getvalue())
+                runs = uploads.read_runs(file.getvalue())
             except RnnvizError as err:
                 st.session_state["upload.run.memo"] = (file.file_id, name, str(err))
             else:
                 st.session_state["upload.run.memo"] = (file.file_id, name, None)
                 _drop_upload(file)
-                sess.load(history, name)
-                del history, file
+                sess.load(runs[0].history, name, runs[1:])  # with its branches (run file version 2)
+                del runs, file
                 st.rerun()  # the sidebar, drawn before this page, switches to the loaded run's controls
         _, name, error = st.session_state["upload.run.memo"]
         if error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rnnviz.branches import BRANCH_KNOBS
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig
 from rnnviz.errors import RnnvizError
 from ui import state
@@ -72,6 +73,15 @@ def _on_knob() -> None:
         config = ExperimentConfig(**values)
     except RnnvizError as err:
         st.session_state[ERROR_KEY] = str(err)  # the config stays; the next run redraws the knob from it
+        return
+    if sess.loaded is None and sess.runs.current.parent is not None:  # a branch is shown: remake it
+        try:
+            sess.set_branch_config(config)
+        except RnnvizError as err:
+            st.session_state[ERROR_KEY] = str(err)
+            return
+        st.session_state.pop(ERROR_KEY, None)
+        state.write_current_url()
         return
     try:
         state.apply_config(config, preset=_matching_preset(config))
@@ -155,9 +165,11 @@ def knobs(names) -> None:
     """The knobs ``names`` (those the instructor did not hide), read-only while a saved run is browsed."""
     sess, flags = state.session(), state.flags()
     loaded = sess.loaded is not None
+    branch = not loaded and sess.runs.current.parent is not None  # only branch knobs can change on a branch
     for name in names:
         if name not in flags.hidden:
-            knob(name, sess.config, disabled=loaded or name in flags.locked)
+            knob(name, sess.config, disabled=loaded or name in flags.locked or
+                 (branch and name not in BRANCH_KNOBS))
 
 
 def config_error() -> None:
@@ -171,6 +183,9 @@ def render_config() -> None:
     config_error()
     if state.session().loaded is not None:
         st.caption("The settings of the loaded run (read-only).")
+    elif state.session().runs.current.parent is not None:
+        st.caption("A branch is shown: its lr, clipping, optimizer, batch size and run knobs can change (it is "
+                   "made again from where it branched); the rest needs the original run.")
     knobs(MAIN_KNOBS)
     with st.expander("More settings"):
         knobs(n for n in FIELDS if n not in MAIN_KNOBS)

@@ -25,6 +25,7 @@ from rnnviz.plots.style import (
     _timesteps,
     cell_colour,
     gate_colour,
+    run_style,
 )
 
 
@@ -62,7 +63,8 @@ TRANSPORT_BOUND_LABEL = "bound on ||∂h_T/∂h_t||: (γσ_max)^(T−t)"
 
 
 def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=None, pinned=None,
-                  theory_label: str = BOUND_LABEL) -> go.Figure:
+                  theory_label: str = BOUND_LABEL, *, others=None, run_label: str | None = None,
+                  slot: int = 0) -> go.Figure:
     """||dL/dh_t|| against timestep t on a log axis: how much gradient reaches each step.
 
     ``grad_norms``: ``Trace.grad_norms`` (Lyr, D, L) -> one line per layer/direction
@@ -72,11 +74,17 @@ def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=Non
     step, ||dL/dh_t|| <= ||dL/dh_T|| (gamma sigma_max)^(T-t)). ``jacobian``: measured
     ||dh_T/dh_t||_2 as markers, either (L,) or an object with ``.hidden`` (and ``.cell``).
     ``pinned``: dict label -> (L,) of another step kept in view (e.g. the largest-gradient step), dashed.
+    ``others``: dict label -> (slot, (L,)) of other runs (branches, ``rnnviz.branches.Runs.overlay_at``)
+    at the same step, in each run's colour and dash; the shown run's single curve is then named
+    ``run_label`` and drawn in the style of its ``slot``.
     A straight falling line on this log axis is geometric vanishing; exact zeros cannot be drawn on it,
     so the title says how many timesteps are exactly 0.
     """
     fig = go.Figure()
-    bad = _measured_lines(fig, grad_norms)
+    for label, (other_slot, curve) in (others or {}).items():
+        colour, dash = run_style(other_slot)
+        _norm_line(fig, curve, label, colour, dash=dash, width=2)
+    bad = _measured_lines(fig, grad_norms, run_style(slot) if others else None, run_label if others else None)
     for index, (label, curve) in enumerate((pinned or {}).items()):
         bad |= _norm_line(fig, curve, label, _PALETTE[(index + 2) % len(_PALETTE)], dash="dash")
     if theory is not None:
@@ -134,8 +142,11 @@ def transport_curve(jacobian, bound=None, step: int | None = None) -> go.Figure:
     return fig
 
 
-def _measured_lines(fig: go.Figure, grad_norms) -> bool:
-    """The measured ||dL/dh_t|| curves (see :func:`gradient_flow`); returns whether any had inf/nan."""
+def _measured_lines(fig: go.Figure, grad_norms, style: tuple[str, str] | None = None,
+                    run_label: str | None = None) -> bool:
+    """The measured ||dL/dh_t|| curves (see :func:`gradient_flow`); returns whether any had inf/nan.
+    ``style``/``run_label``: the shown run's (colour, dash) and name when other runs are overlaid (a single
+    curve only: several layers or directions keep their own colours and dashes)."""
     bad = False
     if isinstance(grad_norms, Mapping):
         for index, (label, norms) in enumerate(grad_norms.items()):
@@ -147,6 +158,8 @@ def _measured_lines(fig: go.Figure, grad_norms) -> bool:
     if g.ndim != 3:
         raise RnnvizError(f"grad_norms must be (L,), (Lyr, D, L) or a dict label -> (L,), got shape {g.shape}")
     Lyr, D, _ = g.shape
+    if style is not None and Lyr * D == 1:
+        return _norm_line(fig, g[0, 0], run_label or "||dL/dh_t||", style[0], dash=style[1])
     for layer in range(Lyr):
         for direction in range(D):
             bad |= _norm_line(

@@ -100,6 +100,17 @@ def cell_of_label(label: str) -> str | None:
     return next((name for word, name in _CELL_WORDS if word in key), None)
 
 
+#: The named runs of rnnviz/branches.py by slot (0: the original, 1..4: branches): colour and dash, so an
+#: overlaid run keeps its look whichever run is shown. Okabe-Ito, colour-blind safe (tests/test_colour_blind.py).
+RUN_COLOURS = ("#0072B2", "#E69F00", "#CC79A7", "#56B4E9", "#000000")
+RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def run_style(slot: int) -> tuple[str, str]:
+    """(colour, dash) of the run in ``slot``."""
+    return RUN_COLOURS[slot % len(RUN_COLOURS)], RUN_DASHES[slot % len(RUN_DASHES)]
+
+
 def cell_colour(label: str, index: int = 0) -> str:
     """Colour of the cell a label names (:func:`cell_of_label`); else the ``index``-th palette colour."""
     name = cell_of_label(label)

@@ -21,7 +21,26 @@ from rnnviz.plots.style import (
     _step_axis,
     _styled,
     cell_colour,
+    run_style,
 )
+
+#: Overlaid runs (rnnviz.branches.Runs.overlay): legend label -> (slot, steps (n,), values (n,)).
+RunCurves = Mapping[str, tuple[int, np.ndarray, np.ndarray]]
+
+
+def _other_runs(fig: go.Figure, others: RunCurves | None, quantity: str, **kwargs) -> list[np.ndarray]:
+    """The other runs' curves in their own colour and dash (width 2, under the shown run's curve);
+    returns their step arrays (for the axis span)."""
+    spans = []
+    for label, (slot, steps, values) in (others or {}).items():
+        steps = np.asarray(steps)
+        _same_length(steps=steps, values=values)
+        y, _ = _curve(values, f"{quantity} of {label}", log=True)
+        colour, dash = run_style(slot)
+        hover = f"{label}<br>step %{{x}}<br>{quantity} = %{{y:.4g}}<extra></extra>"
+        fig.add_trace(_line(steps, y, label, colour, hover, width=2, dash=dash, mode=_line_mode(steps)), **kwargs)
+        spans.append(steps)
+    return spans
 
 
 def loss_curve(
@@ -32,6 +51,10 @@ def loss_curve(
     baseline: float | None = None,
     diverged_step: int | None = None,
     loss_name: str = "loss",
+    *,
+    others: RunCurves | None = None,
+    run_label: str | None = None,
+    slot: int = 0,
 ) -> go.Figure:
     """Loss per training step on a log y axis, with the task's chance baseline and divergence marker.
 
@@ -40,6 +63,8 @@ def loss_curve(
     loss of the best input-blind predictor, e.g. 1/6 MSE for the adding problem) is drawn on top of
     the curve and labelled on the line: a model below it has learned something from the sequence.
     ``metric`` (S,) goes to its own small panel below, named ``metric_name``, sharing the step axis.
+    ``others``: the loss of other runs (branches, rnnviz/branches.py) overlaid in their own colour and
+    dash; the shown run is then named ``run_label`` and drawn in the style of its ``slot``.
     """
     steps = np.asarray(steps)
     _same_length(steps=steps, loss=loss, metric=metric)
@@ -47,12 +72,15 @@ def loss_curve(
     _, bad = _curve(loss, "loss")  # a non-positive loss is a gap on the log axis, not "diverged"
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06) \
         if metric is not None else go.Figure()
-    fig.add_trace(_line(steps, y, loss_name, _PALETTE[0], f"step %{{x}}<br>{loss_name} = %{{y:.4g}}<extra></extra>",
-                        mode=_line_mode(steps)))
+    spans = _other_runs(fig, others, loss_name, **({"row": 1, "col": 1} if metric is not None else {}))
+    colour, dash = run_style(slot) if others else (_PALETTE[0], "solid")
+    name = f"{loss_name}: {run_label}" if others and run_label else loss_name
+    fig.add_trace(_line(steps, y, name, colour, f"{name}<br>step %{{x}}<br>{loss_name} = %{{y:.4g}}<extra></extra>",
+                        mode=_line_mode(steps), dash=dash))
     title = "Training loss"
     if diverged_step is not None:
         _mark_divergence(fig, steps, y, int(diverged_step))
-    _chance_baseline(fig, baseline, steps)  # after the loss: drawn on top of it
+    _chance_baseline(fig, baseline, steps, *spans)  # after the loss: drawn on top of it
     if metric is not None:
         metric_name = metric_name or "metric"
         short = metric_name.split(" (")[0]  # the panel's axis carries the full definition
@@ -71,7 +99,7 @@ def loss_curve(
             f"{loss_name} (log scale)", height=480, not_finite=bad)
     _log_y(fig)
     _label_baseline(fig, baseline, steps)
-    _step_axis(fig, steps)
+    _step_axis(fig, steps, *spans)
     return fig
 
 
@@ -116,24 +144,33 @@ def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int
 
 
 def grad_norm_curve(
-    steps, norm_before, norm_after=None, clipped_mask=None, threshold: float | None = None
+    steps, norm_before, norm_after=None, clipped_mask=None, threshold: float | None = None, *,
+    others: RunCurves | None = None, run_label: str | None = None, slot: int = 0,
 ) -> go.Figure:
     """Global gradient norm ||g|| per training step (log y), before and after clipping.
 
     Clipping rescales g <- theta g/||g|| whenever ||g|| > theta; clipped steps are marked
-    with an x on the "before" curve and the threshold theta is a dashed line.
+    with an x on the "before" curve and the threshold theta is a dashed line. ``others``: other runs'
+    ||g|| before clipping, overlaid in their own colour and dash (the shown run is ``run_label``, in
+    the style of its ``slot``).
     """
     steps = np.asarray(steps)
     _same_length(steps=steps, norm_before=norm_before, norm_after=norm_after, clipped_mask=clipped_mask)
     before, bad = _curve(norm_before, "norm_before", log=True)
     fig = go.Figure()
-    fig.add_trace(_line(steps, before, "||g|| before clipping", _PALETTE[0],
-                        "step %{x}<br>||g|| = %{y:.3g}<extra>before clipping</extra>", mode=_line_mode(steps)))
+    spans = _other_runs(fig, others, "||g|| before clipping")
+    colour, dash = run_style(slot) if others else (_PALETTE[0], "solid")
+    name = f"||g|| before clipping: {run_label}" if others and run_label else "||g|| before clipping"
+    shown = _line(steps, before, name, colour, f"{name}<br>step %{{x}}<br>||g|| = %{{y:.3g}}<extra></extra>",
+                  mode=_line_mode(steps), dash=dash)
+    fig.add_trace(shown)
     if norm_after is not None:
         after, bad_after = _curve(norm_after, "norm_after", log=True)
         bad |= bad_after
         fig.add_trace(_line(steps, after, "||g|| after clipping", _PALETTE[2],
                             "step %{x}<br>||g|| = %{y:.3g}<extra>after clipping</extra>", width=2, dash="dash"))
+        if others:  # where nothing is clipped "after" equals "before": the shown run's own colour goes on top
+            fig.data = (*fig.data[:-2], fig.data[-1], fig.data[-2])
     if clipped_mask is not None:
         mask = np.asarray(clipped_mask, dtype=bool)
         fig.add_trace(
@@ -147,12 +184,12 @@ def grad_norm_curve(
             )
         )
     if threshold is not None:
-        x0, x1 = _span(steps)
+        x0, x1 = _span(steps, *spans)
         _hline_trace(fig, x0, x1, float(threshold), f"clip threshold θ = {threshold:.3g}", colour=_PALETTE[1])
     _styled(fig, "grad_norm_curve", "Gradient norm per training step", "training step",
             "gradient norm ||g|| (log scale)", not_finite=bad)
     _log_y(fig)
-    _step_axis(fig, steps)
+    _step_axis(fig, steps, *spans)
     return fig
 
 

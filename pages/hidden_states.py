@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz import analysis, cells, io, plots
-from ui import live, widgets
+from ui import language, live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -28,6 +28,7 @@ def render(sess) -> None:
                   key="hidden.heatmap", download_name="hidden-states",
                   csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
                                                 sample=sample))
+    language.hidden_views(sess, view)  # char-LM: find units that follow a class, text coloured by a unit
     if rec.cell is not None:
         c = rec.cell[layer, direction, sample].astype("float32")
         widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",

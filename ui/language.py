@@ -1,0 +1,114 @@
+"""The char-LM made visible (Playground, Hidden states): generated text with a temperature knob, the
+probe text coloured by a unit or a gate, and the units that follow a character class.
+
+Glue only: sampling, classes and ranking are in rnnviz/language.py, the HTML in rnnviz/plots/text.py
+(every character escaped there). Text is sampled from the live weights under the session's lock (the
+page holds it while drawing), with its own generator: training is untouched.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz import language, plots
+from rnnviz.plots.style import GATE_TITLES
+
+_CACHE = "lang.samples"  # session_state: {(trainer id, step count, temperature, seed): text}
+SOURCE_WORDS = {"h": "hidden state h", "c": "cell state c"}
+
+
+def _source_label(source: str) -> str:
+    return SOURCE_WORDS.get(source) or f"{GATE_TITLES.get(source, source)} ({source})"
+
+
+def _sample(sess, temperature: float) -> tuple[str, str]:
+    """(prompt, generated): the first probe sequence, then SAMPLE_CHARS characters; cached per step."""
+    trainer = sess.trainer
+    prompt = language.probe_texts(trainer.task, trainer.probe.x[:1].numpy())[0]
+    key = (id(trainer), trainer.step_count, float(temperature), sess.config.seed)
+    cache = st.session_state.get(_CACHE) or {}
+    if key not in cache:
+        text = language.sample_text(trainer.model, trainer.task, prompt=prompt, temperature=temperature,
+                                    seed=sess.config.seed)
+        cache = {k: v for k, v in cache.items() if k[:2] == key[:2]}
+        cache[key] = text
+        st.session_state[_CACHE] = cache
+    return prompt, cache[key]
+
+
+def text_sample(sess) -> None:
+    """Generated text from the current weights, re-sampled (same seed) whenever the weights change."""
+    with st.expander("Generated text: what the network writes now", expanded=True):
+        temperature = st.select_slider(
+            "Temperature", language.TEMPERATURES, value=0.5, key="lang.temperature",
+            format_func=lambda t: "0 (greedy)" if t == 0 else f"{t:g}",
+            help="Each next character is drawn from softmax(logits / T). T → 0 always takes the most likely "
+                 "character; T = 1 is the network's own distribution; T > 1 is flatter, closer to random.")
+        if sess.loaded is not None or not hasattr(sess.trainer.task, "decode"):
+            st.caption("A saved run has no weights, so it cannot write new text; go back to live training.")
+            return
+        prompt, text = _sample(sess, temperature)
+        st.html(plots.generated_text_html(prompt, text))
+        st.caption(f"After training step {sess.current_step}: the grey text is the start (probe sequence #1), "
+                   f"then {len(text)} characters drawn at temperature {temperature:g} with seed {sess.config.seed} "
+                   "(the same seed each time, so the text changes only when the weights do).")
+
+
+def _best_unit(unit_key: str, unit: int) -> None:
+    st.session_state[unit_key] = unit
+
+
+def hidden_views(sess, view) -> None:
+    """On Hidden states, for the char-LM: the probe text coloured by a unit, and the unit finder."""
+    if view.config.task != "charlm":
+        return
+    task = sess.trainer.task
+    if not hasattr(task, "decode"):
+        st.caption("The run file does not store the text's characters, so the text views are not shown.")
+        return
+    rec, hist = view.rec, view.hist
+    texts = language.probe_texts(task, hist.probe["x"])
+    H = rec.hidden.shape[-1]
+    unit_key = "lang.unit"
+    find, colour = st.tabs(["Find units that follow…", "Text coloured by a unit"])
+    with find:
+        name = st.selectbox("Character class", list(language.CHAR_CLASSES), key="lang.class",
+                            format_func=lambda n: language.CHAR_CLASSES[n].label)
+        hidden = rec.hidden[view.layer, view.direction]  # (P, L, H)
+        ranking = language.rank_units(hidden, language.class_values(name, texts))
+        if not ranking.units:
+            st.caption("The probe text has no variation in this class (none or all of its characters belong "
+                       "to it), so no unit can follow it here.")
+            return
+        st.dataframe({"unit": list(ranking.units), "correlation r": [round(r, 3) for r in ranking.r]},
+                     hide_index=True)
+        st.caption(f"Pearson r of h_t with the class over all {hidden.shape[0] * hidden.shape[1]} probe characters "
+                   f"(training step {rec.step}). Chance level: with the class shifted in time the best unit "
+                   f"still reaches |r| = {ranking.chance:.2f}; only units well above that follow the class.")
+        st.button(f"Colour the text by unit {ranking.units[0]}", key="lang.best", on_click=_best_unit,
+                  args=(unit_key, ranking.units[0]))
+    with colour:
+        left, right = st.columns(2)
+        sources = language.colour_sources(rec)
+        source = left.selectbox("Colour by", sources, key="lang.source", format_func=_source_label)
+        if st.session_state.get(unit_key, 1) > H:
+            st.session_state[unit_key] = 1
+        unit = int(right.number_input(f"Unit (1..{H})", 1, H, key=unit_key))
+        bounded = not str(sess.config.cell).endswith("relu")
+        shade = language.shading(rec, source, layer=view.layer, direction=view.direction, sample=view.sample,
+                                 unit=unit, bounded=bounded)
+        st.html(plots.colour_key_html(lo=shade.lo, hi=shade.hi, diverging=shade.diverging,
+                                      label=f"{_source_label(source)}, unit {unit}"))
+        st.html(plots.coloured_text_html(texts[view.sample], shade.values, lo=shade.lo, hi=shade.hi,
+                                         diverging=shade.diverging, label=shade.label))
+        st.caption(f"Probe sequence #{view.sample + 1} at training step {rec.step}; hover a character for t and "
+                   "the value.")
+
+
+def playground_views(sess) -> None:
+    """Below the Playground's charts: generated text (char-LM) or the forecast view (sine, csv)."""
+    from ui.forecast import forecast_view
+
+    if sess.config.task == "charlm":
+        text_sample(sess)
+    forecast_view(sess)

@@ -18,7 +18,7 @@ SOURCE_WORDS = {"h": "hidden state h", "c": "cell state c"}
 
 
 def _source_label(source: str) -> str:
-    return SOURCE_WORDS.get(source) or f"{GATE_TITLES.get(source, source)} ({source})"
+    return SOURCE_WORDS.get(source) or GATE_TITLES.get(source, source)
 
 
 def _sample(sess, temperature: float) -> tuple[str, str]:

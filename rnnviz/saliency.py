@@ -80,7 +80,8 @@ def share_line(saliency, marked, what: str) -> str:
     part = f"they are {m.sum()} of {len(m)} steps, {m.mean():.0%} of the sequence"
     if not np.isfinite(share):
         return f"No input gradient to share out: ||dL/dx_t|| is 0 or not finite on every step ({what}: {part})."
-    return f"{share:.0%} of the summed ||dL/dx_t|| falls on {what} ({part})."
+    amount = "less than 1%" if share < 0.005 else "more than 99%" if share > 0.995 else f"{share:.0%}"
+    return f"{amount} of the summed ||dL/dx_t|| falls on {what} ({part})."
 
 
 def input_saliency(model, task, batch) -> np.ndarray:

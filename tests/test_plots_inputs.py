@@ -32,6 +32,7 @@ def test_saliency_strip_shares_t_with_the_inputs_and_marks_the_positions():
     np.testing.assert_array_equal(other.x, [1, 3, 5])
     np.testing.assert_allclose(other.y, [1e-4, 1e-3, 2e-2])
     assert mark.marker.color != other.marker.color
+    assert mark.width == other.width == 0.8  # one timestep wide, however far apart the marked steps are
     assert fig.layout.xaxis2.matches == "x" or fig.layout.xaxis.matches == "x2"  # one shared t axis
     assert fig.layout.yaxis2.type == "log" and fig.layout.xaxis2.title.text == "timestep t"
 

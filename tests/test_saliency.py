@@ -52,6 +52,8 @@ def test_marked_share_and_its_line_on_built_data():
     assert saliency.marked_share(s, m) == 0.5
     assert saliency.share_line(s, m, "the 2 marked numbers") == (
         "50% of the summed ||dL/dx_t|| falls on the 2 marked numbers (they are 1 of 4 steps, 25% of the sequence).")
+    assert saliency.share_line(np.array([1e3, 1.0, 1.0, 1.0]), m, "x").startswith("less than 1% of the summed")
+    assert saliency.share_line(np.array([0.0, 0.0, 1e3, 1.0]), m, "x").startswith("more than 99% of the summed")
     assert np.isnan(saliency.marked_share(np.zeros(4), m))
     assert saliency.share_line(np.zeros(4), m, "the 10 symbols to copy").startswith(
         "No input gradient to share out: ||dL/dx_t|| is 0 or not finite on every step")

@@ -40,7 +40,7 @@ def saliency_figure(inputs, saliency, marked=None, *, step: int | None = None, i
     hover = "t=%{x}<br>||dL/dx_t|| = %{y:.3g}<extra>%{fullData.name}</extra>"
     groups = ((~m, "other steps", OTHER_COLOUR),) + (((m, marked_label, MARKED_COLOUR),) if m.any() else ())
     for keep, name, colour in groups:
-        fig.add_trace(go.Bar(x=t[keep], y=s[keep], name=name, marker_color=colour, hovertemplate=hover),
+        fig.add_trace(go.Bar(x=t[keep], y=s[keep], width=0.8, name=name, marker_color=colour, hovertemplate=hover),
                       row=rows, col=1)
     title = "Saliency: how much the loss depends on each input, ||dL/dx_t||"
     if step is not None:

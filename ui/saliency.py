@@ -44,5 +44,7 @@ def saliency_view(sess, view) -> None:
                       key="flow.saliency", download_name="saliency")
         if marked is not None:
             st.markdown(saliency.share_line(s, marked, what))
+        if config.task == "adding":
+            st.caption(saliency.ADDING_NOTE)
         st.caption(f"||dL/dx_t|| for probe sequence #{sample + 1} with its own loss, at the weights after "
                    f"training step {rec.step}: how much the loss would change if input x_t changed.")

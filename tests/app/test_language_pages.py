@@ -130,3 +130,28 @@ def test_playground_forecast_on_csv_says_the_stretch_is_in_sample():
     at = open_app(small(task="csv"))
     assert figure(at, "Forecast of column 1")
     assert any("not held out" in c.value for c in at.caption)
+
+
+def test_text_from_the_users_own_data_is_escaped_in_every_text_view():
+    from rnnviz.config import ExperimentConfig
+
+    hostile = '<script>alert("x")</script> <img src=x onerror=alert(1)> & :smile: ' * 4
+    at = open_app(small(task="charlm"))
+    sess = session(at)
+    sess.set_config(ExperimentConfig(task="charlm", seq_len=20, hidden_size=16, batch_size=8), data=hostile)
+    at.run()
+    assert_no_exception(at)
+    at.switch_page("pages/hidden_states.py").run()
+    at.switch_page("pages/playground.py").run()
+    assert_no_exception(at)
+    bodies = html_bodies(at)
+    at.switch_page("pages/hidden_states.py").run()
+    bodies += html_bodies(at)
+    assert any("rnnviz-generated" in b for b in bodies) and any("rnnviz-coloured-text" in b for b in bodies)
+    for body in bodies:
+        assert "<script" not in body and "<img" not in body  # no markup from the data
+    texts = [b for b in bodies if "rnnviz-generated" in b or "rnnviz-coloured-text" in b]
+    assert any("&lt;" in b for b in texts)  # the data's angle brackets arrive as text
+    coloured = next(b for b in texts if "rnnviz-coloured-text" in b)
+    glyphs = [html.unescape(g) for g in re.findall(r'">([^<]*)</span>', coloured)]
+    assert "".join(glyphs) in hostile  # the probe window, character for character, as text

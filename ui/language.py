@@ -14,6 +14,7 @@ from rnnviz import language, plots
 from rnnviz.plots.style import GATE_TITLES
 
 _CACHE = "lang.samples"  # session_state: {(trainer id, step count, temperature, seed): text}
+_RANKING = "lang.ranking"  # session_state: ((history id, step, class, layer, direction), UnitRanking)
 SOURCE_WORDS = {"h": "hidden state h", "c": "cell state c"}
 
 
@@ -54,6 +55,16 @@ def text_sample(sess) -> None:
                    "(the same seed each time, so the text changes only when the weights do).")
 
 
+def _ranking(hist, rec, name: str, view, hidden, texts) -> language.UnitRanking:
+    """language.rank_units, kept per (run, step, class, layer, direction): redraws while playing reuse it."""
+    key = (id(hist), rec.step, name, view.layer, view.direction)
+    cached = st.session_state.get(_RANKING)
+    if not cached or cached[0] != key:
+        cached = (key, language.rank_units(hidden, language.class_values(name, texts)))
+        st.session_state[_RANKING] = cached
+    return cached[1]
+
+
 def _best_unit(unit_key: str, unit: int) -> None:
     st.session_state[unit_key] = unit
 
@@ -75,7 +86,7 @@ def hidden_views(sess, view) -> None:
         name = st.selectbox("Character class", list(language.CHAR_CLASSES), key="lang.class",
                             format_func=lambda n: language.CHAR_CLASSES[n].label)
         hidden = rec.hidden[view.layer, view.direction]  # (P, L, H)
-        ranking = language.rank_units(hidden, language.class_values(name, texts))
+        ranking = _ranking(hist, rec, name, view, hidden, texts)
         if not ranking.units:
             st.caption("The probe text has no variation in this class (none or all of its characters belong "
                        "to it), so no unit can follow it here.")

@@ -41,9 +41,13 @@ class ForecastScores:
     steps: int
     columns: int
 
+    def explained(self, mse: float) -> float:
+        """Variance explained on this stretch by a predictor with error ``mse``: ``1 - mse / mean MSE``."""
+        return 1.0 - mse / self.mean if self.mean > 0 else float("nan")
+
     @property
     def variance_explained(self) -> float:
-        return 1.0 - self.model / self.mean if self.mean > 0 else float("nan")
+        return self.explained(self.model)
 
     @property
     def beats_persistence(self) -> bool:

@@ -17,6 +17,7 @@ def test_scores_on_a_built_ramp():
     s = forecast.forecast_scores(x, y, y + 0.5)
     assert (s.model, s.persistence, s.mean, s.steps, s.columns) == (0.25, 1.0, 7.5, 4, 1)
     assert s.variance_explained == pytest.approx(1 - 0.25 / 7.5) and s.beats_persistence
+    assert s.explained(s.persistence) == pytest.approx(1 - 1 / 7.5) and s.explained(s.mean) == 0.0
     assert forecast.scores_line(s) == ("On this stretch the network beats persistence: its error is 0.25× "
                                        "persistence's; it explains 97% of the variance (the mean predictor "
                                        "explains 0%).")

@@ -32,7 +32,9 @@ def forecast_view(sess) -> None:
                                             column=name, stretch=words),
                       key="fc.figure", download_name="forecast")
         st.dataframe({"predictor": ["the network", "persistence (last value)", "the mean (0)"],
-                      "MSE on this stretch": [scores.model, scores.persistence, scores.mean]},
+                      "MSE on this stretch": [scores.model, scores.persistence, scores.mean],
+                      "variance explained": [scores.explained(m) for m in (scores.model, scores.persistence,
+                                                                          scores.mean)]},
                      hide_index=True)
         st.markdown(forecast.scores_line(scores))
         if not held_out:

@@ -119,6 +119,8 @@ def test_playground_forecast_scores_are_the_recorded_prediction_against_the_prob
     want = forecast.forecast_scores(hist.probe["x"][0], hist.probe["y"][0], rec.prediction[0])
     table = at.dataframe[0].value
     np.testing.assert_allclose(table["MSE on this stretch"], [want.model, want.persistence, want.mean], rtol=1e-9)
+    np.testing.assert_allclose(table["variance explained"],
+                               [want.variance_explained, 1 - want.persistence / want.mean, 0.0], rtol=1e-9)
     assert any(m.value == forecast.scores_line(want) for m in at.markdown)
     fig = figure(at, "Forecast of u_t")
     np.testing.assert_allclose(values(trace_named(fig, "network's prediction")["y"]), rec.prediction[0, :, 0],

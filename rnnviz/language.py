@@ -274,12 +274,14 @@ def colour_sources(record) -> tuple[str, ...]:
 
 
 def shading(record, source: str, *, layer: int, direction: int, sample: int, unit: int,
-            bounded: bool = True) -> Shading:
+            bounded: bool = True, stretch: bool = False) -> Shading:
     """Unit ``unit`` (1-based) of ``source`` (:func:`colour_sources`) on probe sequence ``sample``.
 
-    h of a tanh cell and the tanh candidates (g, n) lie in [-1, 1] (diverging, white = 0); sigmoid gates in
-    [0, 1] (sequential); the cell state and a ReLU h are unbounded: a symmetric scale from the unit's
-    own largest |value| on this sequence (``bounded=False`` for a ReLU h)."""
+    Fixed scales: h of a tanh cell and the tanh candidates (g, n) on [-1, 1] (diverging, white = 0), sigmoid
+    gates on [0, 1] (sequential, 0 closed = white). The cell state and a ReLU h (``bounded=False``) have no
+    range: a symmetric scale from the unit's own largest |value| on this sequence. ``stretch=True`` fits every
+    scale to the unit's values on this sequence (diverging: ±max|v|; sigmoid gates: min..max), so small
+    swings show; the key then states the stretched range."""
     if source == "h":
         arr, fixed = record.hidden, bounded
     elif source == "c" and record.cell is not None:
@@ -293,12 +295,13 @@ def shading(record, source: str, *, layer: int, direction: int, sample: int, uni
         raise RnnvizError(f"unit must be an integer in 1..{H}, got {unit!r}")
     v = np.asarray(arr[layer, direction, sample, :, unit - 1], dtype=np.float64)  # (L,)
     label = f"{source} unit {unit}"
-    if source in ("g", "n"):  # the tanh candidates
-        return Shading(v, -1.0, 1.0, True, label)
-    if source in (record.gates or {}):  # sigmoid gates: 0 closed .. 1 open
+    finite = v[np.isfinite(v)]
+    sigmoid = source in (record.gates or {}) and source not in ("g", "n")
+    if sigmoid:  # 0 closed .. 1 open
+        if stretch and finite.size and np.ptp(finite) > 0:
+            return Shading(v, float(finite.min()), float(finite.max()), False, label)
         return Shading(v, 0.0, 1.0, False, label)
-    if fixed:
+    if fixed and not stretch:
         return Shading(v, -1.0, 1.0, True, label)
-    finite = np.abs(v[np.isfinite(v)])
-    limit = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    limit = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
     return Shading(v, -limit, limit, True, label)

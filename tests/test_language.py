@@ -189,6 +189,13 @@ def test_shading_scales_per_source():
     assert s.hi == pytest.approx(np.abs(c[0, 0, 0, :, 2]).max()) and s.lo == -s.hi
     assert language.shading(rec, "f", layer=0, direction=0, sample=0, unit=1).diverging is False
     assert (language.shading(rec, "g", layer=0, direction=0, sample=0, unit=1).lo) == -1.0
+    stretched = language.shading(rec, "h", layer=0, direction=0, sample=0, unit=2, stretch=True)
+    assert stretched.hi == pytest.approx(np.abs(h[0, 0, 0, :, 1]).max()) and stretched.lo == -stretched.hi
+    gates["i"][0, 0, 0, :, 0] = [0.2, 0.3, 0.25, 0.4]
+    gate = language.shading(rec, "i", layer=0, direction=0, sample=0, unit=1, stretch=True)
+    assert (gate.lo, gate.hi, gate.diverging) == (0.2, 0.4, False)
+    flat = language.shading(rec, "f", layer=0, direction=0, sample=0, unit=1, stretch=True)
+    assert (flat.lo, flat.hi) == (0.0, 1.0)  # a constant gate keeps the fixed scale
     relu = language.shading(record(4 * h), "h", layer=0, direction=0, sample=0, unit=1, bounded=False)
     assert relu.hi == pytest.approx(2.0)
     with pytest.raises(RnnvizError, match=re.escape("unit must be an integer in 1..3, got 4")):

@@ -106,8 +106,11 @@ def hidden_views(sess, view) -> None:
             st.session_state[unit_key] = 1
         unit = int(right.number_input(f"Unit (1..{H})", 1, H, key=unit_key))
         bounded = not str(sess.config.cell).endswith("relu")
+        stretch = st.toggle("Stretch the colours to this unit's range", value=True, key="lang.stretch",
+                            help="On: the colours span this unit's own values on this sequence, so small swings "
+                                 "show (the key gives the range). Off: fixed scales, h in −1…1, gates 0…1.")
         shade = language.shading(rec, source, layer=view.layer, direction=view.direction, sample=view.sample,
-                                 unit=unit, bounded=bounded)
+                                 unit=unit, bounded=bounded, stretch=stretch)
         st.html(plots.colour_key_html(lo=shade.lo, hi=shade.hi, diverging=shade.diverging,
                                       label=f"{_source_label(source)}, unit {unit}"))
         st.html(plots.coloured_text_html(texts[view.sample], shade.values, lo=shade.lo, hi=shade.hi,

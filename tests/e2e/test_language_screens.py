@@ -1,11 +1,15 @@
 """Language, forecasting and saliency in a real browser at 1280x720 and 1920x1080: the page's main chart
 stays above the fold, the new views sit below it; the probe text is coloured character by character; the
-saliency strip marks the adding problem's two numbers and states their share.
+saliency strip marks the adding problem's two numbers and states their share. The coloured text is shown after
+30 training steps, coloured by the unit the finder ranks first for vowels.
 Screenshots: tests/e2e/artifacts/lang-*.png."""
+
+import re
+import time
 
 import pytest
 
-from tests.e2e.conftest import wait_for_app
+from tests.e2e.conftest import step_counter, wait_for_app
 
 SIZES = [(1280, 720), (1920, 1080)]
 SETTINGS = "seq_len=50&hidden_size=32&batch_size=8"
@@ -33,7 +37,19 @@ def test_hidden_states_colours_the_probe_text_by_a_unit(browser, server_url, art
     context, page = open_page(browser, server_url, f"hidden_states?task=charlm&cell=lstm&{SETTINGS}", size)
     try:
         below_the_main_chart(page, page.get_by_role("tab", name="Find units that follow…"))
+        for target in (10, 20, 30):  # a little training, so the units have something to follow
+            page.get_by_role("button", name="×10").click()
+            deadline = time.monotonic() + 60
+            while step_counter(page) != target and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
+            assert step_counter(page) == target
+        wait_for_app(page)
+        best = page.get_by_role("button", name=re.compile(r"^Colour the text by unit \d+$"))
+        unit = int(best.inner_text().rsplit(" ", 1)[1])
+        best.click()
+        wait_for_app(page)
         page.get_by_role("tab", name="Text coloured by a unit").click()
+        assert page.get_by_label(re.compile(r"^Unit \(1\.\.32\)")).input_value() == str(unit)
         text = page.locator(".rnnviz-coloured-text").first
         text.wait_for()
         assert text.locator("span").count() == 50  # one span per probe character

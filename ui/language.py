@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz import language, plots
+from rnnviz.errors import RnnvizError
 from rnnviz.plots.style import GATE_TITLES
 
 _CACHE = "lang.samples"  # session_state: {(trainer id, step count, temperature, seed): text}
@@ -48,7 +49,11 @@ def text_sample(sess) -> None:
         if sess.loaded is not None or not hasattr(sess.trainer.task, "decode"):
             st.caption("A saved run has no weights, so it cannot write new text; go back to live training.")
             return
-        prompt, text = _sample(sess, temperature)
+        try:
+            prompt, text = _sample(sess, temperature)
+        except RnnvizError as e:  # e.g. the weights overflowed: no distribution to sample from
+            st.warning(f"No text to show: {e}", icon=":material/warning:")
+            return
         st.html(plots.generated_text_html(prompt, text))
         st.caption(f"After training step {sess.current_step}: the grey text is the start (probe sequence #1), "
                    f"then {len(text)} characters drawn at temperature {temperature:g} with seed {sess.config.seed} "
@@ -77,46 +82,60 @@ def hidden_views(sess, view) -> None:
     if not hasattr(task, "decode"):
         st.caption("The run file does not store the text's characters, so the text views are not shown.")
         return
-    rec, hist = view.rec, view.hist
-    texts = language.probe_texts(task, hist.probe["x"])
-    H = rec.hidden.shape[-1]
-    unit_key = "lang.unit"
+    texts = language.probe_texts(task, view.hist.probe["x"])
     find, colour = st.tabs(["Find units that follow…", "Text coloured by a unit"])
     with find:
-        name = st.selectbox("Character class", list(language.CHAR_CLASSES), key="lang.class",
-                            format_func=lambda n: language.CHAR_CLASSES[n].label)
-        hidden = rec.hidden[view.layer, view.direction]  # (P, L, H)
-        ranking = _ranking(hist, rec, name, view, hidden, texts)
-        if not ranking.units:
-            st.caption("The probe text has no variation in this class (none or all of its characters belong "
-                       "to it), so no unit can follow it here.")
-            return
-        st.dataframe({"unit": list(ranking.units), "correlation r": [round(r, 3) for r in ranking.r]},
-                     hide_index=True)
-        st.caption(f"Pearson r of h_t with the class over all {hidden.shape[0] * hidden.shape[1]} probe characters "
-                   f"(training step {rec.step}). Chance level: with the class shifted in time the best unit "
-                   f"still reaches |r| = {ranking.chance:.2f}; only units well above that follow the class.")
-        st.button(f"Colour the text by unit {ranking.units[0]}", key="lang.best", on_click=_best_unit,
-                  args=(unit_key, ranking.units[0]))
+        _unit_finder(view, texts)
     with colour:
-        left, right = st.columns(2)
-        sources = language.colour_sources(rec)
-        source = left.selectbox("Colour by", sources, key="lang.source", format_func=_source_label)
-        if st.session_state.get(unit_key, 1) > H:
-            st.session_state[unit_key] = 1
-        unit = int(right.number_input(f"Unit (1..{H})", 1, H, key=unit_key))
-        bounded = not str(sess.config.cell).endswith("relu")
-        stretch = st.toggle("Stretch the colours to this unit's range", value=True, key="lang.stretch",
-                            help="On: the colours span this unit's own values on this sequence, so small swings "
-                                 "show (the key gives the range). Off: fixed scales, h in −1…1, gates 0…1.")
-        shade = language.shading(rec, source, layer=view.layer, direction=view.direction, sample=view.sample,
-                                 unit=unit, bounded=bounded, stretch=stretch)
-        st.html(plots.colour_key_html(lo=shade.lo, hi=shade.hi, diverging=shade.diverging,
-                                      label=f"{_source_label(source)}, unit {unit}"))
-        st.html(plots.coloured_text_html(texts[view.sample], shade.values, lo=shade.lo, hi=shade.hi,
-                                         diverging=shade.diverging, label=shade.label))
-        st.caption(f"Probe sequence #{view.sample + 1} at training step {rec.step}; hover a character for t and "
-                   "the value.")
+        _coloured_text(sess, view, texts)
+
+
+_UNIT_KEY = "lang.unit"
+
+
+def _unit_finder(view, texts) -> None:
+    rec = view.rec
+    name = st.selectbox("Character class", list(language.CHAR_CLASSES), key="lang.class",
+                        format_func=lambda n: language.CHAR_CLASSES[n].label)
+    hidden = rec.hidden[view.layer, view.direction]  # (P, L, H)
+    try:
+        ranking = _ranking(view.hist, rec, name, view, hidden, texts)
+    except RnnvizError as e:  # a diverged run's states are not finite
+        st.warning(f"No ranking: {e}", icon=":material/warning:")
+        return
+    if not ranking.units:
+        st.caption("The probe text has no variation in this class (none or all of its characters belong "
+                   "to it), so no unit can follow it here.")
+        return
+    st.dataframe({"unit": list(ranking.units), "correlation r": [round(r, 3) for r in ranking.r]},
+                 hide_index=True)
+    st.caption(f"Pearson r of h_t with the class over all {hidden.shape[0] * hidden.shape[1]} probe characters "
+               f"(training step {rec.step}). Chance level: with the class shifted in time the best unit "
+               f"still reaches |r| = {ranking.chance:.2f}; only units well above that follow the class.")
+    st.button(f"Colour the text by unit {ranking.units[0]}", key="lang.best", on_click=_best_unit,
+              args=(_UNIT_KEY, ranking.units[0]))
+
+
+def _coloured_text(sess, view, texts) -> None:
+    rec = view.rec
+    H = rec.hidden.shape[-1]
+    left, right = st.columns(2)
+    source = left.selectbox("Colour by", language.colour_sources(rec), key="lang.source", format_func=_source_label)
+    if st.session_state.get(_UNIT_KEY, 1) > H:
+        st.session_state[_UNIT_KEY] = 1
+    unit = int(right.number_input(f"Unit (1..{H})", 1, H, key=_UNIT_KEY))
+    bounded = not str(sess.config.cell).endswith("relu")
+    stretch = st.toggle("Stretch the colours to this unit's range", value=True, key="lang.stretch",
+                        help="On: the colours span this unit's own values on this sequence, so small swings "
+                             "show (the key gives the range). Off: fixed scales, h in −1…1, gates 0…1.")
+    shade = language.shading(rec, source, layer=view.layer, direction=view.direction, sample=view.sample,
+                             unit=unit, bounded=bounded, stretch=stretch)
+    st.html(plots.colour_key_html(lo=shade.lo, hi=shade.hi, diverging=shade.diverging,
+                                  label=f"{_source_label(source)}, unit {unit}"))
+    st.html(plots.coloured_text_html(texts[view.sample], shade.values, lo=shade.lo, hi=shade.hi,
+                                     diverging=shade.diverging, label=shade.label))
+    st.caption(f"Probe sequence #{view.sample + 1} at training step {rec.step}; hover a character for t and "
+               "the value.")
 
 
 def playground_views(sess) -> None:

@@ -157,3 +157,12 @@ def test_text_from_the_users_own_data_is_escaped_in_every_text_view():
     coloured = next(b for b in texts if "rnnviz-coloured-text" in b)
     glyphs = [html.unescape(g) for g in re.findall(r'">([^<]*)</span>', coloured)]
     assert "".join(glyphs) in hostile  # the probe window, character for character, as text
+
+
+def test_a_class_absent_from_the_probe_text_says_so_and_the_coloured_text_stays():
+    at = open_app(small(task="charlm"), page="pages/hidden_states.py")
+    at.selectbox(key="lang.class").set_value("digit").run()  # the shipped notes have no digits
+    assert_no_exception(at)
+    assert not at.dataframe and "lang.best" not in [b.key for b in at.button]
+    assert any("no variation in this class" in c.value for c in at.caption)
+    assert any("rnnviz-coloured-text" in b for b in html_bodies(at))

@@ -8,13 +8,17 @@ page holds it while drawing), with its own generator: training is untouched.
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from rnnviz import language, plots
 from rnnviz.errors import RnnvizError
 from rnnviz.plots.style import GATE_TITLES
 
-_CACHE = "lang.samples"  # session_state: {(trainer id, step count, temperature, seed): text}
+_CACHE = "lang.sample"  # session_state: ((trainer id, temperature, seed), text, step, monotonic time)
+#: While the run plays, the text is re-sampled at most this often (seconds).
+RESAMPLE_SECONDS = 2.0
 _RANKING = "lang.ranking"  # session_state: ((history id, step, class, layer, direction), UnitRanking)
 SOURCE_WORDS = {"h": "hidden state h", "c": "cell state c"}
 
@@ -23,19 +27,24 @@ def _source_label(source: str) -> str:
     return SOURCE_WORDS.get(source) or GATE_TITLES.get(source, source)
 
 
-def _sample(sess, temperature: float) -> tuple[str, str]:
-    """(prompt, generated): the first probe sequence, then SAMPLE_CHARS characters; cached per step."""
+def _sample(sess, temperature: float) -> tuple[str, str, int]:
+    """(prompt, generated, step): the first probe sequence, then SAMPLE_CHARS characters written by the
+    weights after training step ``step``. Sampled once per step; while the run plays, at most every
+    ``RESAMPLE_SECONDS`` (200 steps of the model one character at a time cost about as much as a few
+    training steps), so the text lags the newest step by up to that long and says which step wrote it."""
     trainer = sess.trainer
     prompt = language.probe_texts(trainer.task, trainer.probe.x[:1].numpy())[0]
-    key = (id(trainer), trainer.step_count, float(temperature), sess.config.seed)
-    cache = st.session_state.get(_CACHE) or {}
-    if key not in cache:
+    key = (id(trainer), float(temperature), sess.config.seed)
+    step = trainer.step_count - 1
+    cached = st.session_state.get(_CACHE)
+    fresh = cached is not None and cached[0] == key and (
+        cached[2] == step or (sess.playing and time.monotonic() - cached[3] < RESAMPLE_SECONDS))
+    if not fresh:
         text = language.sample_text(trainer.model, trainer.task, prompt=prompt, temperature=temperature,
                                     seed=sess.config.seed)
-        cache = {k: v for k, v in cache.items() if k[:2] == key[:2]}
-        cache[key] = text
-        st.session_state[_CACHE] = cache
-    return prompt, cache[key]
+        cached = (key, text, step, time.monotonic())
+        st.session_state[_CACHE] = cached
+    return prompt, cached[1], cached[2]
 
 
 def text_sample(sess) -> None:
@@ -50,12 +59,13 @@ def text_sample(sess) -> None:
             st.caption("A saved run has no weights, so it cannot write new text; go back to live training.")
             return
         try:
-            prompt, text = _sample(sess, temperature)
+            prompt, text, step = _sample(sess, temperature)
         except RnnvizError as e:  # e.g. the weights overflowed: no distribution to sample from
             st.warning(f"No text to show: {e}", icon=":material/warning:")
             return
         st.html(plots.generated_text_html(prompt, text))
-        st.caption(f"After training step {sess.current_step}: the grey text is the start (probe sequence #1), "
+        st.caption(f"Written by the weights after training step {step}: the grey text is the start (probe "
+                   f"sequence #1), "
                    f"then {len(text)} characters drawn at temperature {temperature:g} with seed {sess.config.seed} "
                    "(the same seed each time, so the text changes only when the weights do).")
 

@@ -47,7 +47,7 @@ def test_playground_writes_text_from_the_current_weights_at_the_chosen_temperatu
     assert_no_exception(at)
     after = language.sample_text(tr.model, tr.task, prompt=prompt, temperature=1.0, seed=sess.config.seed)
     assert generated(at) == after != before  # ten steps of training changed what it writes
-    assert any("After training step 10" in c.value for c in at.caption)
+    assert any("Written by the weights after training step 10" in c.value for c in at.caption)
 
 
 def test_hidden_states_find_units_then_colour_the_probe_text_by_the_best_one():

@@ -22,7 +22,9 @@ def test_saliency_strip_shares_t_with_the_inputs_and_marks_the_positions():
     fig = plots.saliency_figure(x, s, marked, step=7, input_names=("value", "marker"),
                                 marked_label="the 2 marked numbers")
     assert_common(fig, "saliency")
-    assert "training step 7" in fig.layout.title.text
+    assert "(training step 7)" in fig.layout.title.text
+    later = plots.saliency_figure(x, s, marked, step=7, after_step=True)
+    assert "(weights after training step 7)" in later.layout.title.text
     strip = fig.data[0]
     assert strip.type == "heatmap" and list(strip.y) == ["value", "marker"]
     np.testing.assert_array_equal(strip.x, [1, 2, 3, 4, 5])

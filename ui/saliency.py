@@ -40,7 +40,8 @@ def saliency_view(sess, view) -> None:
         marked = saliency.marked_positions(config.task, x)
         what = saliency.MARKED[config.task][0] if marked is not None else ""
         widgets.chart(plots.saliency_figure(x, s, marked, step=rec.step, input_names=task.input_names,
-                                            symbols=task.symbols, marked_label=what or "positions that matter"),
+                                            symbols=task.symbols, marked_label=what or "positions that matter",
+                                            after_step=True),
                       key="flow.saliency", download_name="saliency")
         if marked is not None:
             st.markdown(saliency.share_line(s, marked, what))

@@ -15,12 +15,14 @@ MARKED_COLOUR, OTHER_COLOUR = "#D55E00", "#8C8C8C"
 
 
 def saliency_figure(inputs, saliency, marked=None, *, step: int | None = None, input_names=(), symbols=(),
-                    marked_label: str = "positions that matter") -> go.Figure:
+                    marked_label: str = "positions that matter", after_step: bool = False) -> go.Figure:
     """The input sequence (L, I) on top (``inputs=None``: no strip) and ``||dL/dx_t||`` (L,) below it on one
     shared t axis, on a log axis; the positions in ``marked`` (L,) bool (or None) in their own colour,
     named ``marked_label``.
 
-    The strip speaks the task's language (``Task.input_names``, ``Task.symbols``: characters, digits)."""
+    The strip speaks the task's language (``Task.input_names``, ``Task.symbols``: characters, digits).
+    ``after_step``: the title says the values come from the weights after ``step`` (a live run's newest
+    weights), not from the record of ``step`` (whose gradient is taken before its update)."""
     s, bad = _curve(saliency, "saliency", log=True)
     if inputs is None:  # e.g. the training batch's norm: no one sequence to draw above it
         x_in, bad_in = None, False
@@ -43,8 +45,8 @@ def saliency_figure(inputs, saliency, marked=None, *, step: int | None = None, i
         fig.add_trace(go.Bar(x=t[keep], y=s[keep], width=0.8, name=name, marker_color=colour, hovertemplate=hover),
                       row=rows, col=1)
     title = "Saliency: how much the loss depends on each input, ||dL/dx_t||"
-    if step is not None:
-        title += f" (training step {step})"
+    if step is not None:  # after_step: computed from the weights after that step's update
+        title += f" (weights after training step {step})" if after_step else f" (training step {step})"
     zeros = int(np.count_nonzero(np.asarray(saliency, dtype=np.float64) == 0))
     if zeros:
         title += f"<br><sub>exactly 0 at {zeros} timestep(s): not drawable on a log axis</sub>"

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz import analysis, cells, flow, io, plots
-from ui import instruments, live, widgets
+from ui import instruments, live, saliency, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -51,6 +51,7 @@ def render(sess) -> None:
         widgets.chart(plots.cell_vs_hidden_flow(g[layer, direction], rec.cell_grad_norms[layer, direction]),
                       key="flow.cell", download_name="cell-vs-hidden",
                       csv=lambda: io.history_to_csv(hist, "cell_grad_norms", layer=layer, direction=direction))
+    saliency.saliency_view(sess, view)  # ||dL/dx_t|| under the input strip, marked positions and their share
 
 
 live.live(render)

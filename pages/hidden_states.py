@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnviz import analysis, cells, io, plots
-from ui import cellview, instruments, live, widgets
+from ui import cellview, instruments, language, live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -30,6 +30,7 @@ def render(sess) -> None:
                                                  sample=sample))
     instruments.show("hidden", sess, view)
     cellview.panel(sess, view, "hidden")
+    language.hidden_views(sess, view)  # char-LM: find units that follow a class, text coloured by a unit
     if rec.cell is not None:
         c = rec.cell[layer, direction, sample].astype("float32")
         widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",

@@ -4,7 +4,7 @@ import streamlit as st
 
 from rnnviz import io, plots
 from rnnviz.config import PRESETS
-from ui import instruments, live, state, widgets
+from ui import instruments, language, live, state, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
@@ -46,6 +46,7 @@ def render(sess) -> None:
         widgets.chart(plots.gradient_flow(rec.grad_norms, step=rec.step, **sess.runs.overlay_at(rec.step)),
                       key="playground.flow",
                       download_name="gradient-flow", csv=lambda: io.history_to_csv(hist, "grad_norms"))
+    language.playground_views(sess)  # generated text (char-LM) or forecast vs truth (sine, csv)
 
 
 if not state.presenting():  # on a projector the key chart comes first, the words below it

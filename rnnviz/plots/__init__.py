@@ -15,6 +15,8 @@ write ``from rnnviz import plots; plots.loss_curve(...)``:
 - :mod:`~rnnviz.plots.spectrum` — eigenvalues of W_hh;
 - :mod:`~rnnviz.plots.learn` — the Learn page's widget figures;
 - :mod:`~rnnviz.plots.cellview` — one unit's cell with its numbers on the wires, the backward walk.
+- :mod:`~rnnviz.plots.inputs` — saliency ||dL/dx_t|| under the input strip, forecasts against the truth;
+- :mod:`~rnnviz.plots.text` — text coloured per character (HTML, every character escaped).
 
 The conventions every builder follows (1-based time, non-finite values as gaps) are in
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
@@ -29,6 +31,7 @@ from rnnviz.plots.gradients import (
     param_grad_bars,
     transport_curve,
 )
+from rnnviz.plots.inputs import forecast_figure, saliency_figure
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
 from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
 from rnnviz.plots.states import (
@@ -56,6 +59,7 @@ from rnnviz.plots.style import (
     gate_colour,
     run_style,
 )
+from rnnviz.plots.text import colour_key_html, coloured_text_html, generated_text_html
 from rnnviz.plots.training import compare_loss, grad_norm_curve, loss_curve
 
 __all__ = [
@@ -98,4 +102,9 @@ __all__ = [
     "backward_walk",
     "walk_position",
     "click_layer",
+    "saliency_figure",
+    "forecast_figure",
+    "coloured_text_html",
+    "colour_key_html",
+    "generated_text_html",
 ]

@@ -13,7 +13,8 @@ write ``from rnnviz import plots; plots.loss_curve(...)``:
 - :mod:`~rnnviz.plots.gradients` — gradient flow through time, its heatmap, cell vs hidden, per block;
 - :mod:`~rnnviz.plots.states` — hidden-state heatmap and animation, gates, saturation, PCA;
 - :mod:`~rnnviz.plots.spectrum` — eigenvalues of W_hh;
-- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures.
+- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures;
+- :mod:`~rnnviz.plots.phase` — the phase diagram (gradient ratio over a grid of two settings).
 
 The conventions every builder follows (1-based time, non-finite values as gaps) are in
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
@@ -28,6 +29,7 @@ from rnnviz.plots.gradients import (
     transport_curve,
 )
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
+from rnnviz.plots.phase import PICK_TRACE, phase_heatmap
 from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
 from rnnviz.plots.states import (
     MAX_ANIMATION_FRAMES,
@@ -86,4 +88,6 @@ __all__ = [
     "clipping_figure",
     "nonlinearity_figure",
     "figure_to_html",
+    "phase_heatmap",
+    "PICK_TRACE",
 ]

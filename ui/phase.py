@@ -43,9 +43,8 @@ from rnnviz.sweep.phase import (
 from ui import state, widgets
 from ui.server import training_gate
 
-CAPTION = ("How much of the gradient reaches the first step, ||dL/dh_1|| / ||dL/dh_T||, over a grid of two "
-           "settings around the sidebar's run (its cell, init and task). Blue: vanishing, white: preserved, "
-           "red: exploding. Click a cell to open it in the Playground.")
+CAPTION = ("The gradient ratio ||dL/dh_1|| / ||dL/dh_T|| around the sidebar's run. Blue: vanishing, red: "
+           "exploding. Click a cell to open it in the Playground.")
 #: Points per axis and seeds, per tab: at initialisation (computed at once) and after training (on demand).
 TAB_DEFAULTS = {"init": dict(y=16, x=10, seeds=3), "train": dict(y=6, x=4, seeds=1, steps=30)}
 #: Default range of seq_len on this page (20, 40, ..., 200 with 10 points).

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from rnnviz.errors import RnnvizError
@@ -38,12 +39,24 @@ def _value_text(v) -> str:
 
 
 def _colour_range(z: np.ndarray) -> tuple[int, int, list[int]]:
-    """Whole decades, symmetric around ratio 1 (white), so blue = vanishing and red = exploding."""
+    """Whole decades around ratio 1 (log 0): at least one decade each side, ticks at most 9."""
     finite = z[np.isfinite(z)]
-    m = max(1, math.ceil(float(np.max(np.abs(finite))) - 1e-3)) if finite.size else 1
-    stride = max(1, math.ceil(2 * m / 8))
-    ticks = sorted({*range(0, m + 1, stride), *range(0, -m - 1, -stride)})
-    return -m, m, ticks
+    lo = min(-1, math.floor(float(finite.min()) + 1e-3)) if finite.size else -1
+    hi = max(1, math.ceil(float(finite.max()) - 1e-3)) if finite.size else 1
+    stride = max(1, math.ceil((hi - lo) / 8))
+    ticks = sorted({*range(0, hi + 1, stride), *range(0, lo - 1, -stride)})
+    return lo, hi, ticks
+
+
+def diverging_scale(zmin: float, zmax: float) -> list:
+    """RdBu reversed with its white exactly at z = 0 (ratio 1) however uneven the range: blue from
+    zmin to 0 (vanishing), red from 0 to zmax (exploding), each side with the palette's full range."""
+    palette = list(reversed(plotly.colors.diverging.RdBu))  # blue .. white (middle) .. red, 11 colours
+    mid = len(palette) // 2
+    p = -zmin / (zmax - zmin)
+    blue = [(p * i / mid, palette[i]) for i in range(mid + 1)]
+    red = [(p + (1 - p) * i / mid, palette[mid + i]) for i in range(1, mid + 1)]
+    return [[float(v), c] for v, c in blue + red]
 
 
 def _ratio_text(v: float) -> str:
@@ -55,8 +68,9 @@ def _ratio_text(v: float) -> str:
 def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x_label: str, *,
                   ratio_min=None, ratio_max=None, sigma_max=None, spectral_radius=None, diverged=None,
                   lines: Sequence = (), when: str = "at initialisation", seeds: int = 1,
-                  height: int = 480) -> go.Figure:
-    """Colour = log10 of the gradient ratio (rows: ``y_values``, columns: ``x_values``), diverging at 1.
+                  height: int = 400) -> go.Figure:
+    """Colour = log10 of the gradient ratio (rows: ``y_values``, columns: ``x_values``): white at ratio 1,
+    blue below (vanishing), red above (exploding), each side spanning the data's decades (``diverging_scale``).
 
     ``ratio`` and the optional per-cell arrays are (len(y_values), len(x_values)). Cells whose ratio is
     0 (the gradient underflowed on the way back), inf or nan are left blank and counted in a note.
@@ -79,7 +93,8 @@ def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x
         z = np.where(ok, np.log10(np.where(ok, r, 1.0)), np.nan)
     zmin, zmax, ticks = _colour_range(z)
     fig = go.Figure(go.Heatmap(
-        x=np.arange(nx), y=np.arange(ny), z=z, zmin=zmin, zmax=zmax, colorscale="RdBu_r", hoverinfo="skip",
+        x=np.arange(nx), y=np.arange(ny), z=z, zmin=zmin, zmax=zmax, colorscale=diverging_scale(zmin, zmax),
+        hoverinfo="skip",
         colorbar=dict(title=dict(text="ratio (log)", side="right"), tickvals=ticks,
                       ticktext=["1" if t == 0 else f"1e{t}" for t in ticks]),
         name="gradient ratio", showscale=True))

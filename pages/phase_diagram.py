@@ -21,7 +21,9 @@ init_tab, train_tab = top.tabs(["At initialisation", "After K training steps"])
 with init_tab:
     try:
         grid = phase.grid_for(config, axes, init_sizes)
-        phase.draw(phase.compute(grid, sess.data, sess.owner), "init")
+        table = phase.table_or_button(grid, sess.data, sess.owner, "init")
+        if table is not None:
+            phase.draw(table, "init")
         st.caption(f"The same grid from the command line: `{grid.cli()}`")
     except RnnvizError as err:
         st.error(str(err))
@@ -31,9 +33,7 @@ with train_tab:
                "Playground trains it, then measured at step K. Computed when you ask.")
     try:
         grid = phase.grid_for(config, axes, phase.size_knobs("train"))
-        table = phase.finished_table(grid, sess.data)
-        if phase.train_button(grid):
-            table = phase.compute(grid, sess.data, sess.owner)
+        table = phase.table_or_button(grid, sess.data, sess.owner, "train")
         if table is not None:
             phase.draw(table, "train")
     except RnnvizError as err:

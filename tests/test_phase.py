@@ -291,3 +291,10 @@ def test_below_the_solid_line_every_seed_vanishes_within_the_bound(cell):
             checked += 1
             assert st.grad_ratio <= (g * st.sigma_max) ** (c.length - 1) * (1 + 1e-4) < 1
     assert checked >= 30
+
+
+def test_the_live_config_sits_at_its_values_on_the_grid():
+    grid = rho_by_len(small(rho=1.25, seq_len=15))  # rho 0.5, 1.0, 1.5, 2.0; seq_len 5, 12, 20 (rounded)
+    row, col = grid.live_position()
+    assert row == pytest.approx(1.5) and col == pytest.approx(1 + 3 / 8)
+    assert all(math.isnan(v) for v in rho_by_len(small(rho=3.0, seq_len=50)).live_position())

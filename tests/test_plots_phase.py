@@ -109,3 +109,18 @@ def test_shapes_must_match_the_axes():
         plots.phase_heatmap(RATIO.T, Y, X, "a", "b")
     with pytest.raises(RnnvizError, match=r"^sigma_max must have shape \(3, 4\), got \(2, 2\)$"):
         fig_of(sigma_max=np.ones((2, 2)))
+
+
+def test_the_sidebars_run_is_marked_where_its_values_lie():
+    fig = fig_of(live=(1.0, 2.5))
+    you = trace_named(fig, "the sidebar's run")
+    assert list(you.x) == [2.5] and list(you.y) == [1.0] and you.marker.symbol == "circle-open"
+    assert not [t for t in fig_of(live=(np.nan, 1.0)).data if t.name == "the sidebar's run"]
+
+
+def test_both_ends_of_the_colour_bar_are_labelled_when_there_is_room():
+    hm = plots.phase_heatmap(np.array([[1e-9, 1e3]]), (1,), (1, 2), "a", "b").data[0]
+    assert (hm.zmin, hm.zmax) == (-9, 3)
+    assert list(hm.colorbar.tickvals) == [-9, -8, -6, -4, -2, 0, 2, 3]
+    thin = plots.phase_heatmap(np.array([[1e-42, 10.0]]), (1,), (1, 2), "a", "b").data[0]
+    assert (thin.zmin, thin.zmax) == (-42, 1) and 1 not in thin.colorbar.tickvals  # 1 of 43 decades: no room

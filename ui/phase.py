@@ -37,6 +37,7 @@ from rnnviz.sweep.phase import (
     PhaseJob,
     PhaseTable,
     default_axes,
+    estimated_seconds,
     phase_grid,
     theory_lines,
 )
@@ -50,6 +51,8 @@ TAB_DEFAULTS = {"init": dict(y=16, x=10, seeds=3), "train": dict(y=6, x=4, seeds
 #: Default range of seq_len on this page (20, 40, ..., 200 with 10 points).
 SEQ_LEN_RANGE = (20.0, 200.0)
 MAX_JOBS = 16
+#: A grid at initialisation estimated (step-cost rule, an upper estimate) at most this is computed at once.
+AUTO_SECONDS = 30.0
 OPEN_KEY = "phase.open"  # set by a pick: switch to the Playground on this run
 ERROR_KEY = "phase.error"
 JOBS_KEY = "phase.jobs"
@@ -205,7 +208,7 @@ def draw(table: PhaseTable, tab: str) -> None:
     fig = phase_heatmap(table.ratio, grid.y.values, grid.x.values, FIELDS[grid.y.field].label,
                         FIELDS[grid.x.field].label, ratio_min=table.ratio_min, ratio_max=table.ratio_max,
                         sigma_max=table.sigma_max, spectral_radius=table.spectral_radius, diverged=table.diverged,
-                        lines=lines, when=when, seeds=grid.seeds)
+                        lines=lines, live=grid.live_position(), when=when, seeds=grid.seeds)
     if state.presenting():
         fig.update_layout(height=widgets.PRESENT_MAX_HEIGHT)
     key = f"phase.{tab}.chart"
@@ -238,7 +241,17 @@ def open_if_picked() -> None:
                        query_params=state.url_params(state.session().live_config, state.preset_name()))
 
 
-def train_button(grid: PhaseGrid) -> bool:
-    """The training tab's button; True when pressed."""
+def table_or_button(grid: PhaseGrid, data, owner: str, tab: str) -> PhaseTable | None:
+    """The grid's table: computed already, or now (at initialisation, when it is estimated at most
+    AUTO_SECONDS), or when its button is pressed; None while it waits for the button."""
+    table = finished_table(grid, data)
+    if table is not None:
+        return table
+    if grid.steps == 0 and estimated_seconds(grid) <= AUTO_SECONDS:
+        return compute(grid, data, owner)
     runs = len(grid.y.values) * len(grid.x.values) * grid.seeds
-    return st.button(f"Train the grid: {runs} runs × {grid.steps} steps", key="phase.train.go", type="primary")
+    label = (f"Train the grid: {runs} runs × {grid.steps} steps" if grid.steps else
+             f"Compute the grid: {runs} runs (a large one: it takes a while)")
+    if st.button(label, key=f"phase.{tab}.go", type="primary"):
+        return compute(grid, data, owner)
+    return None

@@ -20,6 +20,8 @@ from rnnviz.plots.style import _NEUTRAL, BASE_FONT_SIZE, _styled
 
 #: The invisible markers that carry each cell's numbers (hover) and make it clickable.
 PICK_TRACE = "grid cells"
+#: The marker of the sidebar's own run.
+LIVE_TRACE = "the sidebar's run"
 #: Ticks per axis at most (every k-th value is labelled beyond that).
 MAX_AXIS_TICKS = 12
 #: Line styles of the theory lines, by TheoryLine.name.
@@ -44,8 +46,11 @@ def _colour_range(z: np.ndarray) -> tuple[int, int, list[int]]:
     lo = min(-1, math.floor(float(finite.min()) + 1e-3)) if finite.size else -1
     hi = max(1, math.ceil(float(finite.max()) - 1e-3)) if finite.size else 1
     stride = max(1, math.ceil((hi - lo) / 8))
-    ticks = sorted({*range(0, hi + 1, stride), *range(0, lo - 1, -stride)})
-    return lo, hi, ticks
+    ticks = {*range(0, hi + 1, stride), *range(0, lo - 1, -stride)}
+    for end in (lo, hi):  # label each end too, unless its side is too thin to hold a second label
+        if abs(end) / (hi - lo) >= 0.08 and all(abs(end - t) >= stride / 2 for t in ticks):
+            ticks.add(end)
+    return lo, hi, sorted(ticks)
 
 
 def diverging_scale(zmin: float, zmax: float) -> list:
@@ -67,7 +72,8 @@ def _ratio_text(v: float) -> str:
 
 def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x_label: str, *,
                   ratio_min=None, ratio_max=None, sigma_max=None, spectral_radius=None, diverged=None,
-                  lines: Sequence = (), when: str = "at initialisation", seeds: int = 1,
+                  lines: Sequence = (), live: tuple[float, float] | None = None,
+                  when: str = "at initialisation", seeds: int = 1,
                   height: int = 400) -> go.Figure:
     """Colour = log10 of the gradient ratio (rows: ``y_values``, columns: ``x_values``): white at ratio 1,
     blue below (vanishing), red above (exploding), each side spanning the data's decades (``diverging_scale``).
@@ -101,6 +107,9 @@ def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x
     _pick_markers(fig, r, y_values, x_values, y_label, x_label, extra, seeds)
     for line in lines:
         _theory_line(fig, line, nx)
+    if live is not None and all(math.isfinite(v) for v in live):
+        fig.add_trace(go.Scatter(x=[live[1]], y=[live[0]], mode="markers", name=LIVE_TRACE, hoverinfo="skip",
+                                 marker=dict(symbol="circle-open", size=20, color="black", line=dict(width=3))))
     median = f"median of {seeds} seeds" if seeds > 1 else "one seed"
     _styled(fig, "phase_heatmap", f"Gradient ratio ||dL/dh_1|| / ||dL/dh_T|| {when} ({median}; log colour)",
             x_label, y_label, height=height)

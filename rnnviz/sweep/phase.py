@@ -128,6 +128,16 @@ class PhaseGrid:
             raise RnnvizError(f"grid cell must be a row in 0..{ny - 1} and a column in 0..{nx - 1}, got ({row}, {col})")
         return self.base.replace(**{self.y.field: self.y.values[row], self.x.field: self.x.values[col]})
 
+    def live_position(self) -> tuple[float, float]:
+        """(row, column) of the base config's own two values on the grid, as fractional indices
+        (linear between neighbouring grid values); nan on an axis whose range does not hold it."""
+
+        def at(ax: GridAxis) -> float:
+            v, values = float(getattr(self.base, ax.field)), np.asarray(ax.values, dtype=np.float64)
+            return float(np.interp(v, values, np.arange(len(values)))) if values[0] <= v <= values[-1] else math.nan
+
+        return at(self.y), at(self.x)
+
     def points(self) -> list[SweepPoint]:
         """Every point (rows outermost) x seed, validated (the first broken rule refuses the grid)."""
         return plan(self.base, [self.y, self.x], self.seeds)

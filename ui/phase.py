@@ -16,6 +16,7 @@ What a cell means and how it is computed: rnnviz/sweep/phase.py. Figures: rnnviz
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from functools import partial
 
@@ -51,6 +52,8 @@ TAB_DEFAULTS = {"init": dict(y=16, x=10, seeds=3), "train": dict(y=6, x=4, seeds
 #: Default range of seq_len on this page (20, 40, ..., 200 with 10 points).
 SEQ_LEN_RANGE = (20.0, 200.0)
 MAX_JOBS = 16
+#: How often a session whose grid another session is computing looks again (it holds no training slot meanwhile).
+SHARED_WAIT_SECONDS = 0.2
 #: A grid at initialisation estimated (step-cost rule, an upper estimate) at most this is computed at once.
 AUTO_SECONDS = 30.0
 OPEN_KEY = "phase.open"  # set by a pick: switch to the Playground on this run
@@ -162,6 +165,11 @@ def compute(grid: PhaseGrid, data, owner: str) -> PhaseTable:
         what = "training" if grid.steps else "computing"
         bar = st.progress(job.finished / job.total, text=f"{what} the grid: {job.finished} of {job.total} runs")
         while not job.done:
+            if job.lock.locked():  # another session is computing a slice of this grid: wait without a slot
+                time.sleep(SHARED_WAIT_SECONDS)
+                bar.progress(job.finished / job.total, text=f"{what} the grid: {job.finished} of {job.total} runs "
+                                                            f"(with another session asking for the same grid)")
+                continue
             with gate.slot(owner, COMPUTE_WAIT_SECONDS) as admitted:
                 if not admitted:
                     raise RnnvizError(f"the phase grid must wait for one of the server's {gate.slots} training "

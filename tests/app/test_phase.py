@@ -123,3 +123,51 @@ def test_a_large_grid_at_init_waits_for_its_button(monkeypatch):
     fig = figure(at, HEATMAP)
     you = [t for t in fig["data"] if t.get("name") == "the sidebar's run"]
     assert len(you) == 1 and you[0]["x"] == [0.0] and you[0]["y"] == [pytest.approx(4.0)]  # seq_len 20, rho 0.9
+
+
+# ------------------------------------------------------------------------------- through the gate
+def _grid(seed: int):
+    from rnnviz.sweep.phase import AxisChoice, phase_grid
+
+    return phase_grid(BASE.replace(seed=seed), AxisChoice("rho", 0.5, 1.0, 2), AxisChoice("seq_len", 5, 10, 2))
+
+
+def test_every_slice_is_computed_inside_a_training_slot(monkeypatch):
+    import ui.phase
+    from rnnviz.capacity import TrainingGate
+
+    gate = TrainingGate(1)
+    monkeypatch.setattr(ui.phase, "training_gate", lambda: gate)
+    monkeypatch.setattr(ui.phase, "COMPUTE_WAIT_SECONDS", 0.1)
+    assert gate.acquire("someone else")  # the server's only slot is taken
+    with pytest.raises(Exception) as e:
+        ui.phase.compute(_grid(11), None, "me")
+    assert str(e.value) == ("the phase grid must wait for one of the server's 1 training slot(s), got none free "
+                            "within 0.1 s (the server is busy); what is done is kept: open the page again to go on")
+    gate.release("someone else")
+    table = ui.phase.compute(_grid(11), None, "me")
+    assert table.ratio.shape == (2, 2) and gate.usage("me") > 0
+
+
+def test_a_session_waits_for_a_grid_another_is_computing_without_holding_a_slot(monkeypatch):
+    import threading
+
+    import ui.phase
+    from rnnviz.capacity import TrainingGate
+
+    gate = TrainingGate(1)
+    monkeypatch.setattr(ui.phase, "training_gate", lambda: gate)
+    grid = _grid(12)
+    job = ui.phase.shared_jobs().get((grid, None), lambda: ui.phase.PhaseJob(grid))
+    job.lock.acquire()  # "another session" is inside run_next
+    out = {}
+    waiter = threading.Thread(target=lambda: out.setdefault("table", ui.phase.compute(grid, None, "waiter")),
+                              daemon=True)
+    try:
+        waiter.start()
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive() and gate.active == 0 and gate.usage("waiter") == 0
+    finally:
+        job.lock.release()
+    waiter.join()
+    assert out["table"].ratio.shape == (2, 2) and job.done and gate.usage("waiter") > 0

@@ -113,9 +113,9 @@ def test_shapes_must_match_the_axes():
 
 def test_the_sidebars_run_is_marked_where_its_values_lie():
     fig = fig_of(live=(1.0, 2.5))
-    you = trace_named(fig, "the sidebar's run")
+    you = trace_named(fig, "your run")
     assert list(you.x) == [2.5] and list(you.y) == [1.0] and you.marker.symbol == "circle-open"
-    assert not [t for t in fig_of(live=(np.nan, 1.0)).data if t.name == "the sidebar's run"]
+    assert not [t for t in fig_of(live=(np.nan, 1.0)).data if t.name == "your run"]
 
 
 def test_both_ends_of_the_colour_bar_are_labelled_when_there_is_room():

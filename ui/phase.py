@@ -45,7 +45,7 @@ from rnnviz.sweep.phase import (
 from ui import state, widgets
 from ui.server import training_gate
 
-CAPTION = ("The gradient ratio ||dL/dh_1|| / ||dL/dh_T|| around the sidebar's run. Blue: vanishing, red: "
+CAPTION = ("The gradient ratio ||dL/dh_1|| / ||dL/dh_T|| around your run. Blue: vanishing, red: "
            "exploding. Click a cell to open it in the Playground.")
 #: Points per axis and seeds, per tab: at initialisation (computed at once) and after training (on demand).
 TAB_DEFAULTS = {"init": dict(y=16, x=10, seeds=3), "train": dict(y=6, x=4, seeds=1, steps=30)}

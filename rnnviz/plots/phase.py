@@ -21,7 +21,7 @@ from rnnviz.plots.style import _NEUTRAL, BASE_FONT_SIZE, _styled
 #: The invisible markers that carry each cell's numbers (hover) and make it clickable.
 PICK_TRACE = "grid cells"
 #: The marker of the sidebar's own run.
-LIVE_TRACE = "the sidebar's run"
+LIVE_TRACE = "your run"
 #: Ticks per axis at most (every k-th value is labelled beyond that).
 MAX_AXIS_TICKS = 12
 #: Line styles of the theory lines, by TheoryLine.name.

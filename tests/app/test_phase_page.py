@@ -121,7 +121,7 @@ def test_a_large_grid_at_init_waits_for_its_button(monkeypatch):
     at.button(key="phase.init.go").click().run()
     assert_no_exception(at)
     fig = figure(at, HEATMAP)
-    you = [t for t in fig["data"] if t.get("name") == "the sidebar's run"]
+    you = [t for t in fig["data"] if t.get("name") == "your run"]
     assert len(you) == 1 and you[0]["x"] == [0.0] and you[0]["y"] == [pytest.approx(4.0)]  # seq_len 20, rho 0.9
 
 

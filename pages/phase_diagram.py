@@ -8,6 +8,7 @@ from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
 
+phase.open_if_picked()  # a cell was picked: go to the Playground before computing anything here
 widgets.header("Phase diagram", phase.CAPTION)
 phase.error()
 sess = state.session()
@@ -23,7 +24,7 @@ with init_tab:
         grid = phase.grid_for(config, axes, init_sizes)
         table = phase.table_or_button(grid, sess.data, sess.owner, "init")
         if table is not None:
-            phase.draw(table, "init")
+            phase.draw(table, grid, "init")
         st.caption(f"The same grid from the command line: `{grid.cli()}`")
     except RnnvizError as err:
         st.error(str(err))
@@ -35,8 +36,6 @@ with train_tab:
         grid = phase.grid_for(config, axes, phase.size_knobs("train"))
         table = phase.table_or_button(grid, sess.data, sess.owner, "train")
         if table is not None:
-            phase.draw(table, "train")
+            phase.draw(table, grid, "train")
     except RnnvizError as err:
         st.error(str(err))
-
-phase.open_if_picked()

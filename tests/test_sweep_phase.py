@@ -298,3 +298,17 @@ def test_the_live_config_sits_at_its_values_on_the_grid():
     row, col = grid.live_position()
     assert row == pytest.approx(1.5) and col == pytest.approx(1 + 3 / 8)
     assert all(math.isnan(v) for v in rho_by_len(small(rho=3.0, seq_len=50)).live_position())
+
+
+def test_grids_that_differ_only_in_training_settings_share_their_numbers_at_init():
+    a = rho_by_len(small(lr=0.01, optimizer="adam", probe_size=2, max_steps=77))
+    b = rho_by_len(small(lr=0.5, optimizer="sgd", clip="norm", clip_threshold=3.0))
+    assert a.key == b.key and a != b
+    ja, jb = PhaseJob(a), PhaseJob(b)
+    run(ja), run(jb)
+    for name in ("ratio", "sigma_max", "spectral_radius"):
+        np.testing.assert_array_equal(getattr(ja.table(), name), getattr(jb.table(), name))
+    assert a.config_at(0, 0).lr == 0.01 and b.config_at(0, 0).lr == 0.5  # a click keeps each session's own
+    trained = [rho_by_len(c.base, steps=3) for c in (a, b)]
+    assert trained[0].key != trained[1].key  # after training they differ
+    assert rho_by_len(small(seed=1)).key != a.key

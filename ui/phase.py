@@ -6,7 +6,8 @@ What a cell means and how it is computed: rnnviz/sweep/phase.py. Figures: rnnviz
 - Grids at initialisation are computed as soon as the page shows them; grids after K training steps
   only when asked (a button). Each slice of a job (``PhaseJob.run_next``, about ``SLICE_SECONDS`` of
   compute) runs inside one training slot of the session's owner, so other sessions train in between.
-- Jobs are kept per grid (a frozen ``PhaseGrid``: the live config, both axes, seeds, steps): server-wide
+- Jobs are kept per grid (``PhaseGrid.key``: the live config (at init without its training-only fields),
+  both axes, seeds, steps): server-wide
   when the run trains on the shipped data (a class opening the same grid computes it once, together),
   in the session when it trains on uploaded data. At most ``MAX_JOBS`` are kept.
 - A click on a cell (or the picker's button) applies that cell's config to the live run
@@ -151,7 +152,7 @@ def grid_for(config, axes, sizes: dict) -> PhaseGrid:
 def finished_table(grid: PhaseGrid, data) -> PhaseTable | None:
     """The grid's table if it was computed already (by anyone), else None."""
     jobs, tag = _jobs(data)
-    job = jobs.peek((grid, tag))
+    job = jobs.peek((grid.key, tag))
     return job.table() if job is not None and job.done else None
 
 
@@ -159,7 +160,7 @@ def compute(grid: PhaseGrid, data, owner: str) -> PhaseTable:
     """The grid's table: computed slice by slice, each inside one of the server's training slots, with a
     progress bar; a job another session started is continued, not repeated."""
     jobs, tag = _jobs(data)
-    job = jobs.get((grid, tag), lambda: PhaseJob(grid, data))
+    job = jobs.get((grid.key, tag), lambda: PhaseJob(grid, data))
     if not job.done:
         gate = training_gate()
         what = "training" if grid.steps else "computing"
@@ -208,9 +209,9 @@ def _on_button(grid: PhaseGrid, tab: str) -> None:
     _pick(grid, st.session_state[f"phase.{tab}.pick.y"], st.session_state[f"phase.{tab}.pick.x"])
 
 
-def draw(table: PhaseTable, tab: str) -> None:
-    """The heatmap (click a cell to open it), what its lines mean, the fallback picker and the CSV."""
-    grid = table.grid
+def draw(table: PhaseTable, grid: PhaseGrid, tab: str) -> None:
+    """The heatmap of ``table`` (computed for ``grid`` or for a grid with the same ``key``: a cell opens
+    ``grid``'s config, so the session's own training settings), its lines, the fallback picker and the CSV."""
     lines, words = theory_lines(table, gradient_enters_at_T_only(grid.base, 0, 0))
     when = f"after {grid.steps} training steps" if grid.steps else "at initialisation"
     fig = phase_heatmap(table.ratio, grid.y.values, grid.x.values, FIELDS[grid.y.field].label,

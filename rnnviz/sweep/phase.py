@@ -46,7 +46,8 @@ from rnnviz.sweep.grid import GridAxis, SweepPoint, parse_axis, plan
 from rnnviz.sweep.step0 import InitStats, init_stats
 from rnnviz.sweep.table import PHASE_COLUMNS, phase_rows, rows_to_csv
 
-__all__ = ["AXIS_FIELDS", "AXIS_DEFAULTS", "AxisChoice", "PhaseGrid", "PhaseJob", "PhaseTable", "TheoryLine",
+__all__ = ["AXIS_FIELDS", "AXIS_DEFAULTS", "INIT_IGNORES", "AxisChoice", "PhaseGrid", "PhaseJob", "PhaseTable",
+           "TheoryLine",
            "axis", "choice_for", "default_axes", "estimated_seconds", "phase_grid", "theory_lines", "trained_stats",
            "MAX_POINTS", "MAX_SEEDS", "MAX_TRAIN_STEPS", "MAX_GRID_SECONDS", "SLICE_SECONDS"]
 
@@ -65,6 +66,10 @@ class AxisChoice:
     n: int
     log: bool = False
 
+
+#: Fields a step-0 measurement never reads (model, first batch and loss do not depend on them).
+INIT_IGNORES = ("optimizer", "lr", "clip", "clip_threshold", "record_every", "max_steps", "probe_size",
+                "checkpoint_every", "pause_grad_norm")
 
 #: Each field's default range when chosen as an axis (points are set by the page).
 AXIS_DEFAULTS: dict[str, tuple[float, float, bool]] = {
@@ -116,6 +121,19 @@ class PhaseGrid:
     x: GridAxis
     seeds: int = 1
     steps: int = 0
+
+    @property
+    def key(self) -> tuple:
+        """What the grid's numbers depend on (its cache key): at initialisation the training-only fields
+        (``INIT_IGNORES``) are left out, so grids that differ only in them share one computation."""
+        base = self.base
+        if self.steps == 0:
+            keep = (self.y.field, self.x.field)
+            try:
+                base = base.replace(**{f: FIELDS[f].default for f in INIT_IGNORES if f not in keep})
+            except RnnvizError:  # the defaults break a rule with this config (e.g. probe_size): keep it whole
+                pass
+        return (base, self.y, self.x, self.seeds, self.steps)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -158,7 +158,7 @@ def test_a_session_waits_for_a_grid_another_is_computing_without_holding_a_slot(
     gate = TrainingGate(1)
     monkeypatch.setattr(ui.phase, "training_gate", lambda: gate)
     grid = _grid(12)
-    job = ui.phase.shared_jobs().get((grid, None), lambda: ui.phase.PhaseJob(grid))
+    job = ui.phase.shared_jobs().get((grid.key, None), lambda: ui.phase.PhaseJob(grid))
     job.lock.acquire()  # "another session" is inside run_next
     out = {}
     waiter = threading.Thread(target=lambda: out.setdefault("table", ui.phase.compute(grid, None, "waiter")),

@@ -114,7 +114,8 @@ def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x
     _styled(fig, "phase_heatmap", f"Gradient ratio ||dL/dh_1|| / ||dL/dh_T|| {when} ({median}; log colour)",
             x_label, y_label, height=height)
     fig.update_layout(xaxis=_ticks(x_values), yaxis=_ticks(y_values), clickmode="event+select", dragmode=False,
-                      hoverdistance=-1, legend=dict(y=-0.02))
+                      hoverdistance=-1,
+                      legend=dict(y=-0.02, font=dict(size=BASE_FONT_SIZE - 2)))
     blank = int((~ok).sum())
     if blank:
         zeros, div = int((r == 0).sum()), int((extra["diverged"] > 0).sum())

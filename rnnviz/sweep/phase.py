@@ -286,8 +286,8 @@ def theory_lines(table: PhaseTable, loss_at_end_only: bool) -> tuple[list[Theory
     if np.isfinite(sig_rows).any():
         what = ("there the ratio is at most (γσ_max)^(T−1) < 1" if loss_at_end_only else
                 "the loss also enters at every step here, so the ratio itself is not bounded")
-        lines.append(TheoryLine("sigma", f"σ_max·γ = 1 (γ = {g:g}): {sig_side or 'on one side'}, every backward "
-                                         f"step shrinks ||∂h_t/∂h_(t−1)||", sig_rows, sig_side))
+        lines.append(TheoryLine("sigma", f"σ_max·γ = 1: {sig_side or 'on one side'}, every step shrinks",
+                                sig_rows, sig_side))
         words = (f"σ_max(W_hh)·γ < 1 {sig_side} the solid line bounds every backward step (γ = {g:g} for "
                  f"{cell.nonlinearity}): the gradient vanishes at every step; {what}.")
     else:
@@ -297,7 +297,7 @@ def theory_lines(table: PhaseTable, loss_at_end_only: bool) -> tuple[list[Theory
                     "no per-step guarantee anywhere in this grid." if lo * g > 1 else ""))
     rad_rows, rad_side = _crossings(table.spectral_radius, 1 / g)
     if np.isfinite(rad_rows).any():
-        lines.append(TheoryLine("radius", "ρ·γ = 1: long-run rate of W_hhⁿ (no bound)", rad_rows, rad_side))
+        lines.append(TheoryLine("radius", "ρ·γ = 1: long-run rate (no bound)", rad_rows, rad_side))
         words += " The dashed line is where the spectral radius ρ·γ = 1: the long-run rate of W_hhⁿ, not a bound."
     return lines, words
 

@@ -29,7 +29,7 @@ from rnnviz.plots.gradients import (
     transport_curve,
 )
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
-from rnnviz.plots.phase import PICK_TRACE, phase_heatmap
+from rnnviz.plots.phase import LIVE_TRACE, PICK_TRACE, diverging_scale, phase_heatmap
 from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
 from rnnviz.plots.states import (
     MAX_ANIMATION_FRAMES,
@@ -89,5 +89,7 @@ __all__ = [
     "nonlinearity_figure",
     "figure_to_html",
     "phase_heatmap",
+    "diverging_scale",
     "PICK_TRACE",
+    "LIVE_TRACE",
 ]

@@ -35,7 +35,7 @@ def test_colour_is_log10_of_the_ratio_and_blank_where_it_has_none():
     np.testing.assert_array_equal(hm.x, np.arange(4))
     np.testing.assert_array_equal(hm.y, np.arange(3))
     note = [a.text for a in fig.layout.annotations if a.name == "blank-note"]
-    assert note == ["blank cells: 1 underflowed to 0, 1 without a value"]
+    assert note == ["blank cells: 1 with ratio 0 (no gradient reached h_1), 1 without a value"]
 
 
 def test_colour_range_covers_the_data_in_whole_decades_with_white_at_ratio_one():
@@ -67,7 +67,7 @@ def test_every_cell_has_a_clickable_marker_with_its_values():
     assert pick.text[k].split("<br>") == ["Spectral radius ρ = 1, Sequence length / lag T = 40",
                                           "ratio = 0.1", "seeds: 0.05 to 0.2", "σ_max(W_hh) = 1.2, ρ = 0.9",
                                           "click: open in the Playground"]
-    assert "ratio = 0 (underflow)" in pick.text[2]
+    assert "ratio = 0 (no gradient reached h_1)" in pick.text[2]
     assert fig.layout.clickmode == "event+select" and fig.layout.hoverdistance == -1
     assert "median of 3 seeds" in fig.layout.title.text
 
@@ -100,7 +100,7 @@ def test_after_training_the_title_says_so_and_diverged_cells_are_counted():
     fig = fig_of(diverged=div, when="after 30 training steps")
     assert fig.layout.title.text.startswith("Gradient ratio ||dL/dh_1|| / ||dL/dh_T|| after 30 training steps")
     note = [a.text for a in fig.layout.annotations if a.name == "blank-note"]
-    assert note == ["blank cells: 1 underflowed to 0, 1 with a diverged run"]
+    assert note == ["blank cells: 1 with ratio 0 (no gradient reached h_1), 1 with a diverged run"]
     assert "1 run(s) diverged" in trace_named(fig, plots.PICK_TRACE).text[11]
 
 

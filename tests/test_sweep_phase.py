@@ -240,7 +240,8 @@ def test_lines_sit_where_sigma_max_and_the_radius_times_gamma_reach_one(cell):
         # with init=scaled the radius is rho itself: the dashed line is at rho = 1/gamma
         assert _value_at(t.grid.y.values, radius.rows[j]) == pytest.approx(1 / g, rel=1e-5)
     assert sigma.rows[0] < radius.rows[0]  # sigma_max >= rho: the per-step guarantee needs a smaller rho
-    assert words.startswith("σ_max(W_hh)·γ < 1 below the solid line bounds every backward step (γ = 1 for ")
+    assert words.startswith("Below the solid line σ_max(W_hh)·γ < 1 (median over the seeds): that bounds every "
+                            "backward step (γ = 1 for ")
     assert "there the ratio is at most (γσ_max)^(T−1) < 1" in words
 
 

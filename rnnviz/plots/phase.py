@@ -67,7 +67,7 @@ def diverging_scale(zmin: float, zmax: float) -> list:
 def _ratio_text(v: float) -> str:
     if not math.isfinite(v):
         return "no value"
-    return "0 (underflow)" if v == 0 else f"{v:.3g}"
+    return "0 (no gradient reached h_1)" if v == 0 else f"{v:.3g}"
 
 
 def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x_label: str, *,
@@ -79,7 +79,8 @@ def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x
     blue below (vanishing), red above (exploding), each side spanning the data's decades (``diverging_scale``).
 
     ``ratio`` and the optional per-cell arrays are (len(y_values), len(x_values)). Cells whose ratio is
-    0 (the gradient underflowed on the way back), inf or nan are left blank and counted in a note.
+    0 (no gradient reached h_1: it underflowed on the way back, or saturated/dead units stopped it), inf or nan
+    are left blank and counted in a note.
     ``lines``: objects with ``name`` ("sigma" | "radius"), ``label`` and ``rows`` (fractional row per
     column, nan where there is no crossing), drawn through the column centres.
     """
@@ -119,7 +120,7 @@ def phase_heatmap(ratio, y_values: Sequence, x_values: Sequence, y_label: str, x
     blank = int((~ok).sum())
     if blank:
         zeros, div = int((r == 0).sum()), int((extra["diverged"] > 0).sum())
-        words = [f"{zeros} underflowed to 0"] if zeros else []
+        words = [f"{zeros} with ratio 0 (no gradient reached h_1)"] if zeros else []
         words += [f"{div} with a diverged run"] if div else []
         rest = blank - zeros - (div if div else 0)
         words += [f"{rest} without a value"] if rest > 0 else []

@@ -288,8 +288,10 @@ def theory_lines(table: PhaseTable, loss_at_end_only: bool) -> tuple[list[Theory
                 "the loss also enters at every step here, so the ratio itself is not bounded")
         lines.append(TheoryLine("sigma", f"σ_max·γ = 1: {sig_side or 'on one side'}, every step shrinks",
                                 sig_rows, sig_side))
-        words = (f"σ_max(W_hh)·γ < 1 {sig_side} the solid line bounds every backward step (γ = {g:g} for "
-                 f"{cell.nonlinearity}): the gradient vanishes at every step; {what}.")
+        median = " (median over the seeds)" if table.grid.seeds > 1 else ""
+        where = f"{sig_side.capitalize()} the solid line" if sig_side else "On one side of the solid line"
+        words = (f"{where} σ_max(W_hh)·γ < 1{median}: that bounds every backward step (γ = {g:g} for "
+                 f"{cell.nonlinearity}), so the gradient vanishes at every step; {what}.")
     else:
         lo, hi = np.nanmin(table.sigma_max), np.nanmax(table.sigma_max)
         words = (f"σ_max(W_hh)·γ is {lo:.3g} to {hi:.3g} here, never 1 (γ = {g:g}): "

@@ -41,7 +41,8 @@ def test_default_grid_is_rho_by_length_with_the_medians_of_three_seeds():
     names = [t.get("name", "") for t in fig["data"]]
     assert any(n.startswith("σ_max·γ = 1") for n in names) and any(n.startswith("ρ·γ = 1") for n in names)
     captions = [c.value for c in at.caption]
-    assert any(c.startswith("σ_max(W_hh)·γ < 1 below the solid line bounds every backward step") for c in captions)
+    assert any(c.startswith("Below the solid line σ_max(W_hh)·γ < 1 (median over the seeds): that bounds every "
+                            "backward step") for c in captions)
     assert any("python -m rnnviz sweep" in c and "--grid rho=0.5:2:16 --grid seq_len=20:200:10 --seeds 3" in c
                for c in captions)
 

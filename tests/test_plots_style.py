@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import pytest
 
 from rnnviz import cells, plots
-from rnnviz.plots import gradients, learn, spectrum, states, style, training
+from rnnviz.plots import gradients, learn, phase, spectrum, states, style, training
 
 # ---------------------------------------------------------------- colours
 
@@ -69,7 +69,7 @@ def test_styling_step_adds_the_banner_only_for_non_finite_data():
 
 def test_no_builder_draws_the_banner_itself():
     """The banner comes from the styling step only: one place decides how a diverged figure looks."""
-    for module in (training, gradients, states, spectrum, learn):
+    for module in (training, gradients, states, spectrum, learn, phase):
         source = inspect.getsource(module)
         assert "_note_not_finite" not in source, module.__name__
 
@@ -80,7 +80,7 @@ def test_no_builder_draws_the_banner_itself():
 def test_all_lists_every_public_builder_and_only_real_names():
     builders = {
         name
-        for module in (style, training, gradients, states, spectrum, learn)
+        for module in (style, training, gradients, states, spectrum, learn, phase)
         for name, obj in vars(module).items()
         if inspect.isfunction(obj) and not name.startswith("_") and obj.__module__ == module.__name__
     }

@@ -105,6 +105,7 @@ PAGE_KNOBS: dict[str, tuple[str, ...]] = {
     "gates": ("cell", "forget_bias"),
     "gradient_flow": ("cell", "rho"),
     "compare": ("task", "seq_len"),
+    "phase_diagram": ("cell", "init"),
 }
 PRESENT_TOGGLE = "ui.present"
 #: Widths (px) of the strip's select boxes and knobs: wide enough for "Sequence length / lag T".

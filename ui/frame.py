@@ -19,6 +19,7 @@ PAGE_TABLE = (
     ("pages/gates.py", "Gates", ":material/tune:", "gates"),
     ("pages/gradient_flow.py", "Gradient flow", ":material/waterfall_chart:", "gradient_flow"),
     ("pages/compare.py", "Compare cells", ":material/compare_arrows:", "compare"),
+    ("pages/phase_diagram.py", "Phase diagram", ":material/blur_on:", "phase_diagram"),
     ("pages/learn.py", "Learn", ":material/school:", "learn"),
     ("pages/share.py", "Share & data", ":material/share:", "share"),
 )

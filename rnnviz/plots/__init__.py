@@ -17,6 +17,7 @@ write ``from rnnviz import plots; plots.loss_curve(...)``:
 - :mod:`~rnnviz.plots.cellview` — one unit's cell with its numbers on the wires, the backward walk.
 - :mod:`~rnnviz.plots.inputs` — saliency ||dL/dx_t|| under the input strip, forecasts against the truth;
 - :mod:`~rnnviz.plots.text` — text coloured per character (HTML, every character escaped).
+- :mod:`~rnnviz.plots.phase` — the phase diagram (gradient ratio over a grid of two settings).
 
 The conventions every builder follows (1-based time, non-finite values as gaps) are in
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
@@ -33,6 +34,7 @@ from rnnviz.plots.gradients import (
 )
 from rnnviz.plots.inputs import forecast_figure, saliency_figure
 from rnnviz.plots.learn import clipping_figure, jacobian_product_figure, nonlinearity_figure
+from rnnviz.plots.phase import LIVE_TRACE, PICK_TRACE, diverging_scale, phase_heatmap
 from rnnviz.plots.spectrum import eigenvalue_plot, unit_midpoint_scale
 from rnnviz.plots.states import (
     MAX_ANIMATION_FRAMES,
@@ -107,4 +109,8 @@ __all__ = [
     "coloured_text_html",
     "colour_key_html",
     "generated_text_html",
+    "phase_heatmap",
+    "diverging_scale",
+    "PICK_TRACE",
+    "LIVE_TRACE",
 ]

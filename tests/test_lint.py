@@ -92,3 +92,12 @@ def test_the_ui_modules_import_each_other_without_a_cycle():
 
     assert graph["text"] == set()
     assert [m for m in graph if reach(m, m, set())] == []
+
+
+def test_no_two_test_modules_share_a_basename():
+    """tests/, tests/app and tests/e2e have no __init__.py: pytest's default import mode imports a test module
+    by its basename, so two files named alike make the whole suite fail to collect (it happened once)."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: where for name, where in seen.items() if len(where) > 1} == {}

@@ -22,6 +22,28 @@ trains makes the tick stop after its current step (``_train_for``'s ``interrupte
 lock, and is then applied exactly once. The pages read the run while holding the same lock
 (:attr:`PlaySession.lock`), so they never see a half-appended step.
 
+Shared runs (``PlaySession(runs=registry)``, an :class:`rnnviz.shared.RunRegistry`; issue 13): a session
+created for a config and data joins the registry's run for them (:func:`rnnviz.shared.run_key`: the whole
+config, seed included, and a digest of the data), built once server-wide, at whatever step it has reached.
+The rules:
+
+- Reading: every session on a run reads its one history; each keeps its own view (page, scrubber, probe
+  sequence live in the page's widgets) and its own ``playing``.
+- Training: the run trains while at least one session on it is playing and ticks it. Ticks hold the run's
+  lock, and the first tick in a window of ``TICK_WINDOW_SECONDS`` trains it (one tick's budget, in one
+  training slot whose gate owner is the run, not the session); the others in that window only read. So a
+  run shared by 30 sessions trains at the pace of one, and never in two threads at once.
+- Changing: any action that changes the run (Step, x10, Reset, "try it myself" = :meth:`branch`) first gives
+  the session a private copy of the run at its current step (copy-on-write; Reset then goes back to step 0
+  of the copy); a knob or preset (:meth:`set_config`) builds a private run at step 0, exactly as without
+  sharing. Nothing a session does changes a run it does not own; Play/Pause change only whether this
+  session ticks. Private runs are wrapped as unlisted SharedRuns owned by their session, so a room's
+  followers can be on the leader's run (:meth:`follow`, rnnviz/rooms.py).
+- Locking: the session's guard points at the run's (``_Guard.target``): actions, ticks and drawing of every
+  session on a run hold the run's lock, so no reader sees a half-appended record.
+- Memory: a run is listed while a live session is on it; ``RunRegistry.sweep(ttl)`` unlists it once none has
+  been for the session TTL, and it is freed with its last session.
+
 Compute budget: a session given a :class:`rnnviz.capacity.TrainingGate` (``gate=``) trains, builds
 runs and computes the Jacobian only while holding one of the server's training slots, and holds it
 for a bounded amount of work each time (one tick's budget, one run build, one capped Jacobian).
@@ -44,6 +66,8 @@ from rnnviz.errors import RnnvizError
 TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
 MAX_STEPS_PER_TICK = 64  # bounds a tick on tiny models (keeps frames meaningful)
+#: A shared run trains at most once per this many seconds of ticks, whichever of its sessions ticks first.
+TICK_WINDOW_SECONDS = 0.8 * TICK_SECONDS
 COMPARE_CELLS = ("rnn_tanh", "lstm", "gru")
 #: How long a blocking action (build a run, Step outside the play loop, the Jacobian) waits for a slot.
 COMPUTE_WAIT_SECONDS = 30.0
@@ -107,26 +131,63 @@ def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
 
 
 class _Guard:
-    """A session's lock plus a count of actions waiting for it (a training tick yields to them)."""
+    """A lock plus a count of actions waiting for it (a training tick yields to them).
+
+    A session on a shared run points its guard at the run's (``target``): every action and every
+    drawing of any session on the run then holds the run's one lock. :meth:`action` and :meth:`hold`
+    re-check the target after acquiring, so an action that moves the session to another run meanwhile
+    never leaves a caller holding the old run's lock while it touches the new run.
+    """
 
     def __init__(self):
-        self.lock = threading.RLock()
+        self._lock = threading.RLock()
         self._count = threading.Lock()
-        self.waiting = 0
+        self._waiting = 0
+        self.target: _Guard | None = None
+
+    def _current(self) -> _Guard:
+        return self.target._current() if self.target is not None else self
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._current()._lock
+
+    @property
+    def waiting(self) -> int:
+        return self._current()._waiting
 
     @contextlib.contextmanager
-    def action(self):
-        with self._count:
-            self.waiting += 1
-        try:
-            self.lock.acquire()
-        finally:
-            with self._count:
-                self.waiting -= 1
+    def hold(self):
+        """Hold the lock in force (no waiting count: a tick or a drawing, not an action)."""
+        while True:
+            g = self._current()
+            g._lock.acquire()
+            if g is self._current():
+                break
+            g._lock.release()
         try:
             yield
         finally:
-            self.lock.release()
+            g._lock.release()
+
+    @contextlib.contextmanager
+    def action(self):
+        while True:
+            g = self._current()
+            with g._count:
+                g._waiting += 1
+            try:
+                g._lock.acquire()
+            finally:
+                with g._count:
+                    g._waiting -= 1
+            if g is self._current():
+                break
+            g._lock.release()
+        try:
+            yield
+        finally:
+            g._lock.release()
 
 
 def _yield(guard: _Guard | None, gate, owner) -> bool:
@@ -216,10 +277,12 @@ class PlaySession:
     trained (tick, step), the config (set_config) or None; a headless replay of it rebuilds the run.
     """
 
-    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0):
+    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
+                 runs=None):
         self._guard = _Guard()
         self.gate = gate
         self.owner = f"session-{id(self):x}"
+        self._token = object()  # a SharedRun this session owns has owner=_token (no reference to the session)
         self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
@@ -227,7 +290,67 @@ class PlaySession:
         self.loaded: RecordedRun | None = None
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
-        self._trainer = self._build(self._config, data)
+        self.runs = runs  # an rnnviz.shared.RunRegistry: runs shared server-wide (None: every run private)
+        self.shared = None  # the rnnviz.shared.SharedRun this session is on (with ``runs``), else None
+        if runs is None:
+            self._trainer = self._build(self._config, data)
+        else:
+            from rnnviz.shared import run_key
+
+            self._join(runs.get_or_build(run_key(self._config, data),
+                                         lambda: self._wrap(self._build(self._config, data), None, data)))
+
+    # -- shared runs (rnnviz/shared.py; the rules are in this module's docstring) -------------------
+    def _wrap(self, trainer, owner, data):
+        from rnnviz.shared import SharedRun
+
+        return SharedRun(trainer=trainer, config=trainer.config, data=data, guard=_Guard(),
+                         rate=_Rate(), owner=owner)
+
+    def _join(self, run) -> None:
+        """Read (and tick) ``run`` from now on: its trainer, its lock, its rate."""
+        if self.shared is not None:
+            self.shared.members.discard(self)
+        self.shared = run
+        run.members.add(self)
+        self._trainer, self._config, self.data = run.trainer, run.config, run.data
+        self._guard.target = run.guard
+        self.rate = run.rate
+
+    def _own(self) -> None:
+        """Before changing the run: a run this session does not own becomes a private copy of it, at its
+        current step (copy-on-write; called holding the run's lock, so the copy is consistent)."""
+        run = self.shared
+        if run is None or run.owner is self._token:
+            return
+        import copy
+
+        with _compute(self.gate, self.owner, "copying the shared run"):
+            trainer = copy.deepcopy(run.trainer)
+        self._join(self._wrap(trainer, self._token, run.data))
+        self.playing = False
+
+    def _private(self, trainer) -> None:
+        """Use a freshly built ``trainer`` as this session's own run."""
+        if self.runs is None:
+            self._trainer = trainer
+        else:
+            self._join(self._wrap(trainer, self._token, self.data))
+
+    def follow(self, run) -> None:
+        """Show ``run`` (a room leader's run), read-only: any change this session makes copies it first."""
+        with self._guard.action():
+            if self.shared is not run:
+                self._join(run)
+                self.loaded = None
+                self._jacobians = {}
+
+    def branch(self) -> None:
+        """A private copy of the run at its current step ("try it myself"); paused."""
+        with self._guard.action():
+            self._own()
+            self.playing = False
+            self._log("branch")
 
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
@@ -280,7 +403,8 @@ class PlaySession:
                 self.rate.clear()
                 return True
             trainer = self._build(config, data)  # may raise: then nothing changed
-            self._config, self.data, self._trainer = config, data, trainer
+            self._config, self.data = config, data
+            self._private(trainer)
             self.loaded = None
             self._stop()
             self._log("set_config", config)
@@ -331,6 +455,7 @@ class PlaySession:
             self._check_live("step")
             if not isinstance(n, int) or n < 1:
                 raise RnnvizError(f"steps must be >= 1, got {n}")
+            self._own()
             done, seconds = 0, 0.0
             while done < n:
                 with _compute(self.gate, self.owner, "training a step"):
@@ -347,6 +472,7 @@ class PlaySession:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
         with self._guard.action():
             self._check_live("reset")
+            self._own()
             with _compute(self.gate, self.owner, "resetting the run"):
                 self._trainer.reset()
                 self._trainer.step(1)
@@ -365,17 +491,27 @@ class PlaySession:
 
         Yields at once to an action (pause, reset, ...) that arrives while it trains: the tick stops
         after its current step, so the action is applied before the next one."""
-        with self.lock:
+        with self._guard.hold():
             if not self.playing or self.loaded is not None:
                 self._log("tick", 0)
                 return TickResult(0, 0.0, None)
+            run, owner = self.shared, self.owner
+            if run is not None:  # a shared run trains once per tick window, whichever session ticks first
+                owner = run.name
+                if time.monotonic() - run.last_tick < TICK_WINDOW_SECONDS:
+                    reason = self._trainer.stop_reason if self._trainer.state in ("diverged", "finished") else ""
+                    self.playing = not reason
+                    self._log("tick", 0)
+                    return TickResult(0, 0.0, reason or None)
             gate = self.gate
-            with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
+            with contextlib.nullcontext(True) if gate is None else gate.slot(owner, wait) as admitted:
                 if not admitted:
                     self._log("tick", 0)
                     return TickResult(0, 0.0, None, queued=True)
+                if run is not None:
+                    run.last_tick = time.monotonic()
                 steps, seconds = _train_for([self._trainer], budget, max_steps, record="cadence",
-                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
+                                            interrupted=lambda: _yield(self._guard, gate, owner))
             self.rate.add(steps, seconds)
             self._log("tick", steps)
             reason = self._stop_reason()

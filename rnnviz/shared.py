@@ -99,7 +99,8 @@ class SharedRun:
 class RunRegistry:
     """The server's listed runs, keyed by :func:`run_key`.
 
-    ``get_or_build(key, build)`` returns the listed run, building it (``build() -> SharedRun``) once:
+    ``get_or_build(key, build)`` returns the listed run while a live session is on it (a run everyone left
+    is not joined: whoever comes next starts afresh at step 0), else builds it (``build() -> SharedRun``) once:
     concurrent callers for the same key wait for the first build instead of training a copy each.
     A failed build raises in every waiting caller and lists nothing. ``sweep(ttl)`` unlists the runs
     with no live session on them for ``ttl`` seconds (the session TTL): the run's memory goes with its
@@ -117,8 +118,11 @@ class RunRegistry:
         while True:
             with self._lock:
                 run = self._runs.get(key)
-                if run is not None:
+                if run is not None and run.watchers():
                     return run
+                if run is not None:  # nobody is on it any more: a newcomer starts the run afresh
+                    del self._runs[key]
+                    self._empty_since.pop(run.id, None)
                 event = self._building.get(key)
                 if event is None:
                     event = self._building[key] = threading.Event()

@@ -225,16 +225,22 @@ def test_a_run_nobody_is_on_is_freed_after_the_ttl():
     gc.collect()
     assert reg.sweep(ttl=60, now=now) == 0  # nobody watches: the TTL starts now
     assert reg.sweep(ttl=60, now=now + 59) == 0 and len(reg) == 1
-    s3 = PlaySession(SMALL, runs=reg)  # someone opens the link again: the run is kept
-    assert s3.trainer is gone()
-    assert reg.sweep(ttl=60, now=now + 61) == 0
-    del s3
-    gc.collect()
-    assert reg.sweep(ttl=60, now=now + 100) == 0
-    assert reg.sweep(ttl=60, now=now + 160) == 1 and len(reg) == 0
+    assert reg.sweep(ttl=60, now=now + 61) == 1 and len(reg) == 0
     gc.collect()
     assert gone() is None  # the trainer and its history are freed
     assert PlaySession(SMALL, runs=reg).current_step == 0 and reg.builds == 2
+
+
+def test_a_run_everyone_left_is_not_joined_the_next_visitor_starts_afresh():
+    reg = RunRegistry()
+    s1 = PlaySession(SMALL, runs=reg)
+    s1.play()
+    s1.tick(max_steps=5)
+    keep = s1.trainer
+    del s1
+    gc.collect()
+    s2 = PlaySession(SMALL, runs=reg)
+    assert s2.current_step == 0 and s2.trainer is not keep and len(reg) == 1 and reg.builds == 2
 
 
 # ---------------------------------------------------------------- shared figures

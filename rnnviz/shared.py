@@ -163,6 +163,12 @@ class RunRegistry:
         with self._lock:
             return len(self._runs)
 
+    def clear(self) -> None:
+        """Unlist every run (their sessions keep them): the next visitor of any link starts afresh."""
+        with self._lock:
+            self._runs.clear()
+            self._empty_since.clear()
+
     def sweep(self, ttl: float, now: float | None = None) -> int:
         """Unlist every run that has had no live session for ``ttl`` seconds; returns how many went."""
         now = time.monotonic() if now is None else now

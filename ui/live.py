@@ -23,7 +23,7 @@ import streamlit as st
 
 from rnnviz.config import MAX_STEP_SECONDS
 from rnnviz.session import MAX_STEPS_PER_TICK, TICK_SECONDS, TRAIN_BUDGET_SECONDS, PlaySession
-from ui import state
+from ui import rooms, state
 from ui.server import session_sweeper, sweep_closed_sessions, training_gate  # noqa: F401 - re-exported
 from ui.text import md_escape
 
@@ -120,7 +120,8 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
     """
     session_sweeper()
     sess = sess or state.session()
-    interval = tick_interval() if sess.playing else None
+    student = isinstance(sess, PlaySession) and rooms.watching()  # redraws to follow the teacher, even paused
+    interval = tick_interval() if sess.playing or student else None
     st.session_state[INTERVAL_KEY] = interval
 
     @st.fragment(run_every=interval)
@@ -128,6 +129,8 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # Draw first, then train: while a tick trains, every chart on the page has already been
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
+        if student:
+            rooms.refresh()  # the teacher's run, page, play state: a rerun of the app when they moved
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
         status = show_status and isinstance(sess, PlaySession)
         present = state.presenting()  # on a projector the key chart comes first, the status line below it
@@ -141,7 +144,7 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
         registered = st.session_state.get(INTERVAL_KEY)
-        if sess.playing and registered and not 0.67 < tick_interval() / registered < 1.5:
+        if (sess.playing or student) and registered and not 0.67 < tick_interval() / registered < 1.5:
             st.rerun()  # the load changed: register the fragment again with the new interval
 
     area()

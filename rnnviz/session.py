@@ -22,27 +22,8 @@ trains makes the tick stop after its current step (``_train_for``'s ``interrupte
 lock, and is then applied exactly once. The pages read the run while holding the same lock
 (:attr:`PlaySession.lock`), so they never see a half-appended step.
 
-Shared runs (``PlaySession(runs=registry)``, an :class:`rnnviz.shared.RunRegistry`; issue 13): a session
-created for a config and data joins the registry's run for them (:func:`rnnviz.shared.run_key`: the whole
-config, seed included, and a digest of the data), built once server-wide, at whatever step it has reached.
-The rules:
-
-- Reading: every session on a run reads its one history; each keeps its own view (page, scrubber, probe
-  sequence live in the page's widgets) and its own ``playing``.
-- Training: the run trains while at least one session on it is playing and ticks it. Ticks hold the run's
-  lock, and the first tick in a window of ``TICK_WINDOW_SECONDS`` trains it (one tick's budget, in one
-  training slot whose gate owner is the run, not the session); the others in that window only read. So a
-  run shared by 30 sessions trains at the pace of one, and never in two threads at once.
-- Changing: any action that changes the run (Step, x10, Reset, "try it myself" = :meth:`branch`) first gives
-  the session a private copy of the run at its current step (copy-on-write; Reset then goes back to step 0
-  of the copy); a knob or preset (:meth:`set_config`) builds a private run at step 0, exactly as without
-  sharing. Nothing a session does changes a run it does not own; Play/Pause change only whether this
-  session ticks. Private runs are wrapped as unlisted SharedRuns owned by their session, so a room's
-  followers can be on the leader's run (:meth:`follow`, rnnviz/rooms.py).
-- Locking: the session's guard points at the run's (``_Guard.target``): actions, ticks and drawing of every
-  session on a run hold the run's lock, so no reader sees a half-appended record.
-- Memory: a run is listed while a live session is on it; ``RunRegistry.sweep(ttl)`` unlists it once none has
-  been for the session TTL, and it is freed with its last session.
+Shared runs (``PlaySession(runs=registry)``, issue 13): sessions on the same config and data read one run
+trained once; the rules (who trains, copy-on-write, locking, freeing) are in rnnviz/shared.py's docstring.
 
 Compute budget: a session given a :class:`rnnviz.capacity.TrainingGate` (``gate=``) trains, builds
 runs and computes the Jacobian only while holding one of the server's training slots, and holds it
@@ -62,6 +43,7 @@ from dataclasses import dataclass, field
 
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
+from rnnviz.shared import RunLock as _Guard
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
@@ -128,66 +110,6 @@ def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
         if time.perf_counter() - start >= budget or interrupted():
             break
     return steps, time.perf_counter() - start
-
-
-class _Guard:
-    """A lock plus a count of actions waiting for it (a training tick yields to them).
-
-    A session on a shared run points its guard at the run's (``target``): every action and every
-    drawing of any session on the run then holds the run's one lock. :meth:`action` and :meth:`hold`
-    re-check the target after acquiring, so an action that moves the session to another run meanwhile
-    never leaves a caller holding the old run's lock while it touches the new run.
-    """
-
-    def __init__(self):
-        self._lock = threading.RLock()
-        self._count = threading.Lock()
-        self._waiting = 0
-        self.target: _Guard | None = None
-
-    def _current(self) -> _Guard:
-        return self.target._current() if self.target is not None else self
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self._current()._lock
-
-    @property
-    def waiting(self) -> int:
-        return self._current()._waiting
-
-    @contextlib.contextmanager
-    def hold(self):
-        """Hold the lock in force (no waiting count: a tick or a drawing, not an action)."""
-        while True:
-            g = self._current()
-            g._lock.acquire()
-            if g is self._current():
-                break
-            g._lock.release()
-        try:
-            yield
-        finally:
-            g._lock.release()
-
-    @contextlib.contextmanager
-    def action(self):
-        while True:
-            g = self._current()
-            with g._count:
-                g._waiting += 1
-            try:
-                g._lock.acquire()
-            finally:
-                with g._count:
-                    g._waiting -= 1
-            if g is self._current():
-                break
-            g._lock.release()
-        try:
-            yield
-        finally:
-            g._lock.release()
 
 
 def _yield(guard: _Guard | None, gate, owner) -> bool:
@@ -339,6 +261,8 @@ class PlaySession:
 
     def follow(self, run) -> None:
         """Show ``run`` (a room leader's run), read-only: any change this session makes copies it first."""
+        if self.shared is run:
+            return  # already on it: no action (an action would make a tick training the run stop early)
         with self._guard.action():
             if self.shared is not run:
                 self._join(run)

@@ -1,6 +1,6 @@
 """Runs and figures shared between sessions of one server (issue 13, part 1).
 
-Pure Python (no Streamlit, no torch at import). Three pieces:
+Pure Python (no Streamlit, no torch at import). Four pieces:
 
 - :func:`run_key` — what makes two runs the same: the whole config (seed included) and a content digest
   of the data (:func:`data_digest`), so two different CSVs or texts never share a run, and the same
@@ -8,9 +8,35 @@ Pure Python (no Streamlit, no torch at import). Three pieces:
 - :class:`SharedRun` and :class:`RunRegistry` — one run trained once server-wide and read by every
   session on it. The registry builds a key's run once, however many sessions ask at the same moment,
   and frees a run nobody is on (:meth:`RunRegistry.sweep`). ``rnnviz.session.PlaySession(runs=...)``
-  decides who trains and when a session gets a private copy; its module docstring states the rules.
+  decides who trains and when a session gets a private copy, by the rules below.
+- :class:`RunLock` — a run's one lock (with the count of actions waiting for it), which the lock of every
+  session on the run points at.
 - :class:`FigureCache` — a figure for the same (run, step, view) is built and serialised once and its
   JSON served to every session that shows it; least recently used entries go first, bounded in bytes.
+
+How ``rnnviz.session.PlaySession(runs=registry)`` uses a :class:`RunRegistry` (issue 13): a session
+created for a config and data joins the registry's run for them (:func:`run_key`: the whole
+config, seed included, and a digest of the data), built once server-wide, at whatever step it has reached.
+The rules:
+
+- Reading: every session on a run reads its one history; each keeps its own view (page, scrubber, probe
+  sequence live in the page's widgets) and its own ``playing``.
+- Training: the run trains while at least one session on it is playing and ticks it. Ticks hold the run's
+  lock, and the first tick in a window of ``session.TICK_WINDOW_SECONDS`` trains it (one tick's budget, in one
+  training slot whose gate owner is the run, not the session); the others in that window only read. So a
+  run shared by 30 sessions trains at the pace of one, and never in two threads at once.
+- Changing: any action that changes the run (Step, x10, Reset, "try it myself" = :meth:`PlaySession.branch`) first gives
+  the session a private copy of the run at its current step (copy-on-write; Reset then goes back to step 0
+  of the copy); a knob or preset (:meth:`PlaySession.set_config`) builds a private run at step 0, exactly as without
+  sharing. Nothing a session does changes a run it does not own; Play/Pause change only whether this
+  session ticks. Private runs are wrapped as unlisted SharedRuns owned by their session, so a room's
+  followers can be on the leader's run (:meth:`PlaySession.follow`, rnnviz/rooms.py).
+- Locking: the session's guard points at the run's (``RunLock.target``): actions, ticks and drawing of every
+  session on a run hold the run's lock, so no reader sees a half-appended record.
+- Memory: a run is joined only while a live session is on it (a run everyone left is not joined: the next
+  visitor starts afresh at step 0); ``RunRegistry.sweep(ttl)`` unlists it once none has been on it for
+  ``ttl`` (the server sweeps right after Streamlit drops sessions at their TTL), and it is freed with its
+  last session.
 
 Thread safety: the registry and the cache hold their own short locks (never while building or
 training). A run's own lock is ``run.guard`` (the lock the sessions on it hold for every action and
@@ -19,6 +45,7 @@ while drawing), so no reader sees a half-appended record.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import threading
@@ -64,6 +91,66 @@ def run_key(config, data=None) -> tuple[str, str]:
     return config.to_json(), data_digest(data)
 
 
+class RunLock:
+    """A lock plus a count of actions waiting for it (a training tick yields to them).
+
+    A session on a shared run points its guard at the run's (``target``): every action and every
+    drawing of any session on the run then holds the run's one lock. :meth:`action` and :meth:`hold`
+    re-check the target after acquiring, so an action that moves the session to another run meanwhile
+    never leaves a caller holding the old run's lock while it touches the new run.
+    """
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._count = threading.Lock()
+        self._waiting = 0
+        self.target: RunLock | None = None
+
+    def _current(self) -> RunLock:
+        return self.target._current() if self.target is not None else self
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._current()._lock
+
+    @property
+    def waiting(self) -> int:
+        return self._current()._waiting
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Hold the lock in force (no waiting count: a tick or a drawing, not an action)."""
+        while True:
+            g = self._current()
+            g._lock.acquire()
+            if g is self._current():
+                break
+            g._lock.release()
+        try:
+            yield
+        finally:
+            g._lock.release()
+
+    @contextlib.contextmanager
+    def action(self):
+        while True:
+            g = self._current()
+            with g._count:
+                g._waiting += 1
+            try:
+                g._lock.acquire()
+            finally:
+                with g._count:
+                    g._waiting -= 1
+            if g is self._current():
+                break
+            g._lock.release()
+        try:
+            yield
+        finally:
+            g._lock.release()
+
+
 @dataclass(eq=False)
 class SharedRun:
     """One trained run and who is on it.
@@ -71,7 +158,7 @@ class SharedRun:
     ``key`` is its :func:`run_key` while the registry lists it (anyone opening the same link joins it),
     None for a run that is not listed (a private run, or one a room leader owns). ``owner`` is the one
     session allowed to change it in place (None: nobody; every change then copies it). ``guard`` is the
-    run's lock (an ``rnnviz.session._Guard``), ``rate`` its steps/s, ``last_tick`` when (``time.monotonic``)
+    run's lock (a :class:`RunLock`), ``rate`` its steps/s, ``last_tick`` when (``time.monotonic``)
     a play-loop tick last started training it: one tick window trains it once, whoever ticks.
     """
 
@@ -191,12 +278,14 @@ class FigureCache:
 
     ``get(key, build)``: the cached text for ``key`` (a hashable: run id, step, chart key, view
     parameters), else ``build()`` once, even when many threads ask for it at the same moment (they
-    wait for the first). Entries are kept while their total size is at most ``max_bytes`` (an entry
-    larger than that is served but not kept). ``builds`` counts the builds, ``hits`` the reuses.
+    wait for the first). Entries are kept while their total ``size`` is at most ``max_bytes`` (an entry
+    larger than that is served but not kept); ``size(value)`` defaults to the length of the text, or of
+    a tuple's first item (``(spec, height)``). ``builds`` counts the builds, ``hits`` the reuses.
     """
 
-    def __init__(self, max_bytes: int = FIGURE_CACHE_BYTES):
+    def __init__(self, max_bytes: int = FIGURE_CACHE_BYTES, size: Callable[[object], int] | None = None):
         self.max_bytes = int(max_bytes)
+        self.size = size or (lambda v: len(v if isinstance(v, str) else v[0]))
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, str] = OrderedDict()
         self._building: dict[Hashable, threading.Event] = {}
@@ -234,15 +323,15 @@ class FigureCache:
                     del self._building[key]
                 event.set()
 
-    def _put(self, key: Hashable, text: str) -> None:
-        size = len(text)
+    def _put(self, key: Hashable, value) -> None:
+        size = self.size(value)
         if size > self.max_bytes:
             return
-        self._items[key] = text
+        self._items[key] = value
         self.nbytes += size
         while self.nbytes > self.max_bytes:
             _, old = self._items.popitem(last=False)
-            self.nbytes -= len(old)
+            self.nbytes -= self.size(old)
 
     def __len__(self) -> int:
         with self._lock:

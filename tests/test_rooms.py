@@ -47,7 +47,7 @@ def test_students_follow_the_leaders_run_and_play_state_and_never_change_it():
     assert follow_leader(room, a) == follow_leader(room, b) == "following"
     assert a.trainer is b.trainer is teacher.trainer and a.playing and b.playing
     assert room.census() == Census(2, ())
-    teacher.tick(max_steps=3)
+    teacher.tick(budget=60, max_steps=3)
     assert a.current_step == b.current_step == teacher.current_step == 3
     # the leader changes a knob: a new run; the students are on it at their next redraw
     teacher.set_config(SMALL.replace(lr=0.005))
@@ -56,7 +56,7 @@ def test_students_follow_the_leaders_run_and_play_state_and_never_change_it():
     assert a.trainer is teacher.trainer
     # a follower's tick trains the leader's run at most once per tick window, like the leader's own
     teacher.shared.last_tick -= 10 * TICK_WINDOW_SECONDS
-    assert a.tick(max_steps=2).steps == 2 and teacher.current_step == 2
+    assert a.tick(budget=60, max_steps=2).steps == 2 and teacher.current_step == 2
     # an action that got through would copy first: the leader's run is never changed by a student
     a.step(4)
     assert teacher.current_step == 2 and a.current_step == 6

@@ -95,16 +95,16 @@ def test_a_shared_run_trains_once_per_tick_window_and_equals_the_run_trained_alo
     s1, s2 = PlaySession(SMALL, runs=reg), PlaySession(SMALL, runs=reg)
     s1.play()
     s2.play()
-    first = s1.tick(max_steps=5)
+    first = s1.tick(budget=60, max_steps=5)
     assert first.steps == 5 and s2.current_step == s1.current_step == 5
-    second = s2.tick(max_steps=5)  # the same window: s2 reads what s1 trained
+    second = s2.tick(budget=60, max_steps=5)  # the same window: s2 reads what s1 trained
     assert second.steps == 0 and second.stopped is None and s2.playing and s2.current_step == 5
     _again(s1.shared)
-    assert s2.tick(max_steps=4).steps == 4
+    assert s2.tick(budget=60, max_steps=4).steps == 4
     assert s1.current_step == 9 and s1.rate is s2.rate
     s2.pause()  # pausing one session does not stop the run while another plays
     _again(s1.shared)
-    assert s1.tick(max_steps=3).steps == 3 and s2.current_step == 12
+    assert s1.tick(budget=60, max_steps=3).steps == 3 and s2.current_step == 12
     np.testing.assert_array_equal(s2.history.scalars["loss"], _alone(SMALL, 13)["loss"])
 
 
@@ -112,7 +112,7 @@ def test_step_on_a_shared_run_gives_a_private_copy_and_the_others_are_untouched(
     reg = RunRegistry()
     s1, s2 = PlaySession(SMALL, runs=reg), PlaySession(SMALL, runs=reg)
     s1.play()
-    s1.tick(max_steps=4)
+    s1.tick(budget=60, max_steps=4)
     shared = s1.shared
     s2.step(3)
     assert s2.trainer is not s1.trainer and s2.shared is not shared and s2.shared.key is None
@@ -130,7 +130,7 @@ def test_reset_and_a_knob_on_a_shared_run_are_private_and_branch_copies_at_the_c
     reg = RunRegistry()
     s1, s2, s3 = (PlaySession(SMALL, runs=reg) for _ in range(3))
     s1.play()
-    s1.tick(max_steps=6)
+    s1.tick(budget=60, max_steps=6)
     s2.reset()
     assert s2.current_step == 0 and s1.current_step == 6 and s2.trainer is not s1.trainer
     assert s2.set_config(SMALL.replace(lr=0.02)) is True
@@ -235,7 +235,7 @@ def test_a_run_everyone_left_is_not_joined_the_next_visitor_starts_afresh():
     reg = RunRegistry()
     s1 = PlaySession(SMALL, runs=reg)
     s1.play()
-    s1.tick(max_steps=5)
+    s1.tick(budget=60, max_steps=5)
     keep = s1.trainer
     del s1
     gc.collect()
@@ -267,6 +267,10 @@ def test_a_figure_is_built_once_for_thirty_readers_and_the_cache_is_bounded_in_b
     assert len(cache) == 3 and cache.nbytes == 900  # the oldest (step 5) went first
     assert cache.get(("run", 5, "loss"), lambda: "z") == "z"
     assert cache.get(("big",), lambda: "w" * 1001) == "w" * 1001 and cache.nbytes <= 1000
+    pairs = FigureCache(max_bytes=10)  # (spec, height) entries are sized by their text
+    pairs.get("a", lambda: ("x" * 6, 400))
+    pairs.get("b", lambda: ("y" * 6, 400))
+    assert len(pairs) == 1 and pairs.nbytes == 6
     with pytest.raises(ValueError, match="boom"):
         cache.get(("bad",), lambda: (_ for _ in ()).throw(ValueError("boom")))
     assert cache.get(("bad",), lambda: "ok") == "ok"

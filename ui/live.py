@@ -91,6 +91,7 @@ def status_bar(sess: PlaySession) -> None:
         for col, (label, value) in zip(st.columns(5), items, strict=True):
             col.metric(label, value, help=metric_name if label not in ("Step", "Steps / s", "Loss", "State")
                        else None)
+        shared_note(sess)
     reason = md_escape(trainer.reason)  # a loaded run's reason comes from its file: plain text only
     if trainer.state == "diverged":
         st.error(f"**The run diverged.** {reason}. Everything up to that step is kept: look at the "
@@ -100,6 +101,15 @@ def status_bar(sess: PlaySession) -> None:
         st.warning(f"Paused: {reason}.", icon=":material/pause_circle:")
     elif trainer.state == "finished":
         st.success(f"Finished: {reason}.", icon=":material/flag:")
+
+
+def shared_note(sess) -> None:
+    """Under the status bar, when others on this server are on the same listed run (not in a room)."""
+    run = getattr(sess, "shared", None)
+    others = run.watchers() - 1 if run is not None and run.key is not None and sess.loaded is None else 0
+    if others > 0 and state.room() is None:
+        st.caption(f"Shared run: {others} other session(s) on this server show this same run (same settings, seed "
+                   "and data), trained once for all of you. Step, ×10, Reset or any setting gives you your own copy.")
 
 
 def fmt(v) -> str:

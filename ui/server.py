@@ -37,8 +37,20 @@ def training_gate() -> TrainingGate:
 
 @st.cache_resource
 def shared_runs() -> RunRegistry:
-    """The server's runs shared by every session opened on the same config and data."""
-    return RunRegistry()
+    """The server's runs shared by every session opened on the same config and data; a run is joined only
+    while a session on it is connected (a closed tab's session lingers until its TTL)."""
+    return RunRegistry(alive=_connected)
+
+
+def _connected(sess) -> bool:
+    """Is the browser of ``sess`` (a PlaySession; ``client`` = its Streamlit session id) connected?"""
+    client = getattr(sess, "client", None)
+    try:
+        from streamlit.runtime import Runtime
+
+        return client is None or not Runtime.exists() or Runtime.instance().is_active_session(client)
+    except Exception:  # noqa: BLE001 - another Streamlit: count it as watching
+        return True
 
 
 @st.cache_resource

@@ -79,8 +79,11 @@ def test_two_students_follow_the_teacher_within_one_redraw(server_url, browser, 
             wait_until(lambda pg=pg: counter(pg) == counter(teacher))
         # the teacher opens another page: the students are taken there
         teacher.locator("[data-testid=stSidebarNav] a", has_text="Hidden states").click()
-        for pg in students:
-            wait_until(lambda pg=pg: pg.url.split("?")[0].endswith("/hidden_states"))
+        for k, pg in enumerate(students):
+            try:
+                pg.get_by_role("heading", name="Hidden states").wait_for()
+            finally:
+                pg.screenshot(path=str(artifacts_dir / f"rooms-student{k}-page-1280.png"))
         # one student tries it alone: their steps are theirs; the teacher's run and the other student stay
         me, other = students
         me.get_by_role("button", name="Try it myself").click()

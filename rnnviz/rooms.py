@@ -4,8 +4,9 @@
 (a student, numbered in the order they joined: "#1", "#2", ...). The room name is the only secret.
 
 - A following student is on the leader's current run (``PlaySession.follow``: the run's one history,
-  no copy), plays when the leader plays, and is shown the leader's page and preset; :func:`follow_leader`
-  does this on every redraw, so a follower is at most one redraw behind.
+  no copy), shows it playing when the leader plays, and is shown the leader's page and preset;
+  :func:`follow_leader` does this on every redraw, so a follower is at most one redraw behind. Only the
+  leader's ticks train the leader's run (ui/live.py), so the leader's Pause stops it exactly.
 - A student can never change the leader's run: while following, every control is locked (ui/rooms.py),
   and even an action that got through would copy the run first (rnnviz/session.py, copy-on-write).
 - "Try it myself" (:meth:`Room.branch`): a private copy of the run at its current step, every control

@@ -73,8 +73,8 @@ def sync(page: str) -> None:
         return
     st.session_state[state.PRESET_KEY] = room.preset
     target = _page_of(room.page) if room.page else None
-    if target is not None and room.page != page:
-        st.switch_page(target[0])
+    if target is not None and room.page != page:  # the link's parameters go along (switch_page clears them)
+        st.switch_page(target[0], query_params=state.url_params(sess.live_config, room.preset))
 
 
 def refresh() -> None:

@@ -13,7 +13,7 @@
   back; "Rejoin" (:meth:`Room.rejoin`): back on the leader's run at the next redraw.
 - The teacher sees :meth:`Room.census`: how many students are in the room and which of them branched.
 - Leadership: the newest session that opens the teacher link leads (a teacher who reloads the tab keeps
-  the room); the one it replaces becomes a student.
+  the room); the one it replaces, if its tab is still open, follows as a student from its next run.
 - Sessions are held weakly: a closed tab leaves the room when its session goes (the session TTL), and
   :meth:`RoomRegistry.sweep` drops rooms with nobody in them.
 """
@@ -86,13 +86,11 @@ class Room:
         self.preset: str | None = None  # the preset the leader's run came from (None: custom settings)
 
     def lead(self, session) -> None:
-        """``session`` leads from now on (it stops being a student); a previous leader becomes one."""
+        """``session`` leads from now on (it stops being a student). The session it replaces (most often the
+        same teacher's reloaded tab) is not counted as a student unless it joins again (:func:`follow_leader`)."""
         with self._lock:
-            old = self.leader_locked()
             self._members.pop(session, None)
             self._leader = weakref.ref(session)
-            if old is not None and old is not session:
-                self._add(old)
 
     def leader_locked(self):
         return self._leader() if self._leader is not None else None

@@ -18,6 +18,7 @@ from ui import state
 from ui.server import rooms
 from ui.text import md_escape
 
+LED_KEY = "rnnviz.room_led"  # this session has claimed the room's lead once (a teacher link claims it once)
 SEEN_KEY = "rnnviz.room_seen"  # what the student's app last drew: (doing, run id, page, preset)
 
 
@@ -37,8 +38,8 @@ def following() -> bool:
 def watching() -> bool:
     """True for a student who has not branched (following, or waiting for the teacher): the live area then
     redraws every tick, playing or not, to pick up what the teacher does."""
-    room, role = current()
-    if room is None or role == TEACHER:
+    room, _ = current()
+    if room is None or room.is_leader(state.session()):
         return False
     member = room.member(state.session())
     return member is None or not member.branched
@@ -62,9 +63,10 @@ def sync(page: str) -> None:
     if room is None:
         return
     sess = state.session()
-    if role == TEACHER:
-        if not room.is_leader(sess):
-            room.lead(sess)
+    if role == TEACHER and not st.session_state.get(LED_KEY):
+        room.lead(sess)  # once: a newer teacher tab takes over, and this one then follows it
+        st.session_state[LED_KEY] = True
+    if room.is_leader(sess):
         room.page, room.preset = page, state.preset_name()
         st.session_state[state.FOLLOWING_KEY] = False
         return
@@ -120,12 +122,12 @@ def _rejoin() -> None:
 
 def banner() -> None:
     """The room line at the top of every page (nothing outside a room)."""
-    room, role = current()
+    room, _ = current()
     if room is None:
         return
     name = md_escape(room.name)
     with st.container(horizontal=True, vertical_alignment="center", key="room-banner"):
-        if role == TEACHER:
+        if room.is_leader(state.session()):
             census = room.census()
             who = ", ".join(f"#{n}" for n in census.branched)
             tried = f"; trying it themselves: {who}" if who else "; all following you"

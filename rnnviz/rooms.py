@@ -84,6 +84,7 @@ class Room:
         self._next = 1
         self.page: str | None = None  # the leader's page (a url path), None until the leader has drawn one
         self.preset: str | None = None  # the preset the leader's run came from (None: custom settings)
+        self.run = None  # the leader's run as last drawn (a reloaded teacher tab takes it back)
 
     def lead(self, session) -> None:
         """``session`` leads from now on (it stops being a student). The session it replaces (most often the

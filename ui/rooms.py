@@ -64,10 +64,13 @@ def sync(page: str) -> None:
         return
     sess = state.session()
     if role == TEACHER and not st.session_state.get(LED_KEY):
+        previous = room.run
         room.lead(sess)  # once: a newer teacher tab takes over, and this one then follows it
         st.session_state[LED_KEY] = True
+        if previous is not None and previous is not sess.shared and previous.config == sess.live_config:
+            sess.follow(previous)  # a reload of the same link: the class's run, where it was
     if room.is_leader(sess):
-        room.page, room.preset = page, state.preset_name()
+        room.page, room.preset, room.run = page, state.preset_name(), sess.shared
         st.session_state[state.FOLLOWING_KEY] = False
         return
     doing = follow_leader(room, sess)

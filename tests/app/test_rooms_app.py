@@ -102,3 +102,13 @@ def test_the_share_page_builds_the_teachers_and_the_students_links():
     assert [e.value for e in at.error] == [
         "room must be 1 to 40 letters, digits, '-' or '\\_', starting with a letter or digit, got 'no spaces'"]
     assert not [c.value for c in at.code if "room=" in c.value]
+
+
+def test_a_reloaded_teacher_tab_takes_the_classs_run_back_where_it_was():
+    teacher = open_app({**SMALL, "room": "r2", "role": "teacher"})
+    teacher.button(key="ctl.step10").click().run()  # the teacher's own run, at step 10
+    student = open_app({"room": "r2"})
+    student.button(key="room.branch").click().run()  # nobody else is on the teacher's run now
+    again = open_app({**SMALL, "room": "r2", "role": "teacher"})  # the teacher reloads the tab
+    assert session(again).trainer is session(teacher).trainer and session(again).current_step == 10
+    assert "you lead" in again.info[0].value

@@ -446,8 +446,9 @@ class PlaySession:
         """A tick of a session on a shared run whose window another session has claimed: nothing to train,
         so it returns at once without taking the run's lock (which the training tick holds). None: tick."""
         run = self.shared
-        if run is None or not self.playing or time.monotonic() - run.last_tick >= TICK_WINDOW_SECONDS:
-            return None
+        if run is None or not self.playing or run.watchers() < 2 \
+                or time.monotonic() - run.last_tick >= TICK_WINDOW_SECONDS:
+            return None  # alone on a run, a session ticks at its own pace, as before sharing
         reason = self._trainer.stop_reason if self._trainer.state in ("diverged", "finished") else ""
         self.playing = not reason
         self._log("tick", 0)

@@ -35,6 +35,14 @@ def counter(page) -> int | None:
         return None
 
 
+def stable(page, quiet: float = 1.5) -> int | None:
+    """The counter when it reads the same twice ``quiet`` s apart (a page shows its last drawing until the
+    new one replaces it, so one read right after a click may be the old value), else None."""
+    first = counter(page)
+    time.sleep(quiet)
+    return first if first is not None and counter(page) == first else None
+
+
 def redraws_until(page, at_least: int, timeout: float = 60.0) -> int:
     """How many times the student's counter changed (redraws that moved it) until it showed >= at_least."""
     last, changes = counter(page), 0
@@ -75,7 +83,7 @@ def test_two_students_follow_the_teacher_within_one_redraw(server_url, browser, 
         students[0].screenshot(path=str(artifacts_dir / "rooms-student-1280.png"))
         strip_button(teacher, "Pause").click()
         strip_button(teacher, "Play").wait_for()
-        final = wait_until(lambda: (a := counter(teacher)) is not None and a == counter(teacher) and a)
+        final = wait_until(lambda: stable(teacher))
         for pg in students:
             wait_until(lambda pg=pg: counter(pg) == counter(teacher))
         # the teacher opens another page: the students are offered it at their next redraw, and go there
@@ -93,6 +101,8 @@ def test_two_students_follow_the_teacher_within_one_redraw(server_url, browser, 
         me.get_by_role("button", name="Try it myself").click()
         strip_button(me, "Step").wait_for()
         wait_until(lambda: strip_button(me, "Step").is_enabled())
+        mine = wait_until(lambda: stable(me))
+        assert mine == final  # the copy starts at the teacher's step
         strip_button(me, "Step").click()
         wait_until(lambda: counter(me) == final + 1)
         assert counter(teacher) == final and counter(other) == final

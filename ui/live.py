@@ -156,7 +156,8 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
         registered = st.session_state.get(INTERVAL_KEY)
-        if (sess.playing or student) and registered and not 0.67 < tick_interval() / registered < 1.5:
+        # (not for a student: a whole-app rerun requested from this fragment can blank the page, see ui/rooms.py)
+        if sess.playing and not student and registered and not 0.67 < tick_interval() / registered < 1.5:
             st.rerun()  # the load changed: register the fragment again with the new interval
 
     area()

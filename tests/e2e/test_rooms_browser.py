@@ -89,7 +89,7 @@ def test_two_students_follow_the_teacher_within_one_redraw(server_url, browser, 
         # the teacher opens another page: the students are offered it at their next redraw, and go there
         teacher.locator("[data-testid=stSidebarNav] a", has_text="Hidden states").click()
         for k, pg in enumerate(students):
-            link = pg.get_by_role("link", name="The teacher is on Hidden states: go there")
+            link = pg.get_by_text("The teacher is on Hidden states: go there")
             link.wait_for()
             link.click()
             try:

@@ -103,9 +103,9 @@ def test_two_students_follow_the_teacher_within_one_redraw(server_url, browser, 
         wait_until(lambda: strip_button(me, "Step").is_enabled())
         mine = wait_until(lambda: stable(me))
         assert mine == final  # the copy starts at the teacher's step
-        strip_button(me, "Step").click()
-        wait_until(lambda: counter(me) == final + 1)
-        assert counter(teacher) == final and counter(other) == final
+        # Step on the copy (clicked again if a click lands during a redraw and is lost, as in test_flows.py)
+        wait_until(lambda: (counter(me) or 0) > final or strip_button(me, "Step").click(), timeout=90, every=5)
+        assert stable(teacher) == final and stable(other) == final  # the teacher's run did not move
         teacher.reload()
         wait_for_app(teacher)
         teacher.get_by_text("trying it themselves: #").wait_for()

@@ -7,7 +7,6 @@ from ui import cellview, instruments, language, live, widgets
 from ui.frame import ensure_frame
 
 ensure_frame()  # before anything is drawn: app.py must frame this page (see ui/frame.py)
-
 widgets.header("Hidden states",
                "Each column is one timestep t of a fixed probe sequence, each row one hidden unit; colour is h_t. "
            "Scrub the training step to see how the same sequence is represented as the network learns.")
@@ -23,9 +22,10 @@ def render(sess) -> None:
     x = hist.probe["x"][sample]  # (L, I)
     bounded = cells.get(config.cell).nonlinearity == "tanh"  # h_t in [-1, 1]; a ReLU RNN's h_t is unbounded
     task = sess.trainer.task  # the input strip speaks the task's language (value/marker, symbols, characters)
+    shared = widgets.shared_view(sess, rec.step, layer, direction, sample)  # one build for every session
     cellview.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
                                         bounded=bounded, input_names=task.input_names, symbols=task.symbols),
-                   "hidden.heatmap", "hidden", download_name="hidden-states",
+                   "hidden.heatmap", "hidden", download_name="hidden-states", share=shared,
                    csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
                                                  sample=sample))
     instruments.show("hidden", sess, view)
@@ -33,9 +33,9 @@ def render(sess) -> None:
     language.hidden_views(sess, view)  # char-LM: find units that follow a class, text coloured by a unit
     if rec.cell is not None:
         c = rec.cell[layer, direction, sample].astype("float32")
-        widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",
-                                           bounded=False),
-                      key="hidden.cell", download_name="cell-states",
+        widgets.chart(lambda: plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",
+                                                   bounded=False),
+                      key="hidden.cell", download_name="cell-states", share=shared,
                       csv=lambda: io.history_to_csv(hist, "cell", step=rec.step, layer=layer,
                                                     direction=direction, sample=sample))
     dims = st.radio("Trajectory", (2, 3), horizontal=True, key="hidden.pca_k",

@@ -22,6 +22,9 @@ trains makes the tick stop after its current step (``_train_for``'s ``interrupte
 lock, and is then applied exactly once. The pages read the run while holding the same lock
 (:attr:`PlaySession.lock`), so they never see a half-appended step.
 
+Shared runs (``PlaySession(registry=...)``, issue 13): sessions on the same config and data read one run
+trained once; the rules (who trains, copy-on-write, locking, freeing) are in rnnviz/shared.py's docstring.
+
 Compute budget: a session given a :class:`rnnviz.capacity.TrainingGate` (``gate=``) trains, builds
 runs and computes the Jacobian only while holding one of the server's training slots, and holds it
 for a bounded amount of work each time (one tick's budget, one run build, one capped Jacobian).
@@ -41,10 +44,13 @@ from dataclasses import dataclass, field
 from rnnviz import branches
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
+from rnnviz.shared import RunLock as _Guard
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
 MAX_STEPS_PER_TICK = 64  # bounds a tick on tiny models (keeps frames meaningful)
+#: A shared run trains at most once per this many seconds of ticks, whichever of its sessions ticks first.
+TICK_WINDOW_SECONDS = 0.8 * TICK_SECONDS
 COMPARE_CELLS = ("rnn_tanh", "lstm", "gru")
 #: How long a blocking action (build a run, Step outside the play loop, the Jacobian) waits for a slot.
 COMPUTE_WAIT_SECONDS = 30.0
@@ -105,29 +111,6 @@ def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
         if time.perf_counter() - start >= budget or interrupted():
             break
     return steps, time.perf_counter() - start
-
-
-class _Guard:
-    """A session's lock plus a count of actions waiting for it (a training tick yields to them)."""
-
-    def __init__(self):
-        self.lock = threading.RLock()
-        self._count = threading.Lock()
-        self.waiting = 0
-
-    @contextlib.contextmanager
-    def action(self):
-        with self._count:
-            self.waiting += 1
-        try:
-            self.lock.acquire()
-        finally:
-            with self._count:
-                self.waiting -= 1
-        try:
-            yield
-        finally:
-            self.lock.release()
 
 
 def _yield(guard: _Guard | None, gate, owner) -> bool:
@@ -222,10 +205,12 @@ class PlaySession:
     trained (tick, step), the config (set_config) or None; a headless replay of it rebuilds the run.
     """
 
-    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0):
+    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
+                 registry=None):
         self._guard = _Guard()
         self.gate = gate
         self.owner = f"session-{id(self):x}"
+        self._token = object()  # a SharedRun this session owns has owner=_token (no reference to the session)
         self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
@@ -233,9 +218,73 @@ class PlaySession:
         self.loaded: RecordedRun | None = None
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
-        self._trainer = self._build(self._config, data)
-        self._runs = branches.Runs(self._trainer)  # the original and its branches; _trainer is the shown one
+        self.registry = registry  # an rnnviz.shared.RunRegistry: runs shared server-wide (None: all private)
+        self.shared = None  # the rnnviz.shared.SharedRun this session is on (with ``registry``), else None
         self._loaded_runs: branches.Runs | None = None  # a loaded file's runs while browsing it
+        if registry is None:
+            self._trainer = self._build(self._config, data)
+            self._runs = branches.Runs(self._trainer)  # the original and its branches; _trainer is the shown one
+        else:
+            from rnnviz.shared import run_key
+
+            self._join(registry.get_or_build(run_key(self._config, data),
+                                         lambda: self._wrap(self._build(self._config, data), None, data)))
+
+    # -- shared runs (rnnviz/shared.py; the rules are in this module's docstring) -------------------
+    def _wrap(self, trainer, owner, data):
+        from rnnviz.shared import SharedRun
+
+        return SharedRun(trainer=trainer, config=trainer.config, data=data, guard=_Guard(),
+                         rate=_Rate(), owner=owner)
+
+    def _join(self, run) -> None:
+        """Read (and tick) ``run`` from now on: its trainer, its lock, its rate."""
+        if self.shared is not None:
+            self.shared.members.discard(self)
+        self.shared = run
+        run.members.add(self)
+        self._trainer, self._config, self.data = run.trainer, run.config, run.data
+        self._guard.target = run.guard
+        self.rate = run.rate
+        self._runs = branches.Runs(run.trainer)  # a run joined or copied has no branches (branching owns it)
+
+    def _own(self) -> None:
+        """Before changing the run: a run this session does not own becomes a private copy of it, at its
+        current step (copy-on-write; called holding the run's lock, so the copy is consistent)."""
+        run = self.shared
+        if run is None or run.owner is self._token:
+            return
+        import copy
+
+        with _compute(self.gate, self.owner, "copying the shared run"):
+            trainer = copy.deepcopy(run.trainer)
+        self._join(self._wrap(trainer, self._token, run.data))
+        self.playing = False
+
+    def _private(self, trainer) -> None:
+        """Use a freshly built ``trainer`` as this session's own run."""
+        if self.registry is None:
+            self._trainer = trainer
+            self._runs = branches.Runs(trainer)  # a new experiment: the old run's branches go with it
+        else:
+            self._join(self._wrap(trainer, self._token, self.data))
+
+    def follow(self, run) -> None:
+        """Show ``run`` (a room leader's run), read-only: any change this session makes copies it first."""
+        if self.shared is run:
+            return  # already on it: no action (an action would make a tick training the run stop early)
+        with self._guard.action():
+            if self.shared is not run:
+                self._join(run)
+                self.loaded = None
+                self._jacobians = {}
+
+    def try_it_myself(self) -> None:
+        """A private copy of the run at its current step ("try it myself" in a room); paused."""
+        with self._guard.action():
+            self._own()
+            self.playing = False
+            self._log("try_it_myself")
 
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
@@ -288,8 +337,8 @@ class PlaySession:
                 self.rate.clear()
                 return True
             trainer = self._build(config, data)  # may raise: then nothing changed
-            self._config, self.data, self._trainer = config, data, trainer
-            self._runs = branches.Runs(trainer)  # a new experiment: the old run's branches go with it
+            self._config, self.data = config, data
+            self._private(trainer)
             self.loaded = None
             self._stop()
             self._log("set_config", config)
@@ -326,6 +375,7 @@ class PlaySession:
         knobs ``changes`` (BRANCH_KNOBS only), and show the branch. The other runs wait where they are."""
         with self._guard.action():
             self._check_live("branching")
+            self._own()  # a shared run is copied first: branching never changes a run others read
             parent = self._runs.current
             config = parent.config.replace(**(changes or {}))
             name = name or self._runs.next_name()
@@ -342,6 +392,7 @@ class PlaySession:
         (RnnvizError for a knob a branch cannot change; the branch is then left as it was)."""
         with self._guard.action():
             self._check_live("changing a branch")
+            self._own()
             run = self._runs.current
             if run.parent is None:
                 raise RnnvizError(f"set_branch_config needs a branch to be shown, got the original run {run.name!r}")
@@ -408,6 +459,7 @@ class PlaySession:
             self._check_live("step")
             if not isinstance(n, int) or n < 1:
                 raise RnnvizError(f"steps must be >= 1, got {n}")
+            self._own()
             done, seconds = 0, 0.0
             while done < n:
                 with _compute(self.gate, self.owner, "training a step"):
@@ -424,6 +476,7 @@ class PlaySession:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
         with self._guard.action():
             self._check_live("reset")
+            self._own()
             with _compute(self.gate, self.owner, "resetting the run"):
                 self._trainer.reset()
                 self._trainer.step(1)
@@ -442,23 +495,44 @@ class PlaySession:
 
         Yields at once to an action (pause, reset, ...) that arrives while it trains: the tick stops
         after its current step, so the action is applied before the next one."""
-        with self.lock:
+        early = self._read_tick()  # a shared run trained in this window by another session: no lock needed
+        if early is not None:
+            return early
+        with self._guard.hold():
             if not self.playing or self.loaded is not None:
                 self._log("tick", 0)
                 return TickResult(0, 0.0, None)
+            run, owner = self.shared, self.owner
+            if run is not None:  # a shared run trains once per tick window, whichever session ticks first
+                owner, early = run.name, self._read_tick()
+                if early is not None:
+                    return early
+                run.last_tick = time.monotonic()  # claimed: the others in this window read without the lock
             gate = self.gate
-            with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
+            with contextlib.nullcontext(True) if gate is None else gate.slot(owner, wait) as admitted:
                 if not admitted:
                     self._log("tick", 0)
                     return TickResult(0, 0.0, None, queued=True)
                 steps, seconds = _train_for([self._trainer], budget, max_steps, record="cadence",
-                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
+                                            interrupted=lambda: _yield(self._guard, gate, owner))
             self.rate.add(steps, seconds)
             self._log("tick", steps)
             reason = self._stop_reason()
             if reason:
                 self.playing = False
             return TickResult(steps, seconds, reason)
+
+    def _read_tick(self) -> TickResult | None:
+        """A tick of a session on a shared run whose window another session has claimed: nothing to train,
+        so it returns at once without taking the run's lock (which the training tick holds). None: tick."""
+        run = self.shared
+        if run is None or not self.playing or run.watchers() < 2 \
+                or time.monotonic() - run.last_tick >= TICK_WINDOW_SECONDS:
+            return None  # alone on a run, a session ticks at its own pace, as before sharing
+        reason = self._trainer.stop_reason if self._trainer.state in ("diverged", "finished") else ""
+        self.playing = not reason
+        self._log("tick", 0)
+        return TickResult(0, 0.0, reason or None)
 
     def _stop_reason(self) -> str | None:
         return self._trainer.stop_reason or None
@@ -483,95 +557,3 @@ class PlaySession:
                 self._jacobians[key] = value
             return self._jacobians[key]
 
-
-class CompareSession:
-    """RNN, LSTM and GRU trained in lockstep on the same task, seed and batches.
-
-    Like :class:`PlaySession`: one lock for every action, compute through ``gate``. A run paused by
-    its watchdog (``pause_grad_norm``) stays paused while the others play; Play all or Step resumes it.
-    """
-
-    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS, *, gate=None):
-        self._guard = _Guard()
-        self.gate = gate
-        self.owner = f"compare-{id(self):x}"
-        self.base = base
-        self.data = data
-        self.cells = tuple(cells)
-        self.playing = False
-        self._resume = False  # the first tick after Play all resumes runs paused by their watchdog
-        self.rate = _Rate()
-        from rnnviz.trainer import Trainer
-
-        self.trainers = {}
-        for c in self.cells:  # one slot per run built: bounded work per acquisition
-            with _compute(gate, self.owner, "building the runs to compare"):
-                t = Trainer(self._config_for(base, c), data=data)
-                t.step(1)  # step 0 of each cell, shown at once
-            self.trainers[c] = t
-
-    @property
-    def lock(self) -> threading.RLock:
-        return self._guard.lock
-
-    @staticmethod
-    def _config_for(base: ExperimentConfig, cell: str) -> ExperimentConfig:
-        changes = {"cell": cell}
-        if cell != "lstm":
-            changes["forget_bias"] = "default"
-        if base.init == "identity" and cell != "rnn_relu":
-            changes["init"] = "default"
-        return base.replace(**changes)
-
-    def matches(self, base: ExperimentConfig, data=None) -> bool:
-        return base == self.base and data is self.data
-
-    def play(self) -> None:
-        with self._guard.action():
-            self.playing, self._resume = True, True
-
-    def pause(self) -> None:
-        with self._guard.action():
-            self.playing = False
-
-    def step(self, n: int = 1) -> TickResult:
-        """n steps of every run (a run paused by its watchdog resumes: the user asked)."""
-        with self._guard.action():
-            done, seconds = 0, 0.0
-            while done < n:
-                with _compute(self.gate, self.owner, "training the compared runs"):
-                    k, t = _train_for(list(self.trainers.values()),
-                                      TRAIN_BUDGET_SECONDS if self.gate else math.inf, n - done)
-                done, seconds = done + k, seconds + t
-                if k == 0:
-                    break
-            self.rate.add(done, seconds)
-            return TickResult(done, seconds, None)
-
-    def tick(self, budget: float = TRAIN_BUDGET_SECONDS, max_steps: int = MAX_STEPS_PER_TICK, *,
-             wait: float = 0.0) -> TickResult:
-        with self.lock:
-            if not self.playing:
-                return TickResult(0, 0.0, None)
-            gate = self.gate
-            with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
-                if not admitted:
-                    return TickResult(0, 0.0, None, queued=True)
-                steps, seconds = _train_for(list(self.trainers.values()), budget, max_steps, resume=self._resume,
-                                            record="cadence",
-                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
-            self._resume = False
-            self.rate.add(steps, seconds)
-            if steps == 0:
-                self.playing = False
-                return TickResult(0, seconds, "all runs stopped")
-            return TickResult(steps, seconds, None)
-
-    def reset(self) -> None:
-        with self._guard.action():
-            for t in self.trainers.values():
-                with _compute(self.gate, self.owner, "resetting the compared runs"):
-                    t.reset()
-                    t.step(1)
-            self.playing = False
-            self.rate.clear()

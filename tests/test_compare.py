@@ -4,7 +4,7 @@ import numpy as np
 
 from rnnviz import analysis, compare
 from rnnviz.config import ExperimentConfig
-from rnnviz.session import CompareSession
+from rnnviz.lockstep import CompareSession
 
 
 def _session(**kw) -> CompareSession:

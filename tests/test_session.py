@@ -10,7 +10,8 @@ import pytest
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.io import load_run, run_to_bytes
-from rnnviz.session import CompareSession, PlaySession
+from rnnviz.lockstep import CompareSession
+from rnnviz.session import PlaySession
 from rnnviz.trainer import Trainer, limit_threads
 
 limit_threads(1)

@@ -33,9 +33,13 @@ def chart(fig, key: str, page: str, **kwargs) -> None:
             st.session_state[keys["unit"]] = int(points[0]["y"])
             st.session_state[keys["open"]] = True
 
-    # While training plays the chart is resent twice a second: no click layer then (it about doubles the bytes).
-    clickable = plots.click_layer(fig, CLICK_POINTS) if not state.session().playing else fig
-    widgets.chart(clickable, key, on_select=picked, **kwargs)
+    # While training plays the chart is resent twice a second: no click layer then (it about doubles the bytes),
+    # and the figure may come from the shared cache (``share``: one build for every session on the run).
+    if state.session().playing:
+        widgets.chart(fig, key, **kwargs)
+    else:
+        kwargs.pop("share", None)
+        widgets.chart(plots.click_layer(fig, CLICK_POINTS), key, on_select=picked, **kwargs)
 
 
 def _forward(sess, sample: int):

@@ -1,7 +1,10 @@
 """Server-wide resources of the app (one per server process, shared by every session).
 
 - :func:`training_gate`: the cap on sessions training at once (``rnnviz.capacity.TrainingGate``).
-- :func:`session_sweeper`: a thread that frees closed tabs' sessions once their TTL has passed.
+- :func:`session_sweeper`: a thread that frees closed tabs' sessions once their TTL has passed, then the
+  shared runs and rooms nobody is on any more.
+- :func:`shared_runs`, :func:`figure_cache`, :func:`rooms`: runs shared by sessions on the same config and
+  data, serialised figures every session reuses, follow-the-teacher rooms (issue 13).
 
 Imports no other ui module, so ``ui.state`` and ``ui.live`` can both use it without a cycle.
 """
@@ -17,6 +20,8 @@ import time
 import streamlit as st
 
 from rnnviz.capacity import TrainingGate
+from rnnviz.rooms import RoomRegistry
+from rnnviz.shared import FigureCache, RunRegistry
 
 #: How often closed tabs' sessions are looked for (they go once server.disconnectedSessionTTL has passed).
 SWEEP_SECONDS = 10.0
@@ -28,6 +33,36 @@ _LOG = logging.getLogger(__name__)
 def training_gate() -> TrainingGate:
     """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
     return TrainingGate()
+
+
+@st.cache_resource
+def shared_runs() -> RunRegistry:
+    """The server's runs shared by every session opened on the same config and data; a run is joined only
+    while a session on it is connected (a closed tab's session lingers until its TTL)."""
+    return RunRegistry(alive=_connected)
+
+
+def _connected(sess) -> bool:
+    """Is the browser of ``sess`` (a PlaySession; ``client`` = its Streamlit session id) connected?"""
+    client = getattr(sess, "client", None)
+    try:
+        from streamlit.runtime import Runtime
+
+        return client is None or not Runtime.exists() or Runtime.instance().is_active_session(client)
+    except Exception:  # noqa: BLE001 - another Streamlit: count it as watching
+        return True
+
+
+@st.cache_resource
+def figure_cache() -> FigureCache:
+    """Serialised figures, built once per (run, step, chart, view) for every session that shows them."""
+    return FigureCache()
+
+
+@st.cache_resource
+def rooms() -> RoomRegistry:
+    """The server's follow-the-teacher rooms (``?room=NAME``)."""
+    return RoomRegistry()
 
 
 @st.cache_resource
@@ -46,11 +81,14 @@ def session_sweeper() -> threading.Thread | None:
         _LOG.info("rnnviz: no session storage to sweep", exc_info=True)
         return None
 
+    runs, room_registry = shared_runs(), rooms()  # read here, in a script run: the thread has no script context
+
     def sweep() -> None:
         while True:
             time.sleep(SWEEP_SECONDS)
             try:
                 sweep_closed_sessions(lock, cache)
+                sweep_shared(runs, room_registry)
             except Exception:  # noqa: BLE001 - the sweeper must never die
                 _LOG.warning("rnnviz: session sweep failed", exc_info=True)
 
@@ -69,6 +107,17 @@ def sweep_closed_sessions(lock, cache) -> int:
         gc.collect()
         _trim_heap()
     return before - after
+
+
+def sweep_shared(runs: RunRegistry, room_registry: RoomRegistry) -> int:
+    """Unlist the shared runs nobody watches and drop the rooms nobody is in (their sessions went with the
+    TTL already, so no second wait); returns how many runs went."""
+    gone = runs.sweep(ttl=0.0)
+    room_registry.sweep()
+    if gone:
+        gc.collect()
+        _trim_heap()
+    return gone
 
 
 def _trim_heap() -> None:

@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rnnviz.capacity import ServerBusy
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 
@@ -135,19 +136,34 @@ def _yield(guard: _Guard | None, gate, owner) -> bool:
     return (guard is not None and guard.waiting > 0) or (gate is not None and gate.should_yield(owner))
 
 
+def queued_text(what: str, others: int) -> str:
+    """What a session waiting for a training slot is told (``others``: runs training or queued ahead)."""
+    return (f"Queued: the server is busy with {others} other run(s); {what} starts as soon as a training "
+            f"slot is free (waiting up to {COMPUTE_WAIT_SECONDS:g} s).")
+
+
 @contextlib.contextmanager
-def _compute(gate, owner, what: str):
+def _compute(gate, owner, what: str, notify: Callable[[str], None] | None = None):
     """Hold a training slot for a bounded piece of blocking work (no gate: run at once), waiting up to
-    ``COMPUTE_WAIT_SECONDS`` for it in the server's first-come-first-served line."""
+    ``COMPUTE_WAIT_SECONDS`` for it in the server's first-come-first-served line; when no slot is free
+    at once, ``notify(queued_text(...))`` says so before the wait (the app shows it as a toast)."""
     if gate is None:
         yield
         return
     timeout = COMPUTE_WAIT_SECONDS
-    with gate.slot(owner, timeout) as admitted:
-        if not admitted:
-            raise RnnvizError(f"{what} must wait for one of the server's {gate.slots} training slot(s), "
-                              f"got none free within {timeout:g} s (the server is busy); try again")
+    admitted = gate.acquire(owner, 0.0)
+    if not admitted:
+        if notify is not None:
+            notify(queued_text(what, gate.active + max(gate.position(owner), 0)))
+        admitted = gate.acquire(owner, timeout)  # the place in line was kept
+    if not admitted:
+        gate.leave(owner)  # the action is given up: it no longer holds a place in line
+        raise ServerBusy(f"{what} must wait for one of the server's {gate.slots} training slot(s), "
+                         f"got none free within {timeout:g} s (the server is busy); try again")
+    try:
         yield
+    finally:
+        gate.release(owner)
 
 
 class RecordedRun:
@@ -216,9 +232,11 @@ class PlaySession:
     trained (tick, step), the config (set_config) or None; a headless replay of it rebuilds the run.
     """
 
-    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0):
+    def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
+                 notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
         self.gate = gate
+        self.notify = notify  # told "queued: ..." when an action must wait for a training slot
         self.owner = f"session-{id(self):x}"
         self._config = config or ExperimentConfig()
         self.data = data
@@ -232,7 +250,7 @@ class PlaySession:
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
 
-        with _compute(self.gate, self.owner, "building the run"):
+        with _compute(self.gate, self.owner, "building the run", self.notify):
             trainer = Trainer(config, data=data)
             trainer.history.max_bytes = LIVE_HISTORY_BYTES
             trainer.step(1)  # step 0: the untrained network, shown at once
@@ -333,7 +351,7 @@ class PlaySession:
                 raise RnnvizError(f"steps must be >= 1, got {n}")
             done, seconds = 0, 0.0
             while done < n:
-                with _compute(self.gate, self.owner, "training a step"):
+                with _compute(self.gate, self.owner, "training a step", self.notify if done == 0 else None):
                     k, t = _train_for([self._trainer], TRAIN_BUDGET_SECONDS if self.gate else math.inf,
                                       n - done, interrupted=lambda: _yield(None, self.gate, self.owner))
                 done, seconds = done + k, seconds + t
@@ -347,11 +365,18 @@ class PlaySession:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
         with self._guard.action():
             self._check_live("reset")
-            with _compute(self.gate, self.owner, "resetting the run"):
+            with _compute(self.gate, self.owner, "resetting the run", self.notify):
                 self._trainer.reset()
                 self._trainer.step(1)
             self._stop()
             self._log("reset")
+
+    def compute(self, what: str, fn: Callable, *args):
+        """``fn(*args)`` inside one of the server's training slots (waiting up to COMPUTE_WAIT_SECONDS,
+        saying so via ``notify``, then ServerBusy): bounded work that is not the run's, such as parsing an
+        upload. The session's lock is not held: the live run plays on meanwhile."""
+        with _compute(self.gate, f"{self.owner}:compute", what, self.notify):  # a tick may hold self.owner's
+            return fn(*args)
 
     @property
     def current_step(self) -> int:
@@ -399,7 +424,7 @@ class PlaySession:
             trainer = self._trainer
             key = (id(trainer), trainer.step_count, layer, direction, sample)
             if key not in self._jacobians:
-                with _compute(self.gate, self.owner, "the measured Jacobian"):
+                with _compute(self.gate, self.owner, "the measured Jacobian", self.notify):
                     value = jacobian_norms(trainer.model.rnn, trainer.probe.x, layer=layer,
                                            direction=direction, sample=sample)
                 self._jacobians = {k: v for k, v in self._jacobians.items() if k[:2] == key[:2]}
@@ -414,9 +439,11 @@ class CompareSession:
     its watchdog (``pause_grad_norm``) stays paused while the others play; Play all or Step resumes it.
     """
 
-    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS, *, gate=None):
+    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS, *, gate=None,
+                 notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
         self.gate = gate
+        self.notify = notify
         self.owner = f"compare-{id(self):x}"
         self.base = base
         self.data = data
@@ -428,7 +455,7 @@ class CompareSession:
 
         self.trainers = {}
         for c in self.cells:  # one slot per run built: bounded work per acquisition
-            with _compute(gate, self.owner, "building the runs to compare"):
+            with _compute(gate, self.owner, "building the runs to compare", notify if c == self.cells[0] else None):
                 t = Trainer(self._config_for(base, c), data=data)
                 t.step(1)  # step 0 of each cell, shown at once
             self.trainers[c] = t
@@ -462,7 +489,7 @@ class CompareSession:
         with self._guard.action():
             done, seconds = 0, 0.0
             while done < n:
-                with _compute(self.gate, self.owner, "training the compared runs"):
+                with _compute(self.gate, self.owner, "training the compared runs", self.notify if done == 0 else None):
                     k, t = _train_for(list(self.trainers.values()),
                                       TRAIN_BUDGET_SECONDS if self.gate else math.inf, n - done)
                 done, seconds = done + k, seconds + t
@@ -493,7 +520,7 @@ class CompareSession:
     def reset(self) -> None:
         with self._guard.action():
             for t in self.trainers.values():
-                with _compute(self.gate, self.owner, "resetting the compared runs"):
+                with _compute(self.gate, self.owner, "resetting the compared runs", self.notify):
                     t.reset()
                     t.step(1)
             self.playing = False

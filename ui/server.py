@@ -2,6 +2,7 @@
 
 - :func:`training_gate`: the cap on sessions training at once (``rnnviz.capacity.TrainingGate``).
 - :func:`session_sweeper`: a thread that frees closed tabs' sessions once their TTL has passed.
+- :func:`wait_notice`: how a session waiting for a training slot says so.
 
 Imports no other ui module, so ``ui.state`` and ``ui.live`` can both use it without a cycle.
 """
@@ -28,6 +29,13 @@ _LOG = logging.getLogger(__name__)
 def training_gate() -> TrainingGate:
     """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
     return TrainingGate()
+
+
+def wait_notice(text: str) -> None:
+    """Tell the user an action waits for a training slot (``PlaySession.notify``: Step, x10, reset,
+    building a run, Compare, an upload). A toast: sent at once, from a button's callback too, while the
+    script waits; it shows for 10 s ("long")."""
+    st.toast(text, icon=":material/hourglass_top:", duration="long")
 
 
 @st.cache_resource

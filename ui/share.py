@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import streamlit as st
 
 from rnnviz import io, uploads
+from rnnviz.capacity import ServerBusy
 from rnnviz.config import FIELDS
 from rnnviz.errors import RnnvizError
 from ui import state, widgets
@@ -175,14 +176,18 @@ def _uploader(label: str, key: str, types: list[str], help: str):
 
 
 def _once(key: str, file, fn):
-    """``fn(bytes)`` for a newly uploaded file, remembered by the file's id (not redone on reruns).
+    """``fn(bytes)`` for a newly uploaded file, in one of the server's training slots (a bounded wait),
+    remembered by the file's id (not redone on reruns). A busy server is not remembered: the next
+    rerun tries again.
 
     Returns ``(result, error_message)``; exactly one of them is None.
     """
     memo = st.session_state.get(f"{key}.memo")
     if memo is None or memo[0] != file.file_id:
         try:
-            memo = (file.file_id, fn(file.getvalue()), None)
+            memo = (file.file_id, state.session().compute("reading the file", fn, file.getvalue()), None)
+        except ServerBusy as err:
+            return None, str(err)
         except RnnvizError as err:
             memo = (file.file_id, None, str(err))
         st.session_state[f"{key}.memo"] = memo
@@ -220,7 +225,10 @@ def render_run_upload() -> None:
         if memo is None or memo[0] != file.file_id:
             name = uploads.display_name(file.name)
             try:
-                history = uploads.read_run(file.getvalue())
+                history = sess.compute("opening the run file", uploads.read_run, file.getvalue())
+            except ServerBusy as err:  # not remembered: the next rerun tries again
+                st.error(md_escape(str(err), 600), icon=":material/hourglass_disabled:")
+                return
             except RnnvizError as err:
                 st.session_state["upload.run.memo"] = (file.file_id, name, str(err))
             else:

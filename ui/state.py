@@ -20,7 +20,7 @@ import streamlit as st
 
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
 from rnnviz.session import CompareSession, PlaySession
-from ui.server import training_gate
+from ui.server import training_gate, wait_notice
 
 SESSION_KEY = "rnnviz.session"
 COMPARE_KEY = "rnnviz.compare"
@@ -92,7 +92,7 @@ def session() -> PlaySession:
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
         st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
-        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate()))
+        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), notify=wait_notice))
     return st.session_state[SESSION_KEY]
 
 
@@ -187,6 +187,6 @@ def compare_session() -> CompareSession:
     base, data = sess.live_config, sess.data
     current = st.session_state.get(COMPARE_KEY)
     if current is None or not current.matches(base, data):
-        current = CompareSession(base, data=data, gate=_gate())
+        current = CompareSession(base, data=data, gate=_gate(), notify=wait_notice)
         st.session_state[COMPARE_KEY] = current
     return current

@@ -86,6 +86,7 @@ class Session:
     queued: int = 0  # "queued" / "busy" notices received
     errors: int = 0
     runs: int = 0  # script runs finished (full and fragment)
+    first_chart: float | None = None  # when the first Plotly chart's delta arrived (time.monotonic())
 
     def __post_init__(self):
         self.ws = None
@@ -171,9 +172,12 @@ class Session:
         kind = el.WhichOneof("type")
         if kind == "metric" and el.metric.label == "Step":
             self.steps.append((now, int(el.metric.body.replace(",", ""))))
-        elif kind == "plotly_chart" and el.plotly_chart.id.endswith(LOSS_CHART):
-            self.loss_spec = el.plotly_chart.spec
-            self.loss_step = self.steps[-1][1] if self.steps else -1
+        elif kind == "plotly_chart":
+            if self.first_chart is None:
+                self.first_chart = now
+            if el.plotly_chart.id.endswith(LOSS_CHART):
+                self.loss_spec = el.plotly_chart.spec
+                self.loss_step = self.steps[-1][1] if self.steps else -1
         elif kind == "button":
             self.buttons[el.button.id.rsplit("-", 1)[-1]] = el.button.id
         elif kind == "alert":
@@ -181,6 +185,10 @@ class Session:
             if "queued" in text or "busy" in text:
                 self.queued += 1
             self._note(f"alert: {text[:120]}")
+        elif kind == "toast":
+            if "Queued" in el.toast.body or "busy" in el.toast.body:
+                self.queued += 1
+            self._note(f"toast: {el.toast.body[:120]}")
         elif kind == "exception":
             self.errors += 1
             self._note(f"exception: {el.exception.type}: {el.exception.message[:120]}")

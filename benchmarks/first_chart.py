@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,8 +146,8 @@ def main() -> None:
             sides = {f"before ({args.before})": snapshot(args.before, Path(tmp)), **sides}
         results = {name: ([], []) for name in sides}
         print(f"first chart of {LINK!r}; {args.rounds} rounds x ({', '.join(sides)}); load average {load()}")
-        with sync_playwright() as pw:
-            browser = None if args.server_only else \
+        with nullcontext() if args.server_only else sync_playwright() as pw:  # Playwright runs its own loop
+            browser = None if pw is None else \
                 pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for r in range(args.rounds):
                 for name, root in sides.items():

@@ -23,16 +23,17 @@ def render(sess) -> None:
     x = hist.probe["x"][sample]  # (L, I)
     bounded = cells.get(config.cell).nonlinearity == "tanh"  # h_t in [-1, 1]; a ReLU RNN's h_t is unbounded
     task = sess.trainer.task  # the input strip speaks the task's language (value/marker, symbols, characters)
-    widgets.chart(plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
-                                       bounded=bounded, input_names=task.input_names, symbols=task.symbols),
-                  key="hidden.heatmap", download_name="hidden-states",
+    shared = widgets.shared_view(sess, rec.step, layer, direction, sample)  # one build for every session
+    widgets.chart(lambda: plots.hidden_heatmap(h, inputs=x, title=f"Hidden state h_t (training step {rec.step})",
+                                               bounded=bounded, input_names=task.input_names, symbols=task.symbols),
+                  key="hidden.heatmap", download_name="hidden-states", share=shared,
                   csv=lambda: io.history_to_csv(hist, "hidden", step=rec.step, layer=layer, direction=direction,
                                                 sample=sample))
     if rec.cell is not None:
         c = rec.cell[layer, direction, sample].astype("float32")
-        widgets.chart(plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",
-                                           bounded=False),
-                      key="hidden.cell", download_name="cell-states",
+        widgets.chart(lambda: plots.hidden_heatmap(c, title=f"LSTM cell state c_t (training step {rec.step})",
+                                                   bounded=False),
+                      key="hidden.cell", download_name="cell-states", share=shared,
                       csv=lambda: io.history_to_csv(hist, "cell", step=rec.step, layer=layer,
                                                     direction=direction, sample=sample))
     dims = st.radio("Trajectory", (2, 3), horizontal=True, key="hidden.pca_k",

@@ -28,21 +28,23 @@ def render(sess) -> None:
         widgets.empty_run_hint()
         return
     config, task, scal = sess.config, sess.trainer.task, hist.scalars
+    shared = widgets.shared_view(sess)  # every session on this run and step reuses one build of each chart
     left, right = st.columns(2)
     with left:
-        widgets.chart(plots.loss_curve(scal["step"], scal["loss"], scal["metric"], task.metric_name,
-                                       task.baseline_loss, hist.status.get("diverged_step")),
-                      key="playground.loss", download_name="loss", csv=lambda: io.history_to_csv(hist, "scalars"))
+        widgets.chart(lambda: plots.loss_curve(scal["step"], scal["loss"], scal["metric"], task.metric_name,
+                                               task.baseline_loss, hist.status.get("diverged_step")),
+                      key="playground.loss", download_name="loss", csv=lambda: io.history_to_csv(hist, "scalars"),
+                      share=shared)
     with right:
         threshold = config.clip_threshold if config.clip == "norm" else None
-        widgets.chart(plots.grad_norm_curve(scal["step"], scal["grad_norm"], scal["grad_norm_clipped"],
-                                            scal["clipped"], threshold),
+        widgets.chart(lambda: plots.grad_norm_curve(scal["step"], scal["grad_norm"], scal["grad_norm_clipped"],
+                                                    scal["clipped"], threshold),
                       key="playground.grad_norm", download_name="gradient-norm",
-                      csv=lambda: io.history_to_csv(hist, "scalars"))
+                      csv=lambda: io.history_to_csv(hist, "scalars"), share=shared)
     rec = hist.record_at(int(scal["step"][-1]))
     if rec is not None:
-        widgets.chart(plots.gradient_flow(rec.grad_norms, step=rec.step), key="playground.flow",
-                      download_name="gradient-flow", csv=lambda: io.history_to_csv(hist, "grad_norms"))
+        widgets.chart(lambda: plots.gradient_flow(rec.grad_norms, step=rec.step), key="playground.flow",
+                      download_name="gradient-flow", csv=lambda: io.history_to_csv(hist, "grad_norms"), share=shared)
 
 
 if not state.presenting():  # on a projector the key chart comes first, the words below it

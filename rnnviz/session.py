@@ -22,6 +22,9 @@ trains makes the tick stop after its current step (``_train_for``'s ``interrupte
 lock, and is then applied exactly once. The pages read the run while holding the same lock
 (:attr:`PlaySession.lock`), so they never see a half-appended step.
 
+Shared runs (``PlaySession(runs=registry)``, issue 13): sessions on the same config and data read one run
+trained once; the rules (who trains, copy-on-write, locking, freeing) are in rnnviz/shared.py's docstring.
+
 Compute budget: a session given a :class:`rnnviz.capacity.TrainingGate` (``gate=``) trains, builds
 runs and computes the Jacobian only while holding one of the server's training slots, and holds it
 for a bounded amount of work each time (one tick's budget, one run build, one capped Jacobian).
@@ -41,10 +44,13 @@ from dataclasses import dataclass, field
 from rnnviz.capacity import ServerBusy
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
+from rnnviz.shared import RunLock as _Guard
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
 MAX_STEPS_PER_TICK = 64  # bounds a tick on tiny models (keeps frames meaningful)
+#: A shared run trains at most once per this many seconds of ticks, whichever of its sessions ticks first.
+TICK_WINDOW_SECONDS = 0.8 * TICK_SECONDS
 COMPARE_CELLS = ("rnn_tanh", "lstm", "gru")
 #: How long a blocking action (build a run, Step outside the play loop, the Jacobian) waits for a slot.
 COMPUTE_WAIT_SECONDS = 30.0
@@ -105,29 +111,6 @@ def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
         if time.perf_counter() - start >= budget or interrupted():
             break
     return steps, time.perf_counter() - start
-
-
-class _Guard:
-    """A session's lock plus a count of actions waiting for it (a training tick yields to them)."""
-
-    def __init__(self):
-        self.lock = threading.RLock()
-        self._count = threading.Lock()
-        self.waiting = 0
-
-    @contextlib.contextmanager
-    def action(self):
-        with self._count:
-            self.waiting += 1
-        try:
-            self.lock.acquire()
-        finally:
-            with self._count:
-                self.waiting -= 1
-        try:
-            yield
-        finally:
-            self.lock.release()
 
 
 def _yield(guard: _Guard | None, gate, owner) -> bool:
@@ -233,11 +216,12 @@ class PlaySession:
     """
 
     def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
-                 notify: Callable[[str], None] | None = None):
+                 runs=None, notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
         self.gate = gate
         self.notify = notify  # told "queued: ..." when an action must wait for a training slot
         self.owner = f"session-{id(self):x}"
+        self._token = object()  # a SharedRun this session owns has owner=_token (no reference to the session)
         self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
@@ -245,7 +229,69 @@ class PlaySession:
         self.loaded: RecordedRun | None = None
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
-        self._trainer = self._build(self._config, data)
+        self.runs = runs  # an rnnviz.shared.RunRegistry: runs shared server-wide (None: every run private)
+        self.shared = None  # the rnnviz.shared.SharedRun this session is on (with ``runs``), else None
+        if runs is None:
+            self._trainer = self._build(self._config, data)
+        else:
+            from rnnviz.shared import run_key
+
+            self._join(runs.get_or_build(run_key(self._config, data),
+                                         lambda: self._wrap(self._build(self._config, data), None, data)))
+
+    # -- shared runs (rnnviz/shared.py; the rules are in this module's docstring) -------------------
+    def _wrap(self, trainer, owner, data):
+        from rnnviz.shared import SharedRun
+
+        return SharedRun(trainer=trainer, config=trainer.config, data=data, guard=_Guard(),
+                         rate=_Rate(), owner=owner)
+
+    def _join(self, run) -> None:
+        """Read (and tick) ``run`` from now on: its trainer, its lock, its rate."""
+        if self.shared is not None:
+            self.shared.members.discard(self)
+        self.shared = run
+        run.members.add(self)
+        self._trainer, self._config, self.data = run.trainer, run.config, run.data
+        self._guard.target = run.guard
+        self.rate = run.rate
+
+    def _own(self) -> None:
+        """Before changing the run: a run this session does not own becomes a private copy of it, at its
+        current step (copy-on-write; called holding the run's lock, so the copy is consistent)."""
+        run = self.shared
+        if run is None or run.owner is self._token:
+            return
+        import copy
+
+        with _compute(self.gate, self.owner, "copying the shared run", self.notify):
+            trainer = copy.deepcopy(run.trainer)
+        self._join(self._wrap(trainer, self._token, run.data))
+        self.playing = False
+
+    def _private(self, trainer) -> None:
+        """Use a freshly built ``trainer`` as this session's own run."""
+        if self.runs is None:
+            self._trainer = trainer
+        else:
+            self._join(self._wrap(trainer, self._token, self.data))
+
+    def follow(self, run) -> None:
+        """Show ``run`` (a room leader's run), read-only: any change this session makes copies it first."""
+        if self.shared is run:
+            return  # already on it: no action (an action would make a tick training the run stop early)
+        with self._guard.action():
+            if self.shared is not run:
+                self._join(run)
+                self.loaded = None
+                self._jacobians = {}
+
+    def branch(self) -> None:
+        """A private copy of the run at its current step ("try it myself"); paused."""
+        with self._guard.action():
+            self._own()
+            self.playing = False
+            self._log("branch")
 
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
@@ -298,7 +344,8 @@ class PlaySession:
                 self.rate.clear()
                 return True
             trainer = self._build(config, data)  # may raise: then nothing changed
-            self._config, self.data, self._trainer = config, data, trainer
+            self._config, self.data = config, data
+            self._private(trainer)
             self.loaded = None
             self._stop()
             self._log("set_config", config)
@@ -349,6 +396,7 @@ class PlaySession:
             self._check_live("step")
             if not isinstance(n, int) or n < 1:
                 raise RnnvizError(f"steps must be >= 1, got {n}")
+            self._own()
             done, seconds = 0, 0.0
             while done < n:
                 with _compute(self.gate, self.owner, "training a step", self.notify if done == 0 else None):
@@ -365,6 +413,7 @@ class PlaySession:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
         with self._guard.action():
             self._check_live("reset")
+            self._own()
             with _compute(self.gate, self.owner, "resetting the run", self.notify):
                 self._trainer.reset()
                 self._trainer.step(1)
@@ -390,17 +439,27 @@ class PlaySession:
 
         Yields at once to an action (pause, reset, ...) that arrives while it trains: the tick stops
         after its current step, so the action is applied before the next one."""
-        with self.lock:
+        with self._guard.hold():
             if not self.playing or self.loaded is not None:
                 self._log("tick", 0)
                 return TickResult(0, 0.0, None)
+            run, owner = self.shared, self.owner
+            if run is not None:  # a shared run trains once per tick window, whichever session ticks first
+                owner = run.name
+                if time.monotonic() - run.last_tick < TICK_WINDOW_SECONDS:
+                    reason = self._trainer.stop_reason if self._trainer.state in ("diverged", "finished") else ""
+                    self.playing = not reason
+                    self._log("tick", 0)
+                    return TickResult(0, 0.0, reason or None)
             gate = self.gate
-            with contextlib.nullcontext(True) if gate is None else gate.slot(self.owner, wait) as admitted:
+            with contextlib.nullcontext(True) if gate is None else gate.slot(owner, wait) as admitted:
                 if not admitted:
                     self._log("tick", 0)
                     return TickResult(0, 0.0, None, queued=True)
+                if run is not None:
+                    run.last_tick = time.monotonic()
                 steps, seconds = _train_for([self._trainer], budget, max_steps, record="cadence",
-                                            interrupted=lambda: _yield(self._guard, gate, self.owner))
+                                            interrupted=lambda: _yield(self._guard, gate, owner))
             self.rate.add(steps, seconds)
             self._log("tick", steps)
             reason = self._stop_reason()

@@ -23,7 +23,7 @@ import streamlit as st
 
 from rnnviz.config import MAX_STEP_SECONDS
 from rnnviz.session import MAX_STEPS_PER_TICK, TICK_SECONDS, TRAIN_BUDGET_SECONDS, PlaySession
-from ui import state
+from ui import rooms, state
 from ui.server import session_sweeper, sweep_closed_sessions, training_gate  # noqa: F401 - re-exported
 from ui.text import md_escape
 
@@ -91,6 +91,7 @@ def status_bar(sess: PlaySession) -> None:
         for col, (label, value) in zip(st.columns(5), items, strict=True):
             col.metric(label, value, help=metric_name if label not in ("Step", "Steps / s", "Loss", "State")
                        else None)
+        shared_note(sess)
     reason = md_escape(trainer.reason)  # a loaded run's reason comes from its file: plain text only
     if trainer.state == "diverged":
         st.error(f"**The run diverged.** {reason}. Everything up to that step is kept: look at the "
@@ -100,6 +101,15 @@ def status_bar(sess: PlaySession) -> None:
         st.warning(f"Paused: {reason}.", icon=":material/pause_circle:")
     elif trainer.state == "finished":
         st.success(f"Finished: {reason}.", icon=":material/flag:")
+
+
+def shared_note(sess) -> None:
+    """Under the status bar, when others on this server are on the same listed run (not in a room)."""
+    run = getattr(sess, "shared", None)
+    others = run.watchers() - 1 if run is not None and run.key is not None and sess.loaded is None else 0
+    if others > 0 and state.room() is None:
+        st.caption(f"Shared run: {others} other session(s) on this server show this same run (same settings, seed "
+                   "and data), trained once for all of you. Step, ×10, Reset or any setting gives you your own copy.")
 
 
 def fmt(v) -> str:
@@ -120,7 +130,8 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
     """
     session_sweeper()
     sess = sess or state.session()
-    interval = tick_interval() if sess.playing else None
+    student = isinstance(sess, PlaySession) and rooms.watching()  # redraws to follow the teacher, even paused
+    interval = tick_interval() if sess.playing or student else None
     st.session_state[INTERVAL_KEY] = interval
 
     @st.fragment(run_every=interval)
@@ -128,6 +139,8 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # Draw first, then train: while a tick trains, every chart on the page has already been
         # redrawn, so none is shown faded as "stale" (training first left the lower charts greyed
         # out for most of each tick during play). What is drawn lags the training by one tick.
+        if student:
+            rooms.refresh()  # the teacher's run, page, play state: a rerun of the app when they moved
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
         status = show_status and isinstance(sess, PlaySession)
         present = state.presenting()  # on a projector the key chart comes first, the status line below it
@@ -141,7 +154,7 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
         registered = st.session_state.get(INTERVAL_KEY)
-        if sess.playing and registered and not 0.67 < tick_interval() / registered < 1.5:
+        if (sess.playing or student) and registered and not 0.67 < tick_interval() / registered < 1.5:
             st.rerun()  # the load changed: register the fragment again with the new interval
 
     area()

@@ -1,7 +1,10 @@
 """Server-wide resources of the app (one per server process, shared by every session).
 
 - :func:`training_gate`: the cap on sessions training at once (``rnnviz.capacity.TrainingGate``).
-- :func:`session_sweeper`: a thread that frees closed tabs' sessions once their TTL has passed.
+- :func:`session_sweeper`: a thread that frees closed tabs' sessions once their TTL has passed, then the
+  shared runs and rooms nobody is on any more.
+- :func:`shared_runs`, :func:`figure_cache`, :func:`rooms`: runs shared by sessions on the same config and
+  data, serialised figures every session reuses, follow-the-teacher rooms (issue 13).
 - :func:`wait_notice`: how a session waiting for a training slot says so.
 
 Imports no other ui module, so ``ui.state`` and ``ui.live`` can both use it without a cycle.
@@ -18,6 +21,8 @@ import time
 import streamlit as st
 
 from rnnviz.capacity import TrainingGate
+from rnnviz.rooms import RoomRegistry
+from rnnviz.shared import FigureCache, RunRegistry
 
 #: How often closed tabs' sessions are looked for (they go once server.disconnectedSessionTTL has passed).
 SWEEP_SECONDS = 10.0
@@ -36,6 +41,24 @@ def wait_notice(text: str) -> None:
     building a run, Compare, an upload). A toast: sent at once, from a button's callback too, while the
     script waits; it shows for 10 s ("long")."""
     st.toast(text, icon=":material/hourglass_top:", duration="long")
+
+
+@st.cache_resource
+def shared_runs() -> RunRegistry:
+    """The server's runs shared by every session opened on the same config and data."""
+    return RunRegistry()
+
+
+@st.cache_resource
+def figure_cache() -> FigureCache:
+    """Serialised figures, built once per (run, step, chart, view) for every session that shows them."""
+    return FigureCache()
+
+
+@st.cache_resource
+def rooms() -> RoomRegistry:
+    """The server's follow-the-teacher rooms (``?room=NAME``)."""
+    return RoomRegistry()
 
 
 @st.cache_resource
@@ -59,6 +82,7 @@ def session_sweeper() -> threading.Thread | None:
             time.sleep(SWEEP_SECONDS)
             try:
                 sweep_closed_sessions(lock, cache)
+                sweep_shared()
             except Exception:  # noqa: BLE001 - the sweeper must never die
                 _LOG.warning("rnnviz: session sweep failed", exc_info=True)
 
@@ -77,6 +101,17 @@ def sweep_closed_sessions(lock, cache) -> int:
         gc.collect()
         _trim_heap()
     return before - after
+
+
+def sweep_shared() -> int:
+    """Unlist the shared runs and drop the rooms no live session is on (their sessions went with the TTL
+    already, so no second wait); returns how many runs went."""
+    gone = shared_runs().sweep(ttl=0.0)
+    rooms().sweep()
+    if gone:
+        gc.collect()
+        _trim_heap()
+    return gone
 
 
 def _trim_heap() -> None:

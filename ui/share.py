@@ -16,6 +16,7 @@ from rnnviz import io, uploads
 from rnnviz.capacity import ServerBusy
 from rnnviz.config import FIELDS
 from rnnviz.errors import RnnvizError
+from rnnviz.rooms import ROOM_NAME_MAX, room_name
 from ui import state, widgets
 from ui.text import md_escape
 
@@ -61,7 +62,9 @@ def render_loaded_banner() -> None:
 def share_params(sess=None) -> dict[str, str]:
     """The query parameters that reproduce what this session shows (config and instructor flags)."""
     sess = sess or state.session()
-    return state.url_params(sess.config, None if sess.loaded else state.preset_name())
+    params = state.url_params(sess.config, None if sess.loaded else state.preset_name())
+    params.pop("role", None)  # a teacher's link to share makes students, never a second teacher
+    return params
 
 
 def app_url() -> str:
@@ -84,9 +87,11 @@ def render_link() -> None:
     st.subheader("Share this experiment")
     params = share_params(sess)
     st.code(link(params), language=None, wrap_lines=True)
-    st.caption("To copy it, point at the box and click the copy icon at its right. Opening it starts the same "
-               "run from step 0: the settings and the seed are in the link, so the batches, the weights and "
-               "every number repeat exactly.")
+    st.caption("To copy it, point at the box and click the copy icon at its right. The settings and the seed "
+               "are in the link, so the batches, the weights and every number repeat exactly. While someone on "
+               "this server has the same run open, opening the link joins it where it is (one run, trained "
+               "once for everyone on it); Step, ×10, Reset or any setting gives you your own copy. Otherwise "
+               "it starts from step 0.")
     if sess.loaded is not None:
         st.caption("These are the loaded run's settings.")
     note = state.data_note(sess)
@@ -110,6 +115,30 @@ def render_link() -> None:
         if hide:
             base["hide"] = ",".join(hide)
         st.code(link(base), language=None, wrap_lines=True)
+        render_room_links(base)
+
+
+def render_room_links(base: dict[str, str]) -> None:
+    """The follow-the-teacher links of a room (rnnviz/rooms.py): one for the teacher, one for the class."""
+    st.markdown("**Follow the teacher.** Name a room: the teacher's link leads it, and everyone who opens the "
+                "students' link sees the teacher's run, page and step live, with their controls locked, until "
+                "they press *Try it myself* (their own copy from that step) and *Rejoin*. The room name is "
+                "the only secret: pick one the class cannot guess.")
+    joined = state.room()
+    text = st.text_input("Room name", value=joined[0] if joined else "", key="share.room", max_chars=ROOM_NAME_MAX,
+                         placeholder="e.g. bio101-monday", help=f"1 to {ROOM_NAME_MAX} letters, digits, - or _.")
+    if not text.strip():
+        return
+    try:
+        name = room_name(text)
+    except RnnvizError as e:
+        st.error(md_escape(str(e)), icon=":material/error:")
+        return
+    room = {k: v for k, v in base.items() if k not in state.ROOM_PARAMS}
+    st.caption("The teacher's link (keep it to yourself):")
+    st.code(link({**room, "room": name, "role": "teacher"}), language=None, wrap_lines=True)
+    st.caption("The students' link:")
+    st.code(link({"room": name}), language=None, wrap_lines=True)
 
 
 # ------------------------------------------------------------------------------------------ downloads

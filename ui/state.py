@@ -10,6 +10,10 @@ wrecked; the flags are read once per session and written back with the config. B
 fields the controls are ``preset`` (the picker and the Learn page's preset buttons), ``play`` (play,
 step, x10, here and on Compare), ``reset``, ``upload`` (runs, CSV, text) and ``download`` (every
 download button). A locked field also holds against presets and uploads that would change it.
+
+Shared runs and rooms (issue 13): a session opened from a link joins the server's run for that config
+(``ui.server.shared_runs``; rnnviz/session.py states the rules). ``?room=NAME`` (``&role=teacher``) puts
+the session in a follow-the-teacher room (ui/rooms.py); while it follows, every control is locked.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from rnnviz.config import FIELDS, PRESETS, ExperimentConfig, preset_key
+from rnnviz.errors import RnnvizError
+from rnnviz.rooms import STUDENT, TEACHER, room_name, room_role
 from rnnviz.session import CompareSession, PlaySession
-from ui.server import training_gate, wait_notice
+from ui.server import shared_runs, training_gate, wait_notice
 
 SESSION_KEY = "rnnviz.session"
 COMPARE_KEY = "rnnviz.compare"
@@ -30,6 +36,24 @@ PRESET_KEY = "rnnviz.preset"  # the preset the current config came from (None: c
 VIEW_KEY = "rnnviz.view"  # "present" (lecture: no sidebar, one control strip, key chart first) or "normal"
 VIEW_PARAM = "view"  # ?view=present: the presentation view, kept in every link
 PRESENT = "present"
+ROOM_KEY = "rnnviz.room"  # (room name, "teacher" | "student") from the link, or None
+FOLLOWING_KEY = "rnnviz.following"  # True while a student shows the teacher's run (every control locked)
+ROOM_PARAMS = ("room", "role")
+
+
+def _room(params: dict[str, str]) -> tuple[tuple[str, str] | None, list[str]]:
+    """The room the link asks for, and a notice if its name or role cannot be used."""
+    if "room" not in params:
+        return None, []
+    try:
+        name = room_name(params["room"])
+    except RnnvizError as e:
+        return None, [f"room: {e}; not in a room"]
+    try:
+        role = room_role(params.get("role"))
+    except RnnvizError as e:
+        return (name, STUDENT), [f"role: {e}; joined as a student"]
+    return (name, role), []
 
 
 @dataclass(frozen=True)
@@ -83,22 +107,38 @@ def session() -> PlaySession:
     """The session's live run, created on its first script run from the URL's parameters."""
     if SESSION_KEY not in st.session_state:
         params = _query_params()
-        config_params = {k: v for k, v in params.items() if k not in (*InstructorFlags.PARAMS, VIEW_PARAM)}
+        config_params = {k: v for k, v in params.items()
+                         if k not in (*InstructorFlags.PARAMS, VIEW_PARAM, *ROOM_PARAMS)}
         config, problems = ExperimentConfig.from_params(config_params)
         flags, flag_problems = InstructorFlags.from_params(params)
+        room, room_problems = _room(params)
+        flag_problems += room_problems
+        st.session_state.setdefault(ROOM_KEY, room)
         preset = preset_key(params["preset"]) if "preset" in params else None
         preset = preset if preset is not None and PRESETS[preset].config == config else None
         st.session_state.setdefault(FLAGS_KEY, flags)
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
         st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
-        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), notify=wait_notice))
+        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), runs=shared_runs(),
+                                                             notify=wait_notice))
     return st.session_state[SESSION_KEY]
 
 
 def flags() -> InstructorFlags:
+    """The link's instructor flags; while a student follows the teacher, every control but the downloads is
+    locked (the teacher's run is read-only to them)."""
     session()
-    return st.session_state[FLAGS_KEY]
+    own = st.session_state[FLAGS_KEY]
+    if st.session_state.get(FOLLOWING_KEY):
+        return InstructorFlags(locked=frozenset(InstructorFlags.CONTROLS) - {"download"}, hidden=own.hidden)
+    return own
+
+
+def room() -> tuple[str, str] | None:
+    """(room name, role) from the link, or None."""
+    session()
+    return st.session_state[ROOM_KEY]
 
 
 def notices() -> list[str]:
@@ -168,9 +208,14 @@ def url_params(config: ExperimentConfig, preset: str | None) -> dict[str, str]:
     field; plus the instructor flags and ``view=present`` in the presentation view. The one place a
     link's parameters are built."""
     params = {"preset": preset} if preset else config.to_params()
-    params.update(flags().to_params())
+    params.update(st.session_state[FLAGS_KEY].to_params() if FLAGS_KEY in st.session_state else flags().to_params())
     if presenting():
         params[VIEW_PARAM] = PRESENT
+    joined = room()
+    if joined is not None:
+        params["room"] = joined[0]
+        if joined[1] == TEACHER:
+            params["role"] = TEACHER
     return params
 
 

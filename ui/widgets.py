@@ -9,6 +9,7 @@ import streamlit as st
 
 from rnnviz import io, plots
 from ui import state
+from ui.server import figure_cache
 
 #: Plotly's own "download as PNG" button renders in the browser (no network, no kaleido).
 PLOTLY_CONFIG = {
@@ -38,25 +39,94 @@ def download(label: str, data: Callable[[], str | bytes], file_name: str, mime: 
                        type=type, disabled="download" in flags.locked, help=help)
 
 
-def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None) -> None:
+def shared_view(sess, *params) -> tuple | None:
+    """The figure cache's key for a chart of ``sess``'s run as it is now, with the view ``params`` (step,
+    layer, ...): the run, the history object, its trained steps and recorded steps, the presentation
+    view. None (no sharing) while a saved run is browsed or the session has no shared run."""
+    run = getattr(sess, "shared", None)
+    if run is None or sess.loaded is not None:
+        return None
+    hist = sess.history
+    rec = hist.recorded_steps()
+    return (run.id, id(hist), sess.current_step, len(rec), int(rec.sum()), state.presenting(), *params)
+
+
+def _styled(fig):
+    if state.presenting() and (fig.layout.height or 0) > PRESENT_MAX_HEIGHT:
+        fig.update_layout(height=PRESENT_MAX_HEIGHT)  # the key chart fits a 1280x720 projector
+    return fig
+
+
+def _serialised(fig) -> tuple[str, int | None]:
+    import plotly.io
+
+    return plotly.io.to_json(fig, validate=False), fig.layout.height
+
+
+def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None,
+          share: tuple | None = None) -> None:
     """Draw a figure full-width with our projector styling; optionally offer it as standalone HTML
     and the numbers behind it as CSV (``csv``: a callable returning the text).
 
-    Files are built only when a button is clicked (deferred data), so redraws stay cheap.
+    ``fig`` is a Figure, or a callable that builds it; with ``share`` (:func:`shared_view`) the built and
+    serialised figure comes from the server's figure cache, so every session showing the same run, step
+    and view reuses one build (issue 13). Files are built only when a button is clicked (deferred data),
+    so redraws stay cheap.
     """
-    if state.presenting() and (fig.layout.height or 0) > PRESENT_MAX_HEIGHT:
-        fig.update_layout(height=PRESENT_MAX_HEIGHT)  # the key chart fits a 1280x720 projector
-    st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
+    build = fig if callable(fig) else (lambda: fig)
+    if share is not None:
+        spec, height = figure_cache().get((*share, key), lambda: _serialised(_styled(build())))
+        figure_json(spec, height, key)
+    else:
+        fig = _styled(build())
+        st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
     if not (download_name or csv) or "download" in state.flags().hidden:
         return
     name = download_name or key.replace(".", "-")
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
         if download_name:
-            download("⬇ figure (HTML)", lambda: plots.figure_to_html(fig), f"{name}.html", "text/html",
+            download("⬇ figure (HTML)", lambda: plots.figure_to_html(_styled(build())), f"{name}.html", "text/html",
                      key=f"{key}.html", help=f"A standalone page with the interactive figure. {PNG_HINT}")
         if csv is not None:
             download("⬇ data (CSV)", csv, f"{name}.csv", "text/csv", key=f"{key}.csv",
                      help="The recorded numbers this figure shows, for a spreadsheet or your own plots.")
+
+
+def figure_json(spec: str, height: int | None, key: str) -> None:
+    """Draw a Plotly figure already serialised (``plotly.io.to_json``) as ``st.plotly_chart`` would, without
+    building or serialising it again. ``st.plotly_chart`` accepts a dict but validates it into a Figure and
+    re-serialises it (streamlit/elements/plotly_chart.py), which is the cost the cache saves, so the chart's
+    message is made here from the cached text: the same proto fields, element id and layout as
+    ``st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")``. If Streamlit's
+    internals move, the figure is read back and drawn by ``st.plotly_chart``."""
+    import json
+
+    try:
+        from streamlit.elements.lib import agent_spec
+        from streamlit.elements.lib.form_utils import current_form_id
+        from streamlit.elements.lib.layout_utils import LayoutConfig
+        from streamlit.elements.lib.utils import compute_and_register_element_id
+        from streamlit.elements.plotly_chart import _plotly_data
+        from streamlit.proto.PlotlyChart_pb2 import PlotlyChart as PlotlyChartProto
+    except ImportError:  # pragma: no cover - another Streamlit
+        import plotly.io
+
+        st.plotly_chart(plotly.io.from_json(spec), key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")
+        return
+    dg = st._main  # as st.plotly_chart: the main DeltaGenerator writes into the active container
+    proto = PlotlyChartProto()
+    proto.theme = ""
+    proto.form_id = current_form_id(dg)
+    proto.spec = spec
+    proto.config = json.dumps(PLOTLY_CONFIG)
+    proto.id = compute_and_register_element_id(
+        "plotly_chart", user_key=key, key_as_main_identity=False, dg=dg, plotly_spec=proto.spec,
+        plotly_config=proto.config, selection_mode=("points", "box", "lasso"), is_selection_activated=False,
+        theme=None, width="stretch", height="content", alt=None)
+    layout = LayoutConfig(width="stretch", height=int(height) if height and height > 0 else 450)
+    dg._enqueue("plotly_chart", proto, layout_config=layout,
+                agent_props=agent_spec.element("plotly_chart", key=key, data_builder=lambda: _plotly_data(spec),
+                                               alt=None))
 
 
 def header(title: str, caption: str | None = None) -> None:

@@ -33,6 +33,16 @@ def navigation_mode(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+@pytest.fixture(autouse=True)
+def fresh_shared_runs():
+    """AppTest instances in one process share the server's registries (st.cache_resource), as sessions of
+    one server do: each test starts with no run listed, so a run a previous test played is never joined."""
+    from ui.server import shared_runs
+
+    shared_runs().clear()
+    yield
+
+
 def open_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in (query or {}).items():

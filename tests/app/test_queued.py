@@ -46,9 +46,11 @@ def test_step_on_a_busy_server_says_queued_then_gives_up_cleanly_and_steps_once_
         assert gate.acquire(o)
     at.button(key="ctl.step1").click().run()
     assert_no_exception(at)
-    busy = (f"training a step must wait for one of the server's {gate.slots} training slot(s), got none free "
+    # the link's run is shared (rnnviz/shared.py): a Step first copies it, and that copy waits for a slot too
+    what = "copying the shared run"
+    busy = (f"{what} must wait for one of the server's {gate.slots} training slot(s), got none free "
             f"within {WAIT:g} s (the server is busy); try again.")
-    assert toasts(at) == [queued_text("training a step", gate.slots), busy]
+    assert toasts(at) == [queued_text(what, gate.slots), busy]
     assert session(at).current_step == 0  # nothing trained, and the app still runs
     for o in others:
         gate.release(o)

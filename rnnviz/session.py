@@ -121,8 +121,8 @@ def _yield(guard: _Guard | None, gate, owner) -> bool:
 
 def queued_text(what: str, others: int) -> str:
     """What a session waiting for a training slot is told (``others``: runs training or queued ahead)."""
-    return (f"Queued: the server is busy with {others} other run(s); {what} starts as soon as a training "
-            f"slot is free (waiting up to {COMPUTE_WAIT_SECONDS:g} s).")
+    return (f"Queued: the server is busy with {others} other run(s); {what} starts when a slot frees "
+            f"(up to {COMPUTE_WAIT_SECONDS:g} s).")  # short: a toast shows about 110 characters
 
 
 @contextlib.contextmanager

@@ -21,8 +21,7 @@ SMALL = ExperimentConfig(seq_len=20, hidden_size=8, batch_size=4)
 
 def test_the_queued_text_names_the_other_runs_the_action_and_the_bounded_wait():
     assert queued_text("training a step", 3) == (
-        "Queued: the server is busy with 3 other run(s); training a step starts as soon as a training slot is "
-        "free (waiting up to 30 s).")
+        "Queued: the server is busy with 3 other run(s); training a step starts when a slot frees (up to 30 s).")
 
 
 def test_a_free_slot_tells_nothing():

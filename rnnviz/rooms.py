@@ -4,15 +4,16 @@
 (a student, numbered in the order they joined: "#1", "#2", ...). The room name is the only secret.
 
 - A following student is on the leader's current run (``PlaySession.follow``: the run's one history,
-  no copy), plays when the leader plays, and is shown the leader's page and preset; :func:`follow_leader`
-  does this on every redraw, so a follower is at most one redraw behind.
+  no copy), shows it playing when the leader plays, and is shown the leader's page and preset;
+  :func:`follow_leader` does this on every redraw, so a follower is at most one redraw behind. Only the
+  leader's ticks train the leader's run (ui/live.py), so the leader's Pause stops it exactly.
 - A student can never change the leader's run: while following, every control is locked (ui/rooms.py),
   and even an action that got through would copy the run first (rnnviz/session.py, copy-on-write).
 - "Try it myself" (:meth:`Room.branch`): a private copy of the run at its current step, every control
   back; "Rejoin" (:meth:`Room.rejoin`): back on the leader's run at the next redraw.
 - The teacher sees :meth:`Room.census`: how many students are in the room and which of them branched.
 - Leadership: the newest session that opens the teacher link leads (a teacher who reloads the tab keeps
-  the room); the one it replaces becomes a student.
+  the room); the one it replaces, if its tab is still open, follows as a student from its next run.
 - Sessions are held weakly: a closed tab leaves the room when its session goes (the session TTL), and
   :meth:`RoomRegistry.sweep` drops rooms with nobody in them.
 """
@@ -83,15 +84,14 @@ class Room:
         self._next = 1
         self.page: str | None = None  # the leader's page (a url path), None until the leader has drawn one
         self.preset: str | None = None  # the preset the leader's run came from (None: custom settings)
+        self.run = None  # the leader's run as last drawn (a reloaded teacher tab takes it back)
 
     def lead(self, session) -> None:
-        """``session`` leads from now on (it stops being a student); a previous leader becomes one."""
+        """``session`` leads from now on (it stops being a student). The session it replaces (most often the
+        same teacher's reloaded tab) is not counted as a student unless it joins again (:func:`follow_leader`)."""
         with self._lock:
-            old = self.leader_locked()
             self._members.pop(session, None)
             self._leader = weakref.ref(session)
-            if old is not None and old is not session:
-                self._add(old)
 
     def leader_locked(self):
         return self._leader() if self._leader is not None else None

@@ -439,25 +439,24 @@ class PlaySession:
 
         Yields at once to an action (pause, reset, ...) that arrives while it trains: the tick stops
         after its current step, so the action is applied before the next one."""
+        early = self._read_tick()  # a shared run trained in this window by another session: no lock needed
+        if early is not None:
+            return early
         with self._guard.hold():
             if not self.playing or self.loaded is not None:
                 self._log("tick", 0)
                 return TickResult(0, 0.0, None)
             run, owner = self.shared, self.owner
             if run is not None:  # a shared run trains once per tick window, whichever session ticks first
-                owner = run.name
-                if time.monotonic() - run.last_tick < TICK_WINDOW_SECONDS:
-                    reason = self._trainer.stop_reason if self._trainer.state in ("diverged", "finished") else ""
-                    self.playing = not reason
-                    self._log("tick", 0)
-                    return TickResult(0, 0.0, reason or None)
+                owner, early = run.name, self._read_tick()
+                if early is not None:
+                    return early
+                run.last_tick = time.monotonic()  # claimed: the others in this window read without the lock
             gate = self.gate
             with contextlib.nullcontext(True) if gate is None else gate.slot(owner, wait) as admitted:
                 if not admitted:
                     self._log("tick", 0)
                     return TickResult(0, 0.0, None, queued=True)
-                if run is not None:
-                    run.last_tick = time.monotonic()
                 steps, seconds = _train_for([self._trainer], budget, max_steps, record="cadence",
                                             interrupted=lambda: _yield(self._guard, gate, owner))
             self.rate.add(steps, seconds)
@@ -466,6 +465,17 @@ class PlaySession:
             if reason:
                 self.playing = False
             return TickResult(steps, seconds, reason)
+
+    def _read_tick(self) -> TickResult | None:
+        """A tick of a session on a shared run whose window another session has claimed: nothing to train,
+        so it returns at once without taking the run's lock (which the training tick holds). None: tick."""
+        run = self.shared
+        if run is None or not self.playing or time.monotonic() - run.last_tick >= TICK_WINDOW_SECONDS:
+            return None
+        reason = self._trainer.stop_reason if self._trainer.state in ("diverged", "finished") else ""
+        self.playing = not reason
+        self._log("tick", 0)
+        return TickResult(0, 0.0, reason or None)
 
     def _stop_reason(self) -> str | None:
         return self._trainer.stop_reason or None

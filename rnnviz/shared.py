@@ -33,8 +33,8 @@ The rules:
   followers can be on the leader's run (:meth:`PlaySession.follow`, rnnviz/rooms.py).
 - Locking: the session's guard points at the run's (``RunLock.target``): actions, ticks and drawing of every
   session on a run hold the run's lock, so no reader sees a half-appended record.
-- Memory: a run is joined only while a live session is on it (a run everyone left is not joined: the next
-  visitor starts afresh at step 0); ``RunRegistry.sweep(ttl)`` unlists it once none has been on it for
+- Memory: a run is joined only while a session on it is connected (a run everyone left or closed is not
+  joined: the next visitor starts afresh at step 0); ``RunRegistry.sweep(ttl)`` unlists it once none has been on it for
   ``ttl`` (the server sweeps right after Streamlit drops sessions at their TTL), and it is freed with its
   last session.
 
@@ -186,16 +186,18 @@ class SharedRun:
 class RunRegistry:
     """The server's listed runs, keyed by :func:`run_key`.
 
-    ``get_or_build(key, build)`` returns the listed run while a live session is on it (a run everyone left
-    is not joined: whoever comes next starts afresh at step 0), else builds it (``build() -> SharedRun``) once:
+    ``get_or_build(key, build)`` returns the listed run while someone watches it (:meth:`in_use`: a live
+    session on it whose browser is connected, ``alive``; a run everyone left or closed is not joined:
+    whoever comes next starts afresh at step 0), else builds it (``build() -> SharedRun``) once:
     concurrent callers for the same key wait for the first build instead of training a copy each.
     A failed build raises in every waiting caller and lists nothing. ``sweep(ttl)`` unlists the runs
     with no live session on them for ``ttl`` seconds (the session TTL): the run's memory goes with its
     last session.
     """
 
-    def __init__(self):
+    def __init__(self, alive: Callable[[object], bool] | None = None):
         self._lock = threading.Lock()
+        self.alive = alive or (lambda session: True)  # the server: is this session's browser connected?
         self._runs: dict[tuple[str, str], SharedRun] = {}
         self._building: dict[tuple[str, str], threading.Event] = {}
         self._empty_since: dict[int, float] = {}
@@ -205,7 +207,7 @@ class RunRegistry:
         while True:
             with self._lock:
                 run = self._runs.get(key)
-                if run is not None and run.watchers():
+                if run is not None and self.in_use(run):
                     return run
                 if run is not None:  # nobody is on it any more: a newcomer starts the run afresh
                     del self._runs[key]
@@ -230,6 +232,10 @@ class RunRegistry:
                 with self._lock:
                     del self._building[key]
                 event.set()
+
+    def in_use(self, run: SharedRun) -> bool:
+        """Someone watches ``run``: a live session on it whose browser is connected (``alive``)."""
+        return any(self.alive(s) for s in list(run.members))
 
     def get(self, key: tuple[str, str]) -> SharedRun | None:
         with self._lock:
@@ -262,7 +268,7 @@ class RunRegistry:
         gone = []
         with self._lock:
             for key, run in list(self._runs.items()):
-                if run.watchers():
+                if self.in_use(run):
                     self._empty_since.pop(run.id, None)
                     continue
                 since = self._empty_since.setdefault(run.id, now)

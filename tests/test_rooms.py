@@ -88,13 +88,14 @@ def test_try_it_myself_branches_at_the_current_step_and_rejoin_returns_to_the_le
         room.join(teacher)
 
 
-def test_the_newest_teacher_leads_and_the_old_one_becomes_a_student():
+def test_the_newest_teacher_leads_and_the_old_tab_follows_only_if_it_runs_again():
     runs, room = RunRegistry(), RoomRegistry().room("r")
     t1, t2 = PlaySession(SMALL, runs=runs), PlaySession(SMALL.replace(seed=2), runs=runs)
     room.lead(t1)
     room.lead(t2)  # the teacher reloaded the tab
-    assert room.is_leader(t2) and room.member(t1).number == 1
-    assert follow_leader(room, t1) == "following" and t1.trainer is t2.trainer
+    assert room.is_leader(t2) and room.member(t1) is None and room.census() == Census(0, ())
+    assert follow_leader(room, t1) == "following" and t1.trainer is t2.trainer  # the old tab is still open
+    assert room.member(t1).number == 1
 
 
 def test_students_are_numbered_once_even_when_many_join_together():

@@ -274,3 +274,17 @@ def test_a_figure_is_built_once_for_thirty_readers_and_the_cache_is_bounded_in_b
     with pytest.raises(ValueError, match="boom"):
         cache.get(("bad",), lambda: (_ for _ in ()).throw(ValueError("boom")))
     assert cache.get(("bad",), lambda: "ok") == "ok"
+
+
+def test_a_run_whose_sessions_all_closed_their_browsers_is_not_joined():
+    connected = set()
+    reg = RunRegistry(alive=lambda s: id(s) in connected)
+    s1 = PlaySession(SMALL, runs=reg)
+    connected.add(id(s1))
+    s1.step(1)  # s1's own copy: the listed run has no session now
+    s1b = PlaySession(SMALL, runs=reg)
+    connected.add(id(s1b))
+    assert PlaySession(SMALL, runs=reg).trainer is s1b.trainer  # s1b is connected: joined
+    connected.clear()  # every browser closed (the sessions linger until their TTL)
+    s3 = PlaySession(SMALL, runs=reg)
+    assert s3.trainer is not s1b.trainer and reg.builds == 3

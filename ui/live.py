@@ -150,7 +150,9 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
             render(sess)
             if status and present:
                 status_bar(sess)
-        result = _gated_tick(sess, notice)
+        # a following student only redraws: the teacher's ticks alone train the teacher's run, so their Pause
+        # stops it exactly (a student's tick could otherwise train one more window before it heard of the pause)
+        result = None if student and rooms.following() else _gated_tick(sess, notice)
         if result is not None and result.stopped:
             st.rerun()  # the whole app: the play button flips back and the timer stops
         registered = st.session_state.get(INTERVAL_KEY)

@@ -3,9 +3,9 @@
 - :func:`sync` (app.py, every run, before the sidebar and the page): a teacher's page and preset are
   recorded in the room; a following student is put on the teacher's run and page.
 - :func:`refresh` (ui/live.py, every redraw of the live area): a following student picks up the teacher's
-  run, play state, page and preset; when one of them changed, the whole app reruns so the sidebar, the
-  control strip and the page show it. A student's live area redraws every tick even while the teacher is
-  paused, so a teacher's Play reaches them within one redraw.
+  run and play state at once; a new page of the teacher's is offered as a link there, and taken at the next
+  full run of the student's app (see refresh's docstring for why not at once). A student's live area
+  redraws every tick even while the teacher is paused, so a teacher's Play reaches them within one redraw.
 - :func:`banner`: the teacher sees the room's census; a student sees "Try it myself" / "Rejoin".
 """
 
@@ -18,7 +18,8 @@ from ui import state
 from ui.server import rooms
 from ui.text import md_escape
 
-SEEN_KEY = "rnnviz.room_seen"  # what the student's app last drew: (run id, page, playing, preset)
+LED_KEY = "rnnviz.room_led"  # this session has claimed the room's lead once (a teacher link claims it once)
+SEEN_KEY = "rnnviz.room_seen"  # what the student's app last drew: (doing, run id, page, preset)
 
 
 def current():
@@ -37,8 +38,8 @@ def following() -> bool:
 def watching() -> bool:
     """True for a student who has not branched (following, or waiting for the teacher): the live area then
     redraws every tick, playing or not, to pick up what the teacher does."""
-    room, role = current()
-    if room is None or role == TEACHER:
+    room, _ = current()
+    if room is None or room.is_leader(state.session()):
         return False
     member = room.member(state.session())
     return member is None or not member.branched
@@ -51,7 +52,9 @@ def _page_of(url_path: str):
 
 
 def _seen(doing: str, room, sess) -> tuple:
-    return (doing, getattr(sess.shared, "id", None), room.page, sess.playing, room.preset)
+    """What a change of makes a student's whole app rerun: not the play state, which the live area (always
+    redrawing for a student) shows by itself: a rerun of the app from a fragment costs a full redraw."""
+    return (doing, getattr(sess.shared, "id", None), room.page, room.preset)
 
 
 def sync(page: str) -> None:
@@ -60,10 +63,14 @@ def sync(page: str) -> None:
     if room is None:
         return
     sess = state.session()
-    if role == TEACHER:
-        if not room.is_leader(sess):
-            room.lead(sess)
-        room.page, room.preset = page, state.preset_name()
+    if role == TEACHER and not st.session_state.get(LED_KEY):
+        previous = room.run
+        room.lead(sess)  # once: a newer teacher tab takes over, and this one then follows it
+        st.session_state[LED_KEY] = True
+        if previous is not None and previous is not sess.shared and previous.config == sess.live_config:
+            sess.follow(previous)  # a reload of the same link: the class's run, where it was
+    if room.is_leader(sess):
+        room.page, room.preset, room.run = page, state.preset_name(), sess.shared
         st.session_state[state.FOLLOWING_KEY] = False
         return
     doing = follow_leader(room, sess)
@@ -74,18 +81,35 @@ def sync(page: str) -> None:
     st.session_state[state.PRESET_KEY] = room.preset
     target = _page_of(room.page) if room.page else None
     if target is not None and room.page != page:
-        st.switch_page(target[0])
+        _switch(sess, room, target)
 
 
 def refresh() -> None:
-    """In the live area of a following student: follow the teacher; rerun the app when what it shows moved."""
+    """In a following student's live area (every redraw): the teacher's run and play state. When the teacher
+    is on another page, or started another run, it says so here, with a link to the teacher's page: the whole
+    app is not rerun from the live area, because a full rerun (or ``st.switch_page``) requested from a
+    ``run_every`` fragment can leave the browser's page blank ("Bad delta path index" in Streamlit 1.67's
+    frontend, seen in tests/e2e/test_rooms_browser.py). The next full run of the app (any click, a reload)
+    takes the student to the teacher's page (:func:`sync`)."""
     if not watching():
         return
     room, _ = current()
     sess = state.session()
     doing = follow_leader(room, sess)
-    if _seen(doing, room, sess) != st.session_state.get(SEEN_KEY):
-        st.rerun()
+    seen = st.session_state.get(SEEN_KEY)
+    if doing != "following" or seen is None:
+        return
+    target = _page_of(room.page) if room.page else None
+    if target is not None and room.page != seen[2]:
+        st.page_link(target[0], label=f"The teacher is on {target[1]}: go there", icon=":material/arrow_forward:")
+    if seen[1] != getattr(sess.shared, "id", None):
+        st.caption("The teacher started another run (new settings or a reset): the charts below show it; the "
+                   "sidebar shows its settings after your next click.")
+
+
+def _switch(sess, room, target) -> None:
+    """To the teacher's page; the link's parameters go along (switch_page clears them)."""
+    st.switch_page(target[0], query_params=state.url_params(sess.live_config, room.preset))
 
 
 def _branch() -> None:
@@ -101,12 +125,12 @@ def _rejoin() -> None:
 
 def banner() -> None:
     """The room line at the top of every page (nothing outside a room)."""
-    room, role = current()
+    room, _ = current()
     if room is None:
         return
     name = md_escape(room.name)
     with st.container(horizontal=True, vertical_alignment="center", key="room-banner"):
-        if role == TEACHER:
+        if room.is_leader(state.session()):
             census = room.census()
             who = ", ".join(f"#{n}" for n in census.branched)
             tried = f"; trying it themselves: {who}" if who else "; all following you"

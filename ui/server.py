@@ -45,8 +45,20 @@ def wait_notice(text: str) -> None:
 
 @st.cache_resource
 def shared_runs() -> RunRegistry:
-    """The server's runs shared by every session opened on the same config and data."""
-    return RunRegistry()
+    """The server's runs shared by every session opened on the same config and data; a run is joined only
+    while a session on it is connected (a closed tab's session lingers until its TTL)."""
+    return RunRegistry(alive=_connected)
+
+
+def _connected(sess) -> bool:
+    """Is the browser of ``sess`` (a PlaySession; ``client`` = its Streamlit session id) connected?"""
+    client = getattr(sess, "client", None)
+    try:
+        from streamlit.runtime import Runtime
+
+        return client is None or not Runtime.exists() or Runtime.instance().is_active_session(client)
+    except Exception:  # noqa: BLE001 - another Streamlit: count it as watching
+        return True
 
 
 @st.cache_resource
@@ -77,12 +89,14 @@ def session_sweeper() -> threading.Thread | None:
         _LOG.info("rnnviz: no session storage to sweep", exc_info=True)
         return None
 
+    runs, room_registry = shared_runs(), rooms()  # read here, in a script run: the thread has no script context
+
     def sweep() -> None:
         while True:
             time.sleep(SWEEP_SECONDS)
             try:
                 sweep_closed_sessions(lock, cache)
-                sweep_shared()
+                sweep_shared(runs, room_registry)
             except Exception:  # noqa: BLE001 - the sweeper must never die
                 _LOG.warning("rnnviz: session sweep failed", exc_info=True)
 
@@ -103,11 +117,11 @@ def sweep_closed_sessions(lock, cache) -> int:
     return before - after
 
 
-def sweep_shared() -> int:
-    """Unlist the shared runs and drop the rooms no live session is on (their sessions went with the TTL
-    already, so no second wait); returns how many runs went."""
-    gone = shared_runs().sweep(ttl=0.0)
-    rooms().sweep()
+def sweep_shared(runs: RunRegistry, room_registry: RoomRegistry) -> int:
+    """Unlist the shared runs nobody watches and drop the rooms nobody is in (their sessions went with the
+    TTL already, so no second wait); returns how many runs went."""
+    gone = runs.sweep(ttl=0.0)
+    room_registry.sweep()
     if gone:
         gc.collect()
         _trim_heap()

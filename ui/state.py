@@ -122,7 +122,15 @@ def session() -> PlaySession:
         st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
         st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), runs=shared_runs(),
                                                              notify=wait_notice))
+        st.session_state[SESSION_KEY].client = _client_id()  # shared runs: is this browser still connected
     return st.session_state[SESSION_KEY]
+
+
+def _client_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
 
 
 def flags() -> InstructorFlags:

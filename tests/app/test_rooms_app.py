@@ -87,3 +87,28 @@ def test_a_bad_room_name_is_a_notice_not_a_crash():
     text = " ".join(w.value for w in at.warning)
     assert "room must be 1 to 40 letters, digits" in text and "not in a room" in text
     assert "room" not in at.query_params
+
+
+def test_the_share_page_builds_the_teachers_and_the_students_links():
+    at = open_app({**SMALL, "lock": "cell"}, page="pages/share.py")
+    at.text_input(key="share.room").input("Bio-101").run()
+    assert_no_exception(at)
+    links = [c.value for c in at.code if "room=" in c.value]
+    assert len(links) == 2
+    teacher, students = links
+    assert teacher.endswith("?hidden_size=16&seq_len=20&batch_size=8&lock=cell&room=bio-101&role=teacher")
+    assert students.endswith("/?room=bio-101")
+    at.text_input(key="share.room").input("no spaces").run()
+    assert [e.value for e in at.error] == [
+        "room must be 1 to 40 letters, digits, '-' or '\\_', starting with a letter or digit, got 'no spaces'"]
+    assert not [c.value for c in at.code if "room=" in c.value]
+
+
+def test_a_reloaded_teacher_tab_takes_the_classs_run_back_where_it_was():
+    teacher = open_app({**SMALL, "room": "r2", "role": "teacher"})
+    teacher.button(key="ctl.step10").click().run()  # the teacher's own run, at step 10
+    student = open_app({"room": "r2"})
+    student.button(key="room.branch").click().run()  # nobody else is on the teacher's run now
+    again = open_app({**SMALL, "room": "r2", "role": "teacher"})  # the teacher reloads the tab
+    assert session(again).trainer is session(teacher).trainer and session(again).current_step == 10
+    assert "you lead" in again.info[0].value

@@ -1,6 +1,7 @@
 """A room in real browsers: a teacher and two students, each in its own Chromium context (own cookies, own
 Streamlit session), on one server. The students' step counters track the teacher's at most one redraw
-behind, they are taken to the teacher's page, and a student's "Try it myself" leaves the teacher's run alone.
+behind, the teacher's Pause stops them at the teacher's step, they are offered the teacher's new page, and a
+student's "Try it myself" leaves the teacher's run alone.
 """
 
 from __future__ import annotations
@@ -77,10 +78,16 @@ def test_two_students_follow_the_teacher_within_one_redraw(server_url, browser, 
         final = wait_until(lambda: (a := counter(teacher)) is not None and a == counter(teacher) and a)
         for pg in students:
             wait_until(lambda pg=pg: counter(pg) == counter(teacher))
-        # the teacher opens another page: the students are taken there
+        # the teacher opens another page: the students are offered it at their next redraw, and go there
         teacher.locator("[data-testid=stSidebarNav] a", has_text="Hidden states").click()
-        for pg in students:
-            wait_until(lambda pg=pg: pg.url.split("?")[0].endswith("/hidden_states"))
+        for k, pg in enumerate(students):
+            link = pg.get_by_role("link", name="The teacher is on Hidden states: go there")
+            link.wait_for()
+            link.click()
+            try:
+                pg.get_by_role("heading", name="Hidden states").wait_for()
+            finally:
+                pg.screenshot(path=str(artifacts_dir / f"rooms-student{k}-page-1280.png"))
         # one student tries it alone: their steps are theirs; the teacher's run and the other student stay
         me, other = students
         me.get_by_role("button", name="Try it myself").click()

@@ -1,6 +1,7 @@
 """Start the rnnviz server: ``python serve.py [options]`` is ``streamlit run app.py [options]`` with a
-warm start: torch, its optimizers and the figure code are loaded before the server listens
-(rnnviz/warmup.py), so the first visitor of a fresh server does not pay for them.
+warm start: torch, its optimizers and the figure code (rnnviz/warmup.py), then the app's own modules and
+Streamlit's element code (ui/warm.py) are loaded before the server listens, so the first visitor of a
+fresh server does not pay for them.
 
 Before, not beside: measured with benchmarks/first_chart.py under load ~7.5, a background warm-up
 left the first visitor (arriving as soon as /_stcore/health answers) waiting for the rest of it
@@ -15,6 +16,9 @@ from rnnviz import warmup
 
 def main() -> None:
     warmup.warm_up()
+    from ui import warm  # after torch: Streamlit's side of the first script run (the app's modules, elements)
+
+    warm.warm_up()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(Path(__file__).resolve().with_name("app.py")), *sys.argv[1:]]

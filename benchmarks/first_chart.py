@@ -13,7 +13,13 @@ since navigation start), on a `streamlit run app.py` server listening on 127.0.0
 same rounds, interleaved with this tree, so both sides see the same machine load; medians printed
 side by side with the load average.
 
-    .venv/bin/python benchmarks/first_chart.py [--rounds 3] [--warm 4] [--before main]
+``--server-only``: no browser; a websocket client (benchmarks/load_server.py) opens the link and times
+the server's part: from connecting to the first Plotly chart's delta received. The rest of a browser's
+wait (page and JS, the 4.7 MB Plotly chunk, drawing) is the browser's; ``--breakdown`` prints, per
+Chromium visit, when the page's DOM was loaded, the websocket opened, the first chart's delta arrived
+and the chart was drawn.
+
+    .venv/bin/python benchmarks/first_chart.py [--rounds 3] [--warm 4] [--before main] [--server-only] [--breakdown]
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
 
@@ -42,17 +50,59 @@ FIRST_CHART = """
 """
 
 
+BREAKDOWN = False  # --breakdown: print where each visit's time went
+
+
 def first_chart_ms(browser, url: str) -> float:
     """Milliseconds from navigation start to the first drawn Plotly chart, in a new browser context."""
+    import time
+
     context = browser.new_context(viewport={"width": 1500, "height": 1200})
+    marks: dict[str, float] = {}
+
+    def on_websocket(ws):
+        marks.setdefault("websocket open", time.perf_counter())
+
+        def frame(payload):
+            if isinstance(payload, bytes) and b'"layout"' in payload and b'"data"' in payload:
+                marks.setdefault("chart delta", time.perf_counter())
+        ws.on("framereceived", frame)
+
     try:
         page = context.new_page()
         page.add_init_script(FIRST_CHART)
+        page.on("websocket", on_websocket)
+        t0 = time.perf_counter()
         page.goto(url + LINK, wait_until="commit")
         page.wait_for_function("window.__firstChart !== undefined", timeout=120_000, polling=100)
-        return float(page.evaluate("window.__firstChart"))
+        drawn = float(page.evaluate("window.__firstChart"))
+        if BREAKDOWN:
+            dom = page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")
+            split = {"DOM loaded": dom / 1e3, **{k: v - t0 for k, v in marks.items()}, "drawn": drawn / 1e3}
+            print("    " + ", ".join(f"{k} {v:.2f} s" for k, v in split.items()), flush=True)
+        return drawn
     finally:
         context.close()
+
+
+def server_first_chart_ms(url: str) -> float:
+    """Milliseconds from a websocket client's connecting to the first Plotly chart's delta (no browser)."""
+    import asyncio
+    import time
+
+    from load_server import Session
+
+    async def visit() -> float:
+        sess = Session("visit", LINK.lstrip("/?"))
+        t0 = time.monotonic()
+        await sess.open(url)
+        await sess.wait_run()
+        await sess.close()
+        if sess.first_chart is None:
+            raise RuntimeError("the first script run drew no Plotly chart")
+        return (sess.first_chart - t0) * 1e3
+
+    return asyncio.run(visit())
 
 
 def snapshot(ref: str, into: Path) -> Path:
@@ -63,10 +113,12 @@ def snapshot(ref: str, into: Path) -> Path:
 
 
 def measure(browser, root: Path, warm: int) -> tuple[float, list[float]]:
+    """(cold, warm visits) in ms on a fresh server of the tree at ``root``; ``browser`` None: server only."""
     proc, url = start_server(root=root)
+    visit = server_first_chart_ms if browser is None else lambda u: first_chart_ms(browser, u)
     try:
-        cold = first_chart_ms(browser, url)
-        return cold, [first_chart_ms(browser, url) for _ in range(warm)]
+        cold = visit(url)
+        return cold, [visit(url) for _ in range(warm)]
     finally:
         stop_server(proc)
 
@@ -80,7 +132,11 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="fresh servers per side")
     p.add_argument("--warm", type=int, default=4, help="warm visits per server")
     p.add_argument("--before", metavar="REF", help="also serve this git ref, interleaved (e.g. main)")
+    p.add_argument("--server-only", action="store_true", help="no browser: connect to the first chart's delta")
+    p.add_argument("--breakdown", action="store_true", help="print where each browser visit's time went")
     args = p.parse_args()
+    global BREAKDOWN
+    BREAKDOWN = args.breakdown
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
@@ -90,8 +146,9 @@ def main() -> None:
             sides = {f"before ({args.before})": snapshot(args.before, Path(tmp)), **sides}
         results = {name: ([], []) for name in sides}
         print(f"first chart of {LINK!r}; {args.rounds} rounds x ({', '.join(sides)}); load average {load()}")
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        with nullcontext() if args.server_only else sync_playwright() as pw:  # Playwright runs its own loop
+            browser = None if pw is None else \
+                pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             for r in range(args.rounds):
                 for name, root in sides.items():
                     cold, warm = measure(browser, root, args.warm)
@@ -99,8 +156,11 @@ def main() -> None:
                     results[name][1].extend(warm)
                     print(f"  round {r + 1} {name:>16s}: cold {cold / 1e3:5.2f} s, warm "
                           f"{', '.join(f'{w / 1e3:.2f}' for w in warm)} s  (load {load()})", flush=True)
-            browser.close()
-    print(f"{'':18s} {'cold median':>12s} {'warm median':>12s}   (targets: warm <= 1.5 s, cold <= 3 s)")
+            if browser is not None:
+                browser.close()
+    what = "server only: connect -> first chart delta" if args.server_only else "Chromium: navigation -> drawn"
+    print(f"{what}\n{'':18s} {'cold median':>12s} {'warm median':>12s}   (targets, in Chromium: warm <= 1.5 s, "
+          f"cold <= 3 s)")
     for name, (cold, warm) in results.items():
         print(f"{name:18s} {statistics.median(cold) / 1e3:10.2f} s {statistics.median(warm) / 1e3:10.2f} s")
     print(f"load average after {load()} (1, 5, 15 min; 2 cores)")

@@ -93,11 +93,11 @@ def download_run(page, path: Path, attempts: int = 3):
 def press_play(page, attempts: int = 3) -> None:
     """Press play and make sure it took (the button turns into Pause): a click that lands while the
     page is mid-rerun can be lost, and a session that never played is not a starved one."""
-    sidebar = page.locator("[data-testid=stSidebar]")
+    strip = page.locator(".st-key-control-strip")  # the one control strip above every page
     for _ in range(attempts):
-        sidebar.get_by_role("button", name="Play").click()
+        strip.get_by_role("button", name="Play").click()
         try:
-            sidebar.get_by_role("button", name="Pause").wait_for(timeout=30_000)
+            strip.get_by_role("button", name="Pause").wait_for(timeout=30_000)
             return
         except Exception:  # noqa: BLE001 (not yet: press again)
             continue
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
                 peak = max(peak, rss_mb(proc.pid))
                 time.sleep(args.sample_every)
             for _, page in students:
-                pause = page.locator("[data-testid=stSidebar]").get_by_role("button", name="Pause")
+                pause = page.locator(".st-key-control-strip").get_by_role("button", name="Pause")
                 if pause.count():
                     pause.click()
             time.sleep(3)

@@ -30,6 +30,11 @@ USAGE_HALF_LIFE_SECONDS = 10.0
 STALE_AFTER_SECONDS = 5.0  # a queued session that has not asked again for this long has left
 
 
+class ServerBusy(RnnvizError):
+    """No training slot came free within an action's bounded wait: the action did nothing; try again
+    (unlike other RnnvizErrors this says nothing about the input, so it is never remembered as a refusal)."""
+
+
 def default_slots(environ: Mapping[str, str] = os.environ) -> int:
     """Training slots for this server: ``RNNVIZ_TRAINING_SLOTS`` when it is a positive integer, else one
     per core (``os.cpu_count()``): training is CPU-bound and every session trains on one thread."""

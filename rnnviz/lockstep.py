@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from collections.abc import Callable
 
 from rnnviz.config import ExperimentConfig
 from rnnviz.session import (
@@ -29,9 +30,11 @@ class CompareSession:
     its watchdog (``pause_grad_norm``) stays paused while the others play; Play all or Step resumes it.
     """
 
-    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS, *, gate=None):
+    def __init__(self, base: ExperimentConfig, data=None, cells=COMPARE_CELLS, *, gate=None,
+                 notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
         self.gate = gate
+        self.notify = notify  # told "queued: ..." when an action must wait for a training slot
         self.owner = f"compare-{id(self):x}"
         self.base = base
         self.data = data
@@ -43,7 +46,7 @@ class CompareSession:
 
         self.trainers = {}
         for c in self.cells:  # one slot per run built: bounded work per acquisition
-            with _compute(gate, self.owner, "building the runs to compare"):
+            with _compute(gate, self.owner, "building the runs to compare", notify if c == self.cells[0] else None):
                 t = Trainer(self._config_for(base, c), data=data)
                 t.step(1)  # step 0 of each cell, shown at once
             self.trainers[c] = t
@@ -77,7 +80,7 @@ class CompareSession:
         with self._guard.action():
             done, seconds = 0, 0.0
             while done < n:
-                with _compute(self.gate, self.owner, "training the compared runs"):
+                with _compute(self.gate, self.owner, "training the compared runs", self.notify if done == 0 else None):
                     k, t = _train_for(list(self.trainers.values()),
                                       TRAIN_BUDGET_SECONDS if self.gate else math.inf, n - done)
                 done, seconds = done + k, seconds + t
@@ -108,7 +111,7 @@ class CompareSession:
     def reset(self) -> None:
         with self._guard.action():
             for t in self.trainers.values():
-                with _compute(self.gate, self.owner, "resetting the compared runs"):
+                with _compute(self.gate, self.owner, "resetting the compared runs", self.notify):
                     t.reset()
                     t.step(1)
             self.playing = False

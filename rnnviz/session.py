@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rnnviz import branches
+from rnnviz.capacity import ServerBusy
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.shared import RunLock as _Guard
@@ -119,19 +120,34 @@ def _yield(guard: _Guard | None, gate, owner) -> bool:
     return (guard is not None and guard.waiting > 0) or (gate is not None and gate.should_yield(owner))
 
 
+def queued_text(what: str, others: int) -> str:
+    """What a session waiting for a training slot is told (``others``: runs training or queued ahead)."""
+    return (f"Queued: the server is busy with {others} other run(s); {what} starts when a slot frees "
+            f"(up to {COMPUTE_WAIT_SECONDS:g} s).")  # short: a toast shows about 110 characters
+
+
 @contextlib.contextmanager
-def _compute(gate, owner, what: str):
+def _compute(gate, owner, what: str, notify: Callable[[str], None] | None = None):
     """Hold a training slot for a bounded piece of blocking work (no gate: run at once), waiting up to
-    ``COMPUTE_WAIT_SECONDS`` for it in the server's first-come-first-served line."""
+    ``COMPUTE_WAIT_SECONDS`` for it in the server's first-come-first-served line; when no slot is free
+    at once, ``notify(queued_text(...))`` says so before the wait (the app shows it as a toast)."""
     if gate is None:
         yield
         return
     timeout = COMPUTE_WAIT_SECONDS
-    with gate.slot(owner, timeout) as admitted:
-        if not admitted:
-            raise RnnvizError(f"{what} must wait for one of the server's {gate.slots} training slot(s), "
-                              f"got none free within {timeout:g} s (the server is busy); try again")
+    admitted = gate.acquire(owner, 0.0)
+    if not admitted:
+        if notify is not None:
+            notify(queued_text(what, gate.active + max(gate.position(owner), 0)))
+        admitted = gate.acquire(owner, timeout)  # the place in line was kept
+    if not admitted:
+        gate.leave(owner)  # the action is given up: it no longer holds a place in line
+        raise ServerBusy(f"{what} must wait for one of the server's {gate.slots} training slot(s), "
+                         f"got none free within {timeout:g} s (the server is busy); try again")
+    try:
         yield
+    finally:
+        gate.release(owner)
 
 
 class RecordedRun:
@@ -206,9 +222,10 @@ class PlaySession:
     """
 
     def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
-                 registry=None):
+                 registry=None, notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
         self.gate = gate
+        self.notify = notify  # told "queued: ..." when an action must wait for a training slot
         self.owner = f"session-{id(self):x}"
         self._token = object()  # a SharedRun this session owns has owner=_token (no reference to the session)
         self._config = config or ExperimentConfig()
@@ -256,7 +273,7 @@ class PlaySession:
             return
         import copy
 
-        with _compute(self.gate, self.owner, "copying the shared run"):
+        with _compute(self.gate, self.owner, "copying the shared run", self.notify):
             trainer = copy.deepcopy(run.trainer)
         self._join(self._wrap(trainer, self._token, run.data))
         self.playing = False
@@ -289,7 +306,7 @@ class PlaySession:
     def _build(self, config: ExperimentConfig, data):
         from rnnviz.trainer import Trainer
 
-        with _compute(self.gate, self.owner, "building the run"):
+        with _compute(self.gate, self.owner, "building the run", self.notify):
             trainer = Trainer(config, data=data)
             trainer.history.max_bytes = LIVE_HISTORY_BYTES
             trainer.step(1)  # step 0: the untrained network, shown at once
@@ -380,7 +397,7 @@ class PlaySession:
             config = parent.config.replace(**(changes or {}))
             name = name or self._runs.next_name()
             self._runs.check_room()  # before any compute
-            with _compute(self.gate, self.owner, "branching the run"):
+            with _compute(self.gate, self.owner, "branching the run", self.notify):
                 trainer, start = branches.make_branch(parent, step, config, self.data)
             run = self._runs.add(branches.NamedRun(name, trainer, parent=parent.name, branch_step=start))
             self._show(run)
@@ -400,7 +417,7 @@ class PlaySession:
                 return
             parent = self._runs[run.parent]
             branches.check_branch_config(parent.config, config, run.branch_step)
-            with _compute(self.gate, self.owner, "branching the run"):
+            with _compute(self.gate, self.owner, "branching the run", self.notify):
                 trainer, _ = branches.make_branch(parent, run.branch_step, config, self.data)
             self._runs.replace(run.name, trainer)
             self._show(run)
@@ -462,7 +479,7 @@ class PlaySession:
             self._own()
             done, seconds = 0, 0.0
             while done < n:
-                with _compute(self.gate, self.owner, "training a step"):
+                with _compute(self.gate, self.owner, "training a step", self.notify if done == 0 else None):
                     k, t = _train_for([self._trainer], TRAIN_BUDGET_SECONDS if self.gate else math.inf,
                                       n - done, interrupted=lambda: _yield(None, self.gate, self.owner))
                 done, seconds = done + k, seconds + t
@@ -477,11 +494,18 @@ class PlaySession:
         with self._guard.action():
             self._check_live("reset")
             self._own()
-            with _compute(self.gate, self.owner, "resetting the run"):
+            with _compute(self.gate, self.owner, "resetting the run", self.notify):
                 self._trainer.reset()
                 self._trainer.step(1)
             self._stop()
             self._log("reset")
+
+    def compute(self, what: str, fn: Callable, *args):
+        """``fn(*args)`` inside one of the server's training slots (waiting up to COMPUTE_WAIT_SECONDS,
+        saying so via ``notify``, then ServerBusy): bounded work that is not the run's, such as parsing an
+        upload. The session's lock is not held: the live run plays on meanwhile."""
+        with _compute(self.gate, f"{self.owner}:compute", what, self.notify):  # a tick may hold self.owner's
+            return fn(*args)
 
     @property
     def current_step(self) -> int:
@@ -550,7 +574,7 @@ class PlaySession:
             trainer = self._trainer
             key = (id(trainer), trainer.step_count, layer, direction, sample)
             if key not in self._jacobians:
-                with _compute(self.gate, self.owner, "the measured Jacobian"):
+                with _compute(self.gate, self.owner, "the measured Jacobian", self.notify):
                     value = jacobian_norms(trainer.model.rnn, trainer.probe.x, layer=layer,
                                            direction=direction, sample=sample)
                 self._jacobians = {k: v for k, v in self._jacobians.items() if k[:2] == key[:2]}

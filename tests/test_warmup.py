@@ -36,11 +36,28 @@ def test_serve_runs_app_py_with_the_given_options(monkeypatch):
     from streamlit.web import cli
 
     import serve
+    from ui import warm
 
     started, argv = [], []
-    monkeypatch.setattr(warmup, "warm_up", lambda: started.append(True))
+    monkeypatch.setattr(warmup, "warm_up", lambda: started.append("torch"))
+    monkeypatch.setattr(warm, "warm_up", lambda: started.append("ui"))
     monkeypatch.setattr(cli, "main", lambda: argv.extend(sys.argv))
     monkeypatch.setattr(sys, "argv", ["serve.py", "--server.port", "8555"])
     serve.main()
-    assert started == [True]
+    assert started == ["torch", "ui"]  # torch first, then Streamlit's side, both before the server listens
     assert argv[:2] == ["streamlit", "run"] and argv[2].endswith("/app.py") and argv[3:] == ["--server.port", "8555"]
+
+
+def test_the_ui_warm_up_draws_the_first_pages_elements_in_bare_mode_and_leaves_the_loggers_as_they_were():
+    import logging
+
+    from ui import warm
+
+    names = [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]
+    levels = {n: logging.getLogger(n).level for n in names}
+    assert warm.warm_up() > 0
+    assert {n: logging.getLogger(n).level for n in names} == levels
+    import sys
+
+    assert {"ui.controls", "ui.live", "ui.share", "ui.sidebar", "ui.state", "ui.widgets", "streamlit.emojis"} <= set(
+        sys.modules)

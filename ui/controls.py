@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from rnnviz.capacity import ServerBusy
 from rnnviz.config import FIELDS
 from ui import branching, state
+from ui.server import wait_notice
 
 #: Trainer states after which there is nothing left to train until a reset.
 STOPPED = ("diverged", "finished")
@@ -53,12 +55,21 @@ def _live_play() -> None:
     sess.pause() if sess.playing else sess.play()
 
 
+def _unless_busy(action: Callable[[], object]) -> None:
+    """Run a button's action; when the server stayed busy for the whole bounded wait, say so (the action
+    did nothing) instead of failing the page."""
+    try:
+        action()
+    except ServerBusy as err:
+        wait_notice(f"{err}.")
+
+
 def _live_step(n: int) -> None:
-    state.session().step(n)
+    _unless_busy(lambda: state.session().step(n))
 
 
 def _live_reset() -> None:
-    state.session().reset()
+    _unless_busy(state.session().reset)
     state.write_current_url()
 
 
@@ -80,11 +91,11 @@ def _compare_play() -> None:
 
 
 def _compare_step(n: int) -> None:
-    state.compare_session().step(n)
+    _unless_busy(lambda: state.compare_session().step(n))
 
 
 def _compare_reset() -> None:
-    state.compare_session().reset()
+    _unless_busy(state.compare_session().reset)
 
 
 def compare_buttons(cmp) -> None:

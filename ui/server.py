@@ -5,6 +5,7 @@
   shared runs and rooms nobody is on any more.
 - :func:`shared_runs`, :func:`figure_cache`, :func:`rooms`: runs shared by sessions on the same config and
   data, serialised figures every session reuses, follow-the-teacher rooms (issue 13).
+- :func:`wait_notice`: how a session waiting for a training slot says so.
 
 Imports no other ui module, so ``ui.state`` and ``ui.live`` can both use it without a cycle.
 """
@@ -33,6 +34,13 @@ _LOG = logging.getLogger(__name__)
 def training_gate() -> TrainingGate:
     """The server-wide cap on sessions training at once (RNNVIZ_TRAINING_SLOTS, default one per core)."""
     return TrainingGate()
+
+
+def wait_notice(text: str) -> None:
+    """Tell the user an action waits for a training slot (``PlaySession.notify``: Step, x10, reset,
+    building a run, Compare, an upload). A toast: sent at once, from a button's callback too, while the
+    script waits; it shows for 10 s ("long")."""
+    st.toast(text, icon=":material/hourglass_top:", duration="long")
 
 
 @st.cache_resource

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import streamlit as st
 
 from rnnviz import io, uploads
+from rnnviz.capacity import ServerBusy
 from rnnviz.config import FIELDS
 from rnnviz.errors import RnnvizError
 from rnnviz.rooms import ROOM_NAME_MAX, room_name
@@ -205,14 +206,18 @@ def _uploader(label: str, key: str, types: list[str], help: str):
 
 
 def _once(key: str, file, fn):
-    """``fn(bytes)`` for a newly uploaded file, remembered by the file's id (not redone on reruns).
+    """``fn(bytes)`` for a newly uploaded file, in one of the server's training slots (a bounded wait),
+    remembered by the file's id (not redone on reruns). A busy server is not remembered: the next
+    rerun tries again.
 
     Returns ``(result, error_message)``; exactly one of them is None.
     """
     memo = st.session_state.get(f"{key}.memo")
     if memo is None or memo[0] != file.file_id:
         try:
-            memo = (file.file_id, fn(file.getvalue()), None)
+            memo = (file.file_id, state.session().compute("reading the file", fn, file.getvalue()), None)
+        except ServerBusy as err:
+            return None, str(err)
         except RnnvizError as err:
             memo = (file.file_id, None, str(err))
         st.session_state[f"{key}.memo"] = memo
@@ -250,7 +255,10 @@ def render_run_upload() -> None:
         if memo is None or memo[0] != file.file_id:
             name = uploads.display_name(file.name)
             try:
-                runs = uploads.read_runs(file.getvalue())
+                runs = sess.compute("opening the run file", uploads.read_runs, file.getvalue())
+            except ServerBusy as err:  # not remembered: the next rerun tries again
+                st.error(md_escape(str(err), 600), icon=":material/hourglass_disabled:")
+                return
             except RnnvizError as err:
                 st.session_state["upload.run.memo"] = (file.file_id, name, str(err))
             else:

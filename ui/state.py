@@ -28,7 +28,7 @@ from rnnviz.errors import RnnvizError
 from rnnviz.lockstep import CompareSession
 from rnnviz.rooms import STUDENT, TEACHER, room_name, room_role
 from rnnviz.session import PlaySession
-from ui.server import shared_runs, training_gate
+from ui.server import shared_runs, training_gate, wait_notice
 
 SESSION_KEY = "rnnviz.session"
 COMPARE_KEY = "rnnviz.compare"
@@ -130,7 +130,8 @@ def session() -> PlaySession:
         st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
         st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
-        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), registry=shared_runs()))
+        st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), registry=shared_runs(),
+                                                             notify=wait_notice))
         st.session_state[SESSION_KEY].client = _client_id()  # shared runs: is this browser still connected
     return st.session_state[SESSION_KEY]
 
@@ -257,6 +258,6 @@ def compare_session() -> CompareSession:
     base, data = sess.live_config, sess.data
     current = st.session_state.get(COMPARE_KEY)
     if current is None or not current.matches(base, data):
-        current = CompareSession(base, data=data, gate=_gate())
+        current = CompareSession(base, data=data, gate=_gate(), notify=wait_notice)
         st.session_state[COMPARE_KEY] = current
     return current

@@ -137,3 +137,19 @@ def test_log_ticks_label_any_range_of_1_to_300_decades_several_times(decades):
         "1e-300", "1e-250", "1e-200", "1e-150", "1e-100", "1e-50", "1"]
     t = log_ticks(-3.0, -2.0)
     assert t["ticktext"] == ["1e-3", "2e-3", "5e-3", "0.01"]
+
+
+def test_titles_have_room_for_their_lines_and_the_toolbar_above_them():
+    """Newcomer screenshots: a two-line Learn title clipped at the top with the y-axis title in its
+    subtitle, and the toolbar shown on hover over chart titles. The title hangs TOOLBAR_MARGIN below the
+    top (the toolbar's height) and the top margin holds all its lines."""
+    import numpy as np
+
+    one = plots.gradient_flow(np.geomspace(1e-6, 1, 5), step=3)
+    assert one.layout.margin.t == style.TOOLBAR_MARGIN + 30 + 10
+    two = learn.jacobian_product_figure(1.6, 0.9, 100)
+    assert two.layout.title.text.count("<br><sub>") == 1
+    assert two.layout.margin.t == style.TOOLBAR_MARGIN + 30 + 24 + 10
+    title = style._TEMPLATE.layout.title
+    assert (title.yref, title.y, title.yanchor, title.pad.t) == ("container", 1.0, "top", style.TOOLBAR_MARGIN)
+    assert style.TOOLBAR_MARGIN >= 30  # Plotly's modebar: 25 px buttons + padding

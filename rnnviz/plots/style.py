@@ -51,6 +51,9 @@ GATE_TITLES: dict[str, str] = {
     for g, words in c.gate_labels.items()
 }
 
+#: px above the title: the height of Plotly's toolbar (modebar), so on hover it never covers a title.
+TOOLBAR_MARGIN = 34
+
 _PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _NEUTRAL = "#555555"
 _LIGHT = "#BBBBBB"
@@ -73,10 +76,12 @@ _TEMPLATE = go.layout.Template(
         yaxis=_AXIS,
         hoverlabel=dict(font_size=BASE_FONT_SIZE),
         font=dict(size=BASE_FONT_SIZE),
-        title=dict(
-            x=0.0, xanchor="left", y=0.985, yanchor="top", yref="container", font_size=TITLE_FONT_SIZE
-        ),
-        margin=dict(l=20, r=20, t=70, b=20),
+        # The title sits just above the plot area and pushes it down as far as its lines need (a subtitle
+        # never meets the plot or a y-axis title); the top margin above it keeps the toolbar (modebar, top
+        # right, shown on hover) off the title.
+        title=dict(x=0.0, xanchor="left", xref="container", y=1.0, yanchor="top", yref="container",
+                   pad=dict(t=TOOLBAR_MARGIN), font_size=TITLE_FONT_SIZE),
+        margin=dict(l=20, r=20, t=TOOLBAR_MARGIN, b=20),
         hovermode="closest",
         # Legend in rows below the x-axis title: never on top of the title, colour bars or a right-hand
         # axis, however many entries a half-width chart has to wrap.
@@ -145,6 +150,7 @@ def _styled(
         template=_TEMPLATE,
         font=dict(size=BASE_FONT_SIZE),
         title=dict(text=title),
+        margin=dict(t=_top_margin(title)),
         uirevision=kind,
         height=height,
     )
@@ -156,6 +162,18 @@ def _styled(
     if not_finite:
         _note_not_finite(fig, note)
     return fig
+
+
+#: px a title line takes: the title font's line, and a ``<sub>`` subtitle line's.
+_TITLE_LINE, _SUB_LINE = 30, 24
+
+
+def _top_margin(title: str) -> int:
+    """Top margin for ``title``: its lines (a ``<sub>`` line is smaller) and their gap to the plot, plus
+    ``TOOLBAR_MARGIN`` above them, so the toolbar shown on hover stays above the title."""
+    lines = title.split("<br>") if title else []
+    height = sum(_SUB_LINE if line.lstrip().startswith("<sub>") else _TITLE_LINE for line in lines)
+    return TOOLBAR_MARGIN + height + 10
 
 
 def _curve(values, name: str = "values", log: bool = False) -> tuple[np.ndarray, bool]:

@@ -76,9 +76,9 @@ _TEMPLATE = go.layout.Template(
         yaxis=_AXIS,
         hoverlabel=dict(font_size=BASE_FONT_SIZE),
         font=dict(size=BASE_FONT_SIZE),
-        # The title sits just above the plot area and pushes it down as far as its lines need (a subtitle
-        # never meets the plot or a y-axis title); the top margin above it keeps the toolbar (modebar, top
-        # right, shown on hover) off the title.
+        # The title hangs TOOLBAR_MARGIN below the top, so the toolbar (modebar, top right, shown on hover)
+        # never covers it; _styled sizes the top margin for all its lines (_top_margin), so a subtitle never
+        # meets the plot or a y-axis title.
         title=dict(x=0.0, xanchor="left", xref="container", y=1.0, yanchor="top", yref="container",
                    pad=dict(t=TOOLBAR_MARGIN), font_size=TITLE_FONT_SIZE),
         margin=dict(l=20, r=20, t=TOOLBAR_MARGIN, b=20),

@@ -64,7 +64,7 @@ def test_grad_norm_curve_log_axis_clipped_marks_threshold():
     before = np.array([0.5, 4.0, 2.0, 0.25])
     after = np.minimum(before, 1.0)
     fig = plots.grad_norm_curve(steps, before, after, clipped_mask=before > 1.0, threshold=1.0)
-    assert_common(fig, "grad_norm_curve", "training step", "gradient norm ||g|| (log scale)")
+    assert_common(fig, "grad_norm_curve", "training step", "||g|| (log scale)")
     assert fig.layout.yaxis.type == "log"
     np.testing.assert_array_equal(fig.data[0].y, before)
     np.testing.assert_array_equal(trace_named(fig, "||g|| after clipping").y, after)

@@ -191,7 +191,7 @@ def grad_norm_curve(
         x0, x1 = _span(steps, *spans)
         _hline_trace(fig, x0, x1, float(threshold), f"clip threshold θ = {threshold:.3g}", colour=_PALETTE[1])
     _styled(fig, "grad_norm_curve", "Gradient norm per training step", "training step",
-            "gradient norm ||g|| (log scale)", not_finite=bad)
+            "||g|| (log scale)", not_finite=bad)
     _log_y(fig)
     _step_axis(fig, steps, *spans)
     return fig

@@ -237,9 +237,30 @@ def largest_gradient_step(history) -> int | None:
 
 def pinned_curves(history, step: int, layer: int, direction: int) -> dict[str, np.ndarray]:
     """{label: ||dL/dh_t|| (L,)} of :func:`largest_gradient_step` when it is not ``step`` (the step shown),
-    labelled with its ||g||, e.g. ``"step 15: largest ||g|| = 1e19"``; {} otherwise."""
+    labelled with its ||g|| and what the dashed line is, e.g. ``"step 15: largest ||g|| = 1e19 (its
+    curve, kept in view)"``; {} otherwise.
+
+    While playing, full curves are recorded only at display cadence, so the largest ||g|| of all steps
+    (every step's scalar is kept) may be on a step without a curve: then the label says the pinned step is
+    the largest of the N recorded steps, and which step had the largest overall
+    (:func:`pinned_label`)."""
     pin = largest_gradient_step(history)
     if pin is None or pin == step:
         return {}
     rec = history.record_at(pin)
-    return {f"step {pin}: largest ||g|| = {format_ratio(float(rec.grad_norm))}": rec.grad_norms[layer, direction]}
+    return {pinned_label(history, pin): rec.grad_norms[layer, direction]}
+
+
+def pinned_label(history, pin: int) -> str:
+    """The legend of the pinned curve of step ``pin`` (:func:`pinned_curves`): true whether or not the
+    largest ||g|| of the whole run was recorded."""
+    steps = np.asarray(history.steps)
+    norms = np.asarray(history.scalars["grad_norm"], dtype=np.float64)
+    value = format_ratio(float(norms[steps == pin][0]))
+    finite = np.isfinite(norms)
+    top = int(steps[finite][np.argmax(norms[finite])])
+    if norms[steps == top][0] <= norms[steps == pin][0]:
+        return f"step {pin}: largest ||g|| = {value} (its curve, kept in view)"
+    recorded = len(history.recorded_steps())
+    return (f"step {pin}: largest ||g|| of the {recorded} recorded steps = {value} (its curve, kept in view; "
+            f"step {top}, not recorded, had {format_ratio(float(norms[steps == top][0]))})")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rnnviz import cells, flow, plots
+from rnnviz.analysis import format_ratio
 from rnnviz.config import FIELDS, PRESETS, TASKS, ExperimentConfig
 from rnnviz.jacobian import jacobian_norms
 from rnnviz.tasks import TASK_CLASSES, make_task
@@ -156,3 +157,33 @@ def test_exploding_after_play_keeps_the_explosion_pinned_and_never_calls_the_dea
     fig = plots.gradient_flow(rec.grad_norms[0, 0], step=rec.step, pinned=pinned)
     drawn = np.asarray(next(tr for tr in fig.data if tr.name == label).y, dtype=np.float64)
     assert np.isfinite(drawn).sum() == len(curve)  # the explosion stays drawn at every timestep
+
+
+def test_the_pinned_label_is_true_when_the_largest_step_was_not_recorded():
+    """Played at cadence, only some steps carry curves: the newcomer read "step 0: largest ||g|| = 3.5" at
+    step 246 while steps 2 and 17 had 4.95 and 5.68. The pinned curve is the largest of the recorded steps,
+    and the label says so, and names the step with the largest ||g|| of all when it has no curve
+    (seeds 0-4; at least one of them has its largest ||g|| on a step without a curve)."""
+    unrecorded = 0
+    for seed in range(5):
+        t = Trainer(ExperimentConfig(task="adding", seq_len=12, hidden_size=8, batch_size=8, probe_size=2,
+                                     max_steps=1000, seed=seed, lr=0.1))
+        t.record_interval_s = math.inf
+        t.step(30, record="cadence")  # only step 0 is recorded (its first frame)
+        t.record_interval_s = 0.0
+        t.step(1, record="cadence")  # step 30: a new frame
+        hist = t.history
+        assert hist.recorded_steps().tolist() == [0, 30]
+        g = np.asarray(hist.scalars["grad_norm"], dtype=np.float64)
+        top = int(np.argmax(g))
+        pin = flow.largest_gradient_step(hist)
+        assert pin == (0 if g[0] >= g[30] else 30)
+        (label, curve), = flow.pinned_curves(hist, 30 if pin == 0 else 0, 0, 0).items()
+        np.testing.assert_array_equal(curve, hist.record_at(pin).grad_norms[0, 0])
+        if top == pin:
+            assert label == f"step {pin}: largest ||g|| = {format_ratio(g[pin])} (its curve, kept in view)"
+        else:
+            unrecorded += 1
+            assert label == (f"step {pin}: largest ||g|| of the 2 recorded steps = {format_ratio(g[pin])} (its "
+                             f"curve, kept in view; step {top}, not recorded, had {format_ratio(g[top])})")
+    assert unrecorded >= 1

@@ -161,3 +161,23 @@ def test_transport_curve_draws_the_measured_paths_and_the_bound_on_them():
     assert not has_note(fig)
     dead = plots.transport_curve(SimpleNamespace(hidden=np.array([0.0, 0.0, 1.0]), cell=None))
     assert "exactly 0 at 2 timestep(s)" in dead.layout.title.text
+
+
+@pytest.mark.parametrize("bound_top", [1e30, 1e300, np.inf])
+def test_gradient_flow_and_transport_focused_on_data_keep_several_labels(bound_top):
+    """A bound far above the measured curve (13 decades, 1e-12 .. 0.03, as late in the vanishing preset)
+    used to leave one label, "1e-6", once the range was fitted to the data: the labels follow the range."""
+    norms = np.geomspace(1e-12, 3e-2, 50)
+    bound = np.geomspace(bound_top if np.isfinite(bound_top) else 1e308, 1e-2, 50)
+    if not np.isfinite(bound_top):
+        bound[0] = np.inf
+    jac = SimpleNamespace(hidden=np.geomspace(1e-10, 1.0, 50), cell=None)
+    for fig in (plots.gradient_flow(norms, step=654, theory=bound), plots.transport_curve(jac, bound=bound)):
+        lo, hi = fig.layout.yaxis.range
+        shown = [t for v, t in zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True)
+                 if lo <= np.log10(v) <= hi]
+        assert 4 <= len(shown) <= 8, shown
+    fig = plots.gradient_flow(norms, step=654, theory=bound)
+    lo, hi = fig.layout.yaxis.range
+    assert [t for v, t in zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True)
+            if lo <= np.log10(v) <= hi] == ["1e-12", "1e-10", "1e-8", "1e-6", "1e-4", "0.01"]

@@ -14,7 +14,7 @@ EXAMPLE = "example ||(γW)^n||, 2×2 W with this σ_max and ρ"
 
 def test_jacobian_product_figure_draws_the_sigma_max_bound_an_example_and_the_long_run_rate():
     fig = plots.jacobian_product_figure(1.6, 0.5, 4)
-    assert_common(fig, "jacobian_product", "steps back in time n", "gradient scale after n steps (log scale)")
+    assert_common(fig, "jacobian_product", "steps back in time n", "gradient scale (log scale)")
     bound = trace_named(fig, "bound (γσ_max)^n")
     np.testing.assert_array_equal(bound.x, np.arange(5))
     np.testing.assert_allclose(bound.y, 1.6 ** np.arange(5))

@@ -106,3 +106,50 @@ def test_log_ticks_one_label_per_decade_up_to_8_and_never_a_lone_label():
     for lo in np.linspace(-30, 10, 41):
         for width in (0.5, 0.7, 1.0, 2.5, 9.0, 25.0):  # _log_y shows at least half a decade
             assert 2 <= len(inside(lo, lo + width)) <= 9, (lo, width)
+
+
+@pytest.mark.parametrize("decades", [1, 3, 13, 40, 300])
+def test_log_ticks_label_any_range_of_1_to_300_decades_several_times(decades):
+    """The Gradient flow chart labelled 13 decades with a lone "1e-6": every range gets 3..8 round labels,
+    on multiples of one stride, wherever it starts."""
+    import numpy as np
+
+    from rnnviz.plots.style import _log_ticks as log_ticks
+
+    for lo in (-310.0, -200.3, -40.5, -13.3, -6.0, -0.7, 2.2):
+        hi = lo + decades
+        if hi > 307:
+            continue
+        t = log_ticks(lo, hi)
+        shown = [(v, text) for v, text in zip(t["tickvals"], t["ticktext"], strict=True)
+                 if lo <= np.log10(v) <= hi]
+        assert 3 <= len(shown) <= 8, (lo, decades, shown)
+        exps = [round(np.log10(v)) for v, _ in shown]
+        if decades >= 3:  # whole decades, evenly spaced
+            assert all(np.isclose(v, 10.0**e) for (v, _), e in zip(shown, exps, strict=True))
+            stride = exps[1] - exps[0]
+            assert list(np.diff(exps)) == [stride] * (len(exps) - 1) and all(e % stride == 0 for e in exps)
+    t = log_ticks(-13.3, -0.3)
+    assert [x for v, x in zip(t["tickvals"], t["ticktext"], strict=True) if -13.3 <= np.log10(v) <= -0.3] == [
+        "1e-12", "1e-10", "1e-8", "1e-6", "1e-4", "0.01"]
+    t = log_ticks(-300.0, 0.0)
+    assert [x for v, x in zip(t["tickvals"], t["ticktext"], strict=True) if -300 <= np.log10(v) <= 0] == [
+        "1e-300", "1e-250", "1e-200", "1e-150", "1e-100", "1e-50", "1"]
+    t = log_ticks(-3.0, -2.0)
+    assert t["ticktext"] == ["1e-3", "2e-3", "5e-3", "0.01"]
+
+
+def test_titles_have_room_for_their_lines_and_the_toolbar_above_them():
+    """Newcomer screenshots: a two-line Learn title clipped at the top with the y-axis title in its
+    subtitle, and the toolbar shown on hover over chart titles. The title hangs TOOLBAR_MARGIN below the
+    top (the toolbar's height) and the top margin holds all its lines."""
+    import numpy as np
+
+    one = plots.gradient_flow(np.geomspace(1e-6, 1, 5), step=3)
+    assert one.layout.margin.t == style.TOOLBAR_MARGIN + 30 + 10
+    two = learn.jacobian_product_figure(1.6, 0.9, 100)
+    assert two.layout.title.text.count("<br><sub>") == 1
+    assert two.layout.margin.t == style.TOOLBAR_MARGIN + 30 + 24 + 10
+    title = style._TEMPLATE.layout.title
+    assert (title.yref, title.y, title.yanchor, title.pad.t) == ("container", 1.0, "top", style.TOOLBAR_MARGIN)
+    assert style.TOOLBAR_MARGIN >= 30  # Plotly's modebar: 25 px buttons + padding

@@ -64,7 +64,7 @@ def test_grad_norm_curve_log_axis_clipped_marks_threshold():
     before = np.array([0.5, 4.0, 2.0, 0.25])
     after = np.minimum(before, 1.0)
     fig = plots.grad_norm_curve(steps, before, after, clipped_mask=before > 1.0, threshold=1.0)
-    assert_common(fig, "grad_norm_curve", "training step", "gradient norm ||g|| (log scale)")
+    assert_common(fig, "grad_norm_curve", "training step", "||g|| (log scale)")
     assert fig.layout.yaxis.type == "log"
     np.testing.assert_array_equal(fig.data[0].y, before)
     np.testing.assert_array_equal(trace_named(fig, "||g|| after clipping").y, after)
@@ -94,3 +94,18 @@ def test_compare_loss_colours_by_cell_and_baseline_spans_all_runs():
     np.testing.assert_array_equal(lstm.y, [0.2, 0.1, 0.05])
     assert list(trace_named(fig, "chance baseline (0.167)").x) == [0, 2]
     assert has_note(plots.compare_loss({"GRU": ([0, 1], [1.0, NAN])}))
+
+
+def test_loss_and_accuracy_axis_titles_do_not_meet():
+    """At 1280 in the presentation view the two stacked axis titles read "accuracyloss": the small panel's
+    title is smaller and the panel a little taller, so each title fits beside its own panel."""
+    from rnnviz.plots.training import METRIC_TITLE_SIZE
+
+    fig = plots.loss_curve(np.arange(3), [1.0, 0.5, 0.2], metric=[0.1, 0.5, 0.9], metric_name="accuracy")
+    assert fig.layout.yaxis2.title.font.size == METRIC_TITLE_SIZE < 18
+    plot_px = 430 - fig.layout.margin.t - 150  # presentation height, minus title and x title + legend rows
+    loss_mid = sum(fig.layout.yaxis.domain) / 2 * plot_px
+    metric_mid = sum(fig.layout.yaxis2.domain) / 2 * plot_px
+    half_loss = len("loss (log scale)") * 18 * 0.55 / 2  # px of half a title at ~0.55 em per character
+    half_metric = len("accuracy") * METRIC_TITLE_SIZE * 0.55 / 2
+    assert loss_mid - metric_mid > half_loss + half_metric

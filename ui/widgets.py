@@ -16,6 +16,7 @@ PLOTLY_CONFIG = {
     "displaylogo": False,
     "toImageButtonOptions": {"format": "png", "scale": 2},
     "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "scrollZoom": False,  # the mouse wheel scrolls the page; zoom is the toolbar's or a drag's
 }
 
 

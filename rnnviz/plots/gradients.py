@@ -18,6 +18,7 @@ from rnnviz.plots.style import (
     _curve,
     _grid,
     _line,
+    _log_ticks,
     _log_y,
     _same_length,
     _styled,
@@ -197,14 +198,16 @@ def _jacobian_markers(fig: go.Figure, jacobian) -> bool:
 
 def _focus_on_measured(fig: go.Figure, pad_decades: float = 1.0) -> None:
     """Fit the log y range to the measured curves: a bound far above them (sigma_max > 1, where the
-    Pascanu bound says nothing) runs off the top instead of squashing the data into a thin band."""
+    Pascanu bound says nothing) runs off the top instead of squashing the data into a thin band. The tick
+    labels are recomputed for this range (those :func:`_log_y` chose for the bound's range could leave a
+    single label, "1e-6", across 13 decades)."""
     ys = [np.asarray(t.y, dtype=np.float64) for t in fig.data
           if t.y is not None and len(t.y) and not str(t.name or "").startswith("bound")]
     y = np.concatenate(ys) if ys else np.empty(0)
     y = y[np.isfinite(y) & (y > 0)]
     if y.size:
         lo, hi = math.log10(y.min()) - pad_decades, math.log10(y.max()) + pad_decades
-        fig.update_yaxes(range=[lo, hi], dtick=max(1, math.ceil((hi - lo) / 8)))
+        fig.update_yaxes(range=[lo, hi], **_log_ticks(lo, hi))  # labels for this range, not the bound's
 
 
 def cell_vs_hidden_flow(grad_norms, grad_cell_norms) -> go.Figure:

@@ -50,7 +50,7 @@ def jacobian_product_figure(sigma_max: float, rho: float, T: int, gamma: float =
         "jacobian_product",
         title,
         "steps back in time n",
-        "gradient scale after n steps (log scale)",
+        "gradient scale (log scale)",
         not_finite=not all(np.all(np.isfinite(y) & (y > 0)) for y in (bound, example, rate)),
         note="values beyond float range not drawn",
     )

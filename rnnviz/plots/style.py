@@ -51,6 +51,9 @@ GATE_TITLES: dict[str, str] = {
     for g, words in c.gate_labels.items()
 }
 
+#: px above the title: the height of Plotly's toolbar (modebar), so on hover it never covers a title.
+TOOLBAR_MARGIN = 34
+
 _PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 _NEUTRAL = "#555555"
 _LIGHT = "#BBBBBB"
@@ -73,10 +76,12 @@ _TEMPLATE = go.layout.Template(
         yaxis=_AXIS,
         hoverlabel=dict(font_size=BASE_FONT_SIZE),
         font=dict(size=BASE_FONT_SIZE),
-        title=dict(
-            x=0.0, xanchor="left", y=0.985, yanchor="top", yref="container", font_size=TITLE_FONT_SIZE
-        ),
-        margin=dict(l=20, r=20, t=70, b=20),
+        # The title hangs TOOLBAR_MARGIN below the top, so the toolbar (modebar, top right, shown on hover)
+        # never covers it; _styled sizes the top margin for all its lines (_top_margin), so a subtitle never
+        # meets the plot or a y-axis title.
+        title=dict(x=0.0, xanchor="left", xref="container", y=1.0, yanchor="top", yref="container",
+                   pad=dict(t=TOOLBAR_MARGIN), font_size=TITLE_FONT_SIZE),
+        margin=dict(l=20, r=20, t=TOOLBAR_MARGIN, b=20),
         hovermode="closest",
         # Legend in rows below the x-axis title: never on top of the title, colour bars or a right-hand
         # axis, however many entries a half-width chart has to wrap.
@@ -145,6 +150,7 @@ def _styled(
         template=_TEMPLATE,
         font=dict(size=BASE_FONT_SIZE),
         title=dict(text=title),
+        margin=dict(t=_top_margin(title)),
         uirevision=kind,
         height=height,
     )
@@ -156,6 +162,18 @@ def _styled(
     if not_finite:
         _note_not_finite(fig, note)
     return fig
+
+
+#: px a title line takes: the title font's line, and a ``<sub>`` subtitle line's.
+_TITLE_LINE, _SUB_LINE = 30, 24
+
+
+def _top_margin(title: str) -> int:
+    """Top margin for ``title``: its lines (a ``<sub>`` line is smaller) and their gap to the plot, plus
+    ``TOOLBAR_MARGIN`` above them, so the toolbar shown on hover stays above the title."""
+    lines = title.split("<br>") if title else []
+    height = sum(_SUB_LINE if line.lstrip().startswith("<sub>") else _TITLE_LINE for line in lines)
+    return TOOLBAR_MARGIN + height + 10
 
 
 def _curve(values, name: str = "values", log: bool = False) -> tuple[np.ndarray, bool]:
@@ -294,21 +312,33 @@ def _log_y(fig: go.Figure, max_ticks: int = 8, *, axis: str = "y") -> None:
     fig.update_layout({name: settings})
 
 
+#: Decades between labels on a log axis, smallest first: labels sit on multiples of the stride (1e-12,
+#: 1e-10, ... or 1e-300, 1e-250, ...), so every range up to the whole float64 span gets a few round labels.
+_DECADE_STRIDES = (1, 2, 3, 5, 10, 20, 25, 50, 100, 200)
+
+
 def _log_ticks(lo: float, hi: float, max_ticks: int = 8) -> dict:
-    """Tick values and labels for a log axis over [10^lo, 10^hi]: whole decades when at least two lie
-    inside (every k-th, at most ``max_ticks`` inside), else 1-2-5 (or 1..9) x 10^k. Values a little
-    beyond the range are listed too, so a caller that widens the range still gets labels there."""
+    """Tick values and labels for a log axis over [10^lo, 10^hi]: whole decades when at least three lie
+    inside (on multiples of the smallest stride of ``_DECADE_STRIDES`` that keeps at most ``max_ticks``
+    inside, so 13 decades are labelled 1e-12, 1e-10, ... and 300 decades 1e-300, 1e-250, ...), else
+    1-2-5 x 10^k (1-3 x 10^k when 1-2-5 would crowd; 1..9 x 10^k for a narrow span). Decade values a
+    little beyond the range are listed too, so a caller that widens the range still gets labels there."""
     first, last = math.ceil(lo), math.floor(hi)
     decades = range(-320, 308)  # 10.0**k is a finite, non-zero float64 (a bound may reach 1e308)
-    if last > first:
-        step = max(1, math.ceil((last - first + 1) / max_ticks))
-        values = [10.0**k for k in range(first - 2 * step, last + 2 * step + 1, step) if k in decades]
+    if last - first >= 2:
+        step = next((s for s in _DECADE_STRIDES if last // s - (first - 1) // s <= max_ticks), _DECADE_STRIDES[-1])
+        values = [10.0**k for k in range(first - 2 * step, last + 2 * step + 1) if k % step == 0 and k in decades]
     else:
+        def inside(mantissas) -> list[float]:
+            return [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) if k in decades
+                    for m in mantissas if lo <= math.log10(m * 10.0**k) <= hi]
+
         for mantissas in ((1, 2, 5), (1, 2, 3, 5, 7), range(1, 10)):
-            values = [m * 10.0**k for k in range(math.floor(lo), math.ceil(hi) + 1) if k in decades
-                      for m in mantissas if lo <= math.log10(m * 10.0**k) <= hi]
+            values = inside(mantissas)
             if len(values) >= 2:
                 break
+        if len(values) > max_ticks - 2:  # almost three decades: 1-2-5 would crowd a half-width chart
+            values = inside((1, 3))
     return dict(tickmode="array", tickvals=values, ticktext=[_tick_label(v) for v in values])
 
 

@@ -27,6 +27,9 @@ from rnnviz.plots.style import (
 #: Overlaid runs (rnnviz.branches.Runs.overlay): legend label -> (slot, steps (n,), values (n,)).
 RunCurves = Mapping[str, tuple[int, np.ndarray, np.ndarray]]
 
+#: px; the axis title of the small metric panel under the loss (shorter than the panel at 430 px).
+METRIC_TITLE_SIZE = 14
+
 
 def _other_runs(fig: go.Figure, others: RunCurves | None, quantity: str, **kwargs) -> list[np.ndarray]:
     """The other runs' curves in their own colour and dash (width 2, under the shown run's curve);
@@ -70,7 +73,7 @@ def loss_curve(
     _same_length(steps=steps, loss=loss, metric=metric)
     y, bad = _curve(loss, "loss", log=True)
     _, bad = _curve(loss, "loss")  # a non-positive loss is a gap on the log axis, not "diverged"
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06) \
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.08) \
         if metric is not None else go.Figure()
     spans = _other_runs(fig, others, loss_name, **({"row": 1, "col": 1} if metric is not None else {}))
     colour, dash = run_style(slot) if others else (_PALETTE[0], "solid")
@@ -92,7 +95,8 @@ def loss_curve(
         finite = m[np.isfinite(m)]
         if finite.size and finite.min() >= 0 and finite.max() <= 1:
             fig.update_yaxes(range=[0, 1.05], row=2, col=1)
-        fig.update_yaxes(title_text=short, row=2, col=1, nticks=3)
+        # a smaller title on the small panel: at 430 px "loss (log scale)" and "accuracy" met ("accuracyloss")
+        fig.update_yaxes(title=dict(text=short, font_size=METRIC_TITLE_SIZE), row=2, col=1, nticks=3)
         fig.update_xaxes(title_text="training step", row=2, col=1)
         title += f" (top) and {short} (below)"
     _styled(fig, "loss_curve", title, None if metric is not None else "training step",
@@ -187,7 +191,7 @@ def grad_norm_curve(
         x0, x1 = _span(steps, *spans)
         _hline_trace(fig, x0, x1, float(threshold), f"clip threshold θ = {threshold:.3g}", colour=_PALETTE[1])
     _styled(fig, "grad_norm_curve", "Gradient norm per training step", "training step",
-            "gradient norm ||g|| (log scale)", not_finite=bad)
+            "||g|| (log scale)", not_finite=bad)
     _log_y(fig)
     _step_axis(fig, steps, *spans)
     return fig

@@ -33,6 +33,8 @@ def render(cmp) -> None:
     flows = compare.gradient_curves(trainers, step)
     widgets.chart(plots.gradient_flow(flows, step=step), key="cmp.flow", download_name="compare-flow")
     st.markdown("\n".join(f"- {line}" for line in compare.verdicts(flows, cmp.base)))
+    if cmp.base.forget_bias != "chrono" and "lstm" in trainers:
+        st.caption(compare.LSTM_BIAS_NOTE)
 
 
 live.live(render, sess=cmp)

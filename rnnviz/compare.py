@@ -47,6 +47,12 @@ def gradient_curves(trainers: Mapping[str, object], step: int, layer: int = 0,
     return curves
 
 
+#: Under the verdicts when the live run's forget-gate bias is not chrono: the LSTM here keeps that bias and init.
+LSTM_BIAS_NOTE = ("The LSTM here keeps the live run's init and forget-gate bias, so its gradient can vanish too. "
+                  "For the LSTM's contrast open the preset “The LSTM remembers”: its chrono forget-gate bias opens "
+                  "the forget gates from the start, so the gradient keeps along the cell state.")
+
+
 def verdicts(curves: Mapping[str, np.ndarray], config) -> list[str]:
     """One line per run of layer 0, forward: :func:`rnnviz.analysis.vanishing_verdict` ("LSTM: gradient at
     t=1 is ...") where the loss enters at h_T only (:func:`rnnviz.flow.gradient_enters_at_T_only`),

@@ -199,3 +199,32 @@ def test_bits_per_char_baselines():
 def test_num_formats_measured_numbers():
     assert [guided.num(x) for x in (2.6789e-12, 0.0801234, 3.0, math.inf, math.nan)] == \
         ["2.68e-12", "0.0801", "3", "inf", "nan"]
+
+
+class _StepSpy:
+    """A history that records which training steps a reveal rule reads (record_at)."""
+
+    def __init__(self, history):
+        self._history, self.read = history, set()
+
+    def record_at(self, step, full=False):
+        self.read.add(int(step))
+        return self._history.record_at(step, full=full)
+
+    def __getattr__(self, name):
+        return getattr(self._history, name)
+
+
+@pytest.mark.parametrize("lesson", [g for g in guided.GUIDED if g.figure in guided.STEP_FIGURES], ids=lambda g: g.key)
+def test_a_one_step_figure_shows_the_step_the_reveal_reads(lesson):
+    """Lessons with a one-step figure: the reveal (and explanation) read only ``figure_step``, the step the Learn
+    page draws, even when the run has later steps (the newcomer saw step 9 beside a reveal about step 0)."""
+    assert lesson.figure_step == guided.REVEAL_STEP == 0
+    spy = _StepSpy(_run(lesson.config, 3))
+    lesson.reveal(spy)
+    lesson.explain(spy)
+    assert spy.read <= {lesson.figure_step}, spy.read
+    measured = lesson.reveal(spy).measured
+    assert f"step {lesson.figure_step}" in measured or lesson.reveal in (
+        guided.reveal_param_counts, guided.reveal_recurrent_blocks, guided.reveal_mask), measured
+

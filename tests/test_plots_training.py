@@ -74,6 +74,12 @@ def test_grad_norm_curve_log_axis_clipped_marks_threshold():
     assert list(trace_named(fig, "clip threshold θ = 1").y) == [1.0, 1.0]
 
 
+def test_grad_norm_curve_says_one_clipped_step_in_the_singular():
+    fig = plots.grad_norm_curve([0, 1, 2], [0.5, 4.0, 0.25], [0.5, 1.0, 0.25], clipped_mask=[False, True, False],
+                                threshold=1.0)
+    assert [t.name for t in fig.data if t.name.startswith("clipped")] == ["clipped (1 step)"]
+
+
 def test_grad_norm_curve_masks_inf_and_zero():
     fig = plots.grad_norm_curve([1, 2, 3], [1.0, INF, 0.0])
     y = fig.data[0].y

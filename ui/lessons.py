@@ -31,9 +31,14 @@ LEARN_PATH = "learn"
 def pick():
     """The lesson picker: one lesson on screen at a time, numbered in the table's order."""
     index = st.selectbox("Lesson", range(len(GUIDED)), key=PICKER_KEY,
-                         format_func=lambda i: f"{i + 1}. {GUIDED[i].title}  (questions "
-                                               f"{', '.join(map(str, GUIDED[i].questions))})")
+                         format_func=lambda i: f"{i + 1}. {GUIDED[i].title}  ({questions_label(GUIDED[i])})")
     return GUIDED[int(index)]
+
+
+def questions_label(lesson) -> str:
+    """ "question 5" or "questions 1, 6, 7": the learner questions (docs/QUESTIONS.md) the lesson answers."""
+    qs = lesson.questions
+    return f"question{'s' if len(qs) > 1 else ''} {', '.join(map(str, qs))}"
 
 
 def _set_up(lesson) -> None:
@@ -128,6 +133,11 @@ def _reveal(lesson, sess, prediction: int | None) -> bool:
         st.success(measured + f" ✓ The run shows: {lesson.choices[outcome.choice]}.", icon=":material/check_circle:")
     else:
         st.warning(measured + f" ✗ The run shows: **{lesson.choices[outcome.choice]}**.", icon=":material/cancel:")
+    if lesson.figure_step is not None:
+        st.caption(f"Measured at training step {lesson.figure_step}, the untrained network; the figure below "
+                   f"shows that step.")
+    else:
+        st.caption(f"The figure below shows every step played, 0–{int(sess.history.scalars['step'][-1])}.")
     if sess.config != lesson.config:
         st.caption("Measured on your run, whose settings differ from the lesson's.")
     return True
@@ -151,11 +161,20 @@ def lesson_view(lesson, sess) -> None:
     with right:
         revealed = _reveal(lesson, sess, prediction)
         _explain(lesson, sess, revealed)
-    figure(lesson.figure, sess, key=f"learn.{lesson.key}.live")
+    if revealed:
+        figure(lesson.figure, sess, key=f"learn.{lesson.key}.live", step=lesson.figure_step)
+    else:  # the run's figure would give the answer away before the prediction
+        st.caption(FIGURE_LATER)
 
 
-def figure(kind: str, sess, key: str) -> None:
-    """The lesson's live figure of the current run (``rnnviz.lessons.FIGURES``)."""
+#: Shown where the lesson's figure will be: it answers the question, so it waits for the reveal.
+FIGURE_LATER = "The run's figure appears with the reveal: it would give the answer away."
+
+
+def figure(kind: str, sess, key: str, step: int | None = None) -> None:
+    """The lesson's live figure of the current run (``rnnviz.lessons.FIGURES``).
+
+    A one-step figure shows training ``step`` (the step the reveal reads), else the last recorded step."""
     hist = sess.history
     if not len(hist):
         return
@@ -167,7 +186,7 @@ def figure(kind: str, sess, key: str) -> None:
         fig = plots.grad_norm_curve(scal["step"], scal["grad_norm"], scal["grad_norm_clipped"], scal["clipped"],
                                     config.clip_threshold if config.clip == "norm" else None)
     elif kind in ("hidden", "gates"):
-        rec = hist.record_at(int(scal["step"][-1]), full=True)
+        rec = hist.record_at(int(scal["step"][-1]) if step is None else step, full=True)
         if kind == "hidden":
             bounded = cells.get(config.cell).nonlinearity == "tanh"
             fig = plots.hidden_heatmap(rec.hidden[0, 0, 0].astype("float32"), inputs=hist.probe["x"][0],
@@ -175,13 +194,22 @@ def figure(kind: str, sess, key: str) -> None:
                                        input_names=task.input_names, symbols=task.symbols)
         else:
             fig = plots.gate_heatmaps({g: v[0, 0, 0].astype("float32") for g, v in rec.gates.items()}, config.cell)
+            _title_step(fig, rec.step)
     else:
-        rec = hist.record_at(int(scal["step"][-1]))
+        rec = hist.record_at(int(scal["step"][-1]) if step is None else step)
         if kind == "cell_vs_hidden" and rec.cell_grad_norms is not None:
             fig = plots.cell_vs_hidden_flow(rec.grad_norms[0, 0], rec.cell_grad_norms[0, 0])
+            _title_step(fig, rec.step)
         else:
             fig = plots.gradient_flow(rec.grad_norms, step=rec.step)
     widgets.chart(fig, key=key)
+
+
+def _title_step(fig, step: int) -> None:
+    """Name the training step in a one-step figure's title (builders that do not take a step)."""
+    title = fig.layout.title.text or ""
+    head, sep, sub = title.partition("<br>")
+    fig.update_layout(title_text=f"{head} (training step {step}){sep}{sub}")
 
 
 def extras(lesson) -> None:

@@ -127,13 +127,25 @@ def session() -> PlaySession:
         preset = preset_key(params["preset"]) if "preset" in params else None
         preset = preset if preset is not None and PRESETS[preset].config == config else None
         st.session_state.setdefault(FLAGS_KEY, flags)
-        st.session_state.setdefault(NOTICES_KEY, problems + flag_problems)
         st.session_state.setdefault(PRESET_KEY, preset)
-        st.session_state.setdefault(VIEW_KEY, PRESENT if params.get(VIEW_PARAM) == PRESENT else "normal")
+        view, view_problems = view_from_params(params)
+        st.session_state.setdefault(NOTICES_KEY, problems + flag_problems + view_problems)
+        st.session_state.setdefault(VIEW_KEY, view)
         st.session_state.setdefault(SESSION_KEY, PlaySession(config, gate=_gate(), registry=shared_runs(),
                                                              notify=wait_notice))
         st.session_state[SESSION_KEY].client = _client_id()  # shared runs: is this browser still connected
     return st.session_state[SESSION_KEY]
+
+
+VIEWS = (PRESENT, "normal")
+
+
+def view_from_params(params: dict[str, str]) -> tuple[str, list[str]]:
+    """The view the link asks for ("normal" without ``view=``) and a notice for a value that is not a view."""
+    value = params.get(VIEW_PARAM)
+    if value is None or value in VIEWS:
+        return value or "normal", []
+    return "normal", [f"{VIEW_PARAM}: must be one of {', '.join(VIEWS)}, got {str(value)[:40]!r}; ignored"]
 
 
 def challenge():

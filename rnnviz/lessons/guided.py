@@ -34,6 +34,12 @@ from rnnviz.presets import quote_number
 FIGURES = ("loss", "grad_norm", "gradient_flow", "cell_vs_hidden", "hidden", "gates")
 #: The Run step plays at most this many steps (small configs: a few seconds on one core).
 MAX_LESSON_STEPS = 300
+#: The figures that show one training step; the others ("loss", "grad_norm") are curves over every step played.
+STEP_FIGURES = ("gradient_flow", "cell_vs_hidden", "hidden", "gates")
+#: The training step every one-step reveal rule reads (the untrained network); a lesson with a one-step
+#: figure shows this step, so the figure and the reveal speak of the same step (tests/test_guided.py checks
+#: that those rules read no other step).
+REVEAL_STEP = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,11 @@ class Guided:
     @property
     def preset(self) -> str | None:
         return self.setup if isinstance(self.setup, str) else None
+
+    @property
+    def figure_step(self) -> int | None:
+        """The training step the lesson's figure shows and its reveal reads (None: a curve over every step)."""
+        return REVEAL_STEP if self.figure in STEP_FIGURES else None
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -131,7 +142,7 @@ def _ratio_choice(r: float) -> int | None:
 # ------------------------------------------------------------------------------------------ reveal rules
 def reveal_units_change(history) -> Outcome:
     """On how many of the T-1 steps t = 2..T does h_t differ from h_{t-1} (any unit by more than 1e-3)?"""
-    h = _record(history, 0, full=True).hidden[0, 0, 0].astype(np.float64)  # (L, H), probe sequence 1
+    h = _record(history, REVEAL_STEP, full=True).hidden[0, 0, 0].astype(np.float64)  # (L, H), probe sequence 1
     changed = int((np.abs(np.diff(h, axis=0)).max(axis=1) > 1e-3).sum())
     T = h.shape[0]
     choice = 0 if changed == T - 1 else (2 if changed == 0 else 1)
@@ -178,12 +189,12 @@ def reveal_mask(history) -> Outcome:
 
 
 def reveal_step0_ratio(history) -> Outcome:
-    r = _ratio(_record(history, 0).grad_norms[0, 0])
+    r = _ratio(_record(history, REVEAL_STEP).grad_norms[0, 0])
     return Outcome(_ratio_choice(r), f"At step 0, ||dL/dh_1|| / ||dL/dh_T|| = **{num(r)}**.")
 
 
 def reveal_cell_ratio(history) -> Outcome:
-    rec = _record(history, 0)
+    rec = _record(history, REVEAL_STEP)
     if rec.cell_grad_norms is None:
         return Outcome(None, "This run has no cell state (it is not an LSTM).")
     r = _ratio(rec.cell_grad_norms[0, 0])
@@ -211,7 +222,7 @@ def reveal_divergence(history) -> Outcome:
 
 
 def reveal_negative_gates(history) -> Outcome:
-    gates = _record(history, 0, full=True).gates
+    gates = _record(history, REVEAL_STEP, full=True).gates
     if not gates:
         return Outcome(None, "This run's cell has no gates.")
     lows = {g: float(np.min(v.astype(np.float64))) for g, v in gates.items()}
@@ -222,14 +233,14 @@ def reveal_negative_gates(history) -> Outcome:
 
 
 def reveal_backward_gradient(history) -> Outcome:
-    g = _record(history, 0).grad_norms
+    g = _record(history, REVEAL_STEP).grad_norms
     if g.shape[1] < 2:
         return Outcome(None, "This run is not bidirectional.")
     fwd, bwd = float(g[0, 0, 0]), float(g[0, 1, 0])
     choice = 0 if bwd == 0 else (1 if bwd < fwd else 2)
     nonzero = np.flatnonzero(g[0, 1]) + 1
     where = ", ".join(str(t) for t in nonzero[:5]) or "none"
-    return Outcome(choice, f"At t = 1: forward ||dL/dh_1|| = **{num(fwd)}**, backward **{num(bwd)}** "
+    return Outcome(choice, f"At step 0, t = 1: forward ||dL/dh_1|| = **{num(fwd)}**, backward **{num(bwd)}** "
                            f"(the backward direction's gradient is non-zero at t = {where}).")
 
 
@@ -280,7 +291,7 @@ def _h_equation(history) -> str:
 
 
 def explain_hidden_state(history) -> str:
-    h = _record(history, 0, full=True).hidden[0, 0, 0].astype(np.float64)
+    h = _record(history, REVEAL_STEP, full=True).hidden[0, 0, 0].astype(np.float64)
     return (f"An RNN reads one time step at a time: {_h_equation(history)}. The same weights are used at every "
             f"step, and $h_t$ is all the network keeps about the past: here {history.config.hidden_size} "
             f"numbers, with mean $|h_t|$ = {num(np.abs(h).mean())} on probe sequence 1. Because $x_t$ and "
@@ -318,7 +329,7 @@ def explain_mask(history) -> str:
 
 
 def explain_vanishing(history) -> str:
-    rec = _record(history, 0)
+    rec = _record(history, REVEAL_STEP)
     sv = rec.singular_values[0, 0, 0].astype(np.float64)
     ev = np.abs(rec.eigenvalues[0, 0, 0].astype(np.complex128))
     r = _ratio(rec.grad_norms[0, 0])
@@ -349,7 +360,7 @@ def explain_explosion(history) -> str:
 
 
 def explain_gates(history) -> str:
-    gates = _record(history, 0, full=True).gates
+    gates = _record(history, REVEAL_STEP, full=True).gates
     means = ", ".join(f"{g} {num(np.mean(v.astype(np.float64)))}" for g, v in gates.items())
     return (r"The LSTM writes with $c_t = f_t \odot c_{t-1} + i_t \odot g_t$ and reads $h_t = o_t \odot \tanh(c_t)$. "
             r"$i, f, o$ are sigmoids in (0, 1): how much to write, keep and show; $g = \tanh(\dots)$ in (-1, 1) is "
@@ -357,7 +368,7 @@ def explain_gates(history) -> str:
 
 
 def explain_cell_path(history) -> str:
-    rec = _record(history, 0, full=True)
+    rec = _record(history, REVEAL_STEP, full=True)
     f = float(np.mean(rec.gates["f"].astype(np.float64))) if "f" in rec.gates else math.nan
     T = history.config.length
     return (r"Along the cell state one step back multiplies the gradient by $\partial c_t/\partial c_{t-1} = "
@@ -367,7 +378,7 @@ def explain_cell_path(history) -> str:
 
 
 def explain_gru(history) -> str:
-    rec = _record(history, 0, full=True)
+    rec = _record(history, REVEAL_STEP, full=True)
     z = rec.gates["z"].astype(np.float64) if "z" in rec.gates else np.array([math.nan])
     return (r"The GRU has no separate forget gate: $h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$, so the update "
             rf"gate $z_t$ plays its role and keeps the state (and its gradient) where $z_t \approx 1$. Untrained, the "
@@ -405,7 +416,7 @@ def explain_forecast(history) -> str:
 
 
 def explain_limitations(history) -> str:
-    rec = _record(history, 0)
+    rec = _record(history, REVEAL_STEP)
     T = history.config.length
     return (rf"$h_t$ needs $h_{{t-1}}$, so the {T} steps run one after another: no parallelism over time. And "
             rf"everything about the past must pass {T - 1} Jacobians: at step 0 this LSTM (default init) keeps "
@@ -425,7 +436,7 @@ def explain_evaluation(history) -> str:
 
 
 def explain_irnn(history) -> str:
-    r = _ratio(_record(history, 0).grad_norms[0, 0])
+    r = _ratio(_record(history, REVEAL_STEP).grad_norms[0, 0])
     return (r"With $W_{hh} = I$ and zero bias, $h_t = \mathrm{relu}(h_{t-1} + W_{ih} x_t)$: each active unit has "
             r"slope 1 and the identity has every eigenvalue at 1, so one step back multiplies the gradient of "
             f"an active unit by 1. At step 0 the measured ratio is {num(r)}. The price: relu states are unbounded, "

@@ -177,12 +177,13 @@ def grad_norm_curve(
             fig.data = (*fig.data[:-2], fig.data[-1], fig.data[-2])
     if clipped_mask is not None:
         mask = np.asarray(clipped_mask, dtype=bool)
+        n_clipped = int(mask.sum())
         fig.add_trace(
             go.Scatter(
                 x=steps[mask],
                 y=before[mask],
                 mode="markers",
-                name=f"clipped ({int(mask.sum())} steps)",
+                name=f"clipped ({n_clipped} step{'' if n_clipped == 1 else 's'})",
                 marker=dict(symbol="x", size=10, color=_PALETTE[1]),
                 hovertemplate="step %{x}: clipped<br>||g|| = %{y:.3g}<extra></extra>",
             )

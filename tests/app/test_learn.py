@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from conftest import assert_no_exception, figure, open_app, session
+from conftest import assert_no_exception, figure, figures, open_app, session, values
 
 from rnnviz import challenges
 from rnnviz.challenges import CHALLENGES
 from rnnviz.config import PRESETS
 from rnnviz.lessons import GUIDED, guided_by_key
 from rnnviz.trainer import limit_threads
+from ui import lessons
 from ui.text import md_escape
 
 limit_threads(1)
@@ -50,10 +52,41 @@ def test_a_lesson_set_up_predict_run_reveal_explain():
     assert "Your prediction: **only at the two marked steps**" in warning and outcome.measured in warning
     assert f"The run shows: **{lesson.choices[lesson.answer]}**" in warning
     assert lesson.explain(sess.history) in _markdown(at)
-    heat = figure(at, "Hidden state h_t (training step 9)")
+    heat = figure(at, "Hidden state h_t (training step 0)")  # the step the reveal reads, not the last (9)
     assert heat
     at.radio(key="learn.hidden-state.predict").set_value(lesson.answer).run()
     assert "✓ The run shows: at every step" in at.success[0].value
+
+
+def test_the_vanishing_lesson_hides_its_figure_until_the_reveal_then_shows_the_step_it_measured():
+    """The gradient-flow figure answers the question: none before the prediction; after Run 10 steps it shows
+    step 0, the step the reveal names (the newcomer saw step 9, t=1 near 5e-7, beside a reveal about step 0)."""
+    at = _pick(open_app(page=LEARN), "vanishing")
+    at.button(key="learn.vanishing.setup").click().run()
+    assert_no_exception(at)
+    titles = [f.get("layout", {}).get("title", {}).get("text", "") for f in figures(at)]
+    assert not [t for t in titles if "Gradient flowing back" in t], titles
+    assert any(lessons.FIGURE_LATER in c.value for c in at.caption)
+    at.radio(key="learn.vanishing.predict").set_value(1).run()
+    assert not [f for f in figures(at) if "Gradient flowing back" in f["layout"].get("title", {}).get("text", "")]
+    at.button(key="learn.vanishing.run").click().run()
+    assert_no_exception(at)
+    sess = session(at)
+    assert sess.current_step == 9
+    assert "At step 0," in at.warning[0].value  # the answer here is "less than a millionth"
+    assert any("Measured at training step 0" in c.value for c in at.caption)
+    fig = figure(at, "Gradient flowing back through time (training step 0)")
+    shown = values(fig["data"][0]["y"]).astype(np.float64)
+    np.testing.assert_allclose(shown, sess.history.record_at(0).grad_norms[0, 0], rtol=1e-6)
+
+
+def test_lesson_picker_says_question_or_questions():
+    by_key = {g.key: g for g in GUIDED}
+    assert lessons.questions_label(by_key["vanishing"]) == "questions 10, 11"
+    assert lessons.questions_label(by_key["architectures"]) == "question 5"
+    at = open_app(page=LEARN)
+    options = at.selectbox(key="learn.lesson").options
+    assert "3. Cell types: RNN, LSTM, GRU  (question 5)" in options and not any("(questions 5)" in o for o in options)
 
 
 def test_a_preset_lesson_sets_up_its_preset_and_keeps_the_widget():

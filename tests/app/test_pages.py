@@ -6,11 +6,13 @@ backend recorded (or a fresh headless run of the same config), not just that som
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import PAGES, assert_no_exception, figure, figures, open_app, session, trace_named, values
 
-from rnnviz import analysis
+from rnnviz import analysis, compare
 from rnnviz.config import PRESETS, ExperimentConfig
 from rnnviz.flow import read_flow
 from rnnviz.trainer import Trainer, limit_threads
@@ -253,6 +255,12 @@ def test_compare_trains_three_cells_in_lockstep_on_the_same_batches():
         assert any(verdict in m.value for m in at.markdown)
     probe_x = {c: t.probe.x for c, t in cmp.trainers.items()}
     np.testing.assert_array_equal(probe_x["rnn_tanh"].numpy(), probe_x["gru"].numpy())
+    # one verdict line per cell (README says so), and the default forget-gate bias points to lstm-remembers
+    first = analysis.vanishing_verdict("tanh RNN", cmp.trainers["rnn_tanh"].history.record_at(10).grad_norms[0, 0])
+    block = next(m.value for m in at.markdown if first in m.value)
+    assert [line[:5] for line in block.splitlines()] == ["- tan", "- LST", "- GRU"], block
+    assert cmp.base.forget_bias == "default" and any(compare.LSTM_BIAS_NOTE in c.value for c in at.caption)
+    assert "one verdict line per cell" in (Path(__file__).parents[2] / "README.md").read_text()
 
 
 def test_compare_uses_the_sidebar_controls_for_its_three_cells():

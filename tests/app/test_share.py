@@ -118,6 +118,16 @@ def test_bad_link_parameters_are_named_ignored_and_dismissible():
     assert not at.warning  # stays dismissed
 
 
+def test_a_misspelt_view_is_reported_like_other_bad_values():
+    """Defect: ``view=presnt`` was silently ignored while other typos were named."""
+    at = open_app({**SMALL, "view": "presnt"})
+    assert_no_exception(at)
+    text = " ".join(w.value for w in at.warning)
+    assert "**view**" in text and "presnt" in text and "present" in text and "ignored" in text, text
+    assert not at.session_state["rnnviz.view"] == "present"
+    assert not open_app({**SMALL, "view": "present"}).warning  # the right spelling: no notice
+
+
 def test_link_notices_cannot_inject_markup():
     at = open_app({"[click](http://evil.example)": "1", "rho": "<b>x</b>"})
     text = " ".join(w.value for w in at.warning)

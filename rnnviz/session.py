@@ -62,24 +62,49 @@ class TickResult:
     queued: bool = False  # the server's training slots were all busy: nothing trained, the place is kept
 
 
+#: The steps/s the status bar shows is measured over the ticks of about this many recent wall-clock seconds.
+RATE_WINDOW_SECONDS = 5.0
+
+
 @dataclass
 class _Rate:
-    """Steps per second over the last few ticks (what the step counter shows)."""
+    """Steps per wall-clock second over the last ``window`` seconds: what the class sees the step counter do.
 
-    window: deque = field(default_factory=lambda: deque(maxlen=8))
+    rate = (steps trained in ticks that ended in (anchor, last]) / (last - anchor), where ``last`` is
+    the end of the newest tick and ``anchor`` the end of the newest tick older than the window (or the
+    start of the first tick's training): the time between ticks (drawing, waiting for a slot, the
+    browser) counts, not only the seconds spent training. ``clock`` is injectable for tests.
+    """
+
+    window: float = RATE_WINDOW_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    ticks: deque = field(default_factory=deque)  # (end time, steps) of the ticks after the anchor
+    anchor: float | None = None
 
     def add(self, steps: int, seconds: float) -> None:
-        if steps:
-            self.window.append((steps, seconds))
+        """A tick (or Step) that trained ``steps`` steps in ``seconds`` s of training, ending now."""
+        now = self.clock()
+        if self.anchor is None:
+            self.anchor = now - seconds
+        self.ticks.append((now, steps))
+        while len(self.ticks) > 1 and self.ticks[0][0] < now - self.window:
+            self.anchor = self.ticks.popleft()[0]
 
     @property
     def per_second(self) -> float:
-        steps = sum(s for s, _ in self.window)
-        seconds = sum(t for _, t in self.window)
-        return steps / seconds if seconds > 0 else 0.0
+        if not self.ticks:
+            return 0.0
+        span = self.ticks[-1][0] - self.anchor
+        return sum(s for _, s in self.ticks) / span if span > 0 else 0.0
 
     def clear(self) -> None:
-        self.window.clear()
+        self.ticks.clear()
+        self.anchor = None
+
+    def start(self) -> None:
+        """Play was pressed: measure from now (the wait for the first tick counts too)."""
+        self.clear()
+        self.anchor = self.clock()
 
 
 def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
@@ -390,6 +415,8 @@ class PlaySession:
     def play(self) -> None:
         with self._guard.action():
             if self.loaded is None and self._trainer.state not in ("diverged", "finished"):
+                if not self.playing:
+                    self.rate.start()
                 self.playing = True
             self._log("play")
 
@@ -528,6 +555,8 @@ class CompareSession:
 
     def play(self) -> None:
         with self._guard.action():
+            if not self.playing:
+                self.rate.start()
             self.playing, self._resume = True, True
 
     def pause(self) -> None:

@@ -298,13 +298,16 @@ class PlaySession:
         return self._config
 
     # -- controls ---------------------------------------------------------------------
-    def set_config(self, config: ExperimentConfig, data=None) -> bool:
+    def set_config(self, config: ExperimentConfig, data=None, *, keep_playing: bool = False) -> bool:
         """Use a new config (and data); rebuild the run at step 0 if anything changed.
 
         Ends browsing a loaded run. If the new run cannot be built (e.g. the data is too short for
         ``seq_len``) the RnnvizError propagates and the session is left exactly as it was.
+        ``keep_playing``: a run that was playing plays on from step 0 of the new config (a knob turned
+        mid-play), else the new run waits at step 0.
         """
         with self._guard.action():
+            playing = keep_playing and self.playing
             if config == self._config and data is self.data:
                 self._log("set_config", config)
                 if self.loaded is None:
@@ -317,6 +320,8 @@ class PlaySession:
             self._runs = branches.Runs(trainer)  # a new experiment: the old run's branches go with it
             self.loaded = None
             self._stop()
+            if playing:
+                self._play_on()
             self._log("set_config", config)
             return True
 
@@ -362,10 +367,12 @@ class PlaySession:
             self._log("branch", (step, changes, name))
             return run
 
-    def set_branch_config(self, config: ExperimentConfig) -> None:
+    def set_branch_config(self, config: ExperimentConfig, *, keep_playing: bool = False) -> None:
         """New knobs for the shown branch: it is made again from its branch point under ``config``
-        (RnnvizError for a knob a branch cannot change; the branch is then left as it was)."""
+        (RnnvizError for a knob a branch cannot change; the branch is then left as it was).
+        ``keep_playing``: as in :meth:`set_config`, a playing branch plays on from its branch point."""
         with self._guard.action():
+            playing = keep_playing and self.playing
             self._check_live("changing a branch")
             run = self._runs.current
             if run.parent is None:
@@ -378,6 +385,8 @@ class PlaySession:
                 trainer, _ = branches.make_branch(parent, run.branch_step, config, self.data)
             self._runs.replace(run.name, trainer)
             self._show(run)
+            if playing:
+                self._play_on()
             self._log("set_branch_config", config)
 
     def switch(self, name: str) -> None:
@@ -406,6 +415,12 @@ class PlaySession:
         self.playing = False
         self.rate.clear()
         self._jacobians = {}
+
+    def _play_on(self) -> None:
+        """Play the run just rebuilt (the caller holds the guard), unless it already stopped at step 0."""
+        if self._trainer.state not in ("diverged", "finished"):
+            self.playing = True
+            self.rate.start()
 
     def _check_live(self, what: str) -> None:
         if self.loaded is not None:

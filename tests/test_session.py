@@ -300,3 +300,20 @@ def test_play_measures_the_rate_from_the_click():
     result = sess.tick(budget=10.0, max_steps=4)
     assert result.steps == 4
     assert sess.rate.per_second == pytest.approx(4.0)  # 4 steps one wall second after Play
+
+
+def test_a_knob_change_mid_play_plays_on_from_step_zero_of_the_new_config():
+    sess = PlaySession(SMALL)
+    sess.play()
+    sess.tick(budget=10.0, max_steps=3)
+    new = SMALL.replace(cell="lstm")
+    assert sess.set_config(new, keep_playing=True)
+    assert sess.playing and sess.config == new and sess.current_step == 0
+    alone = Trainer(new)
+    alone.step(1)
+    assert sess.history.scalars["loss"][0] == alone.history.scalars["loss"][0]
+    assert sess.tick(budget=10.0, max_steps=2).steps == 2 and sess.current_step == 2
+    sess.pause()
+    assert sess.set_config(SMALL, keep_playing=True) and not sess.playing  # a paused run stays paused
+    sess.play()
+    assert sess.set_config(new) and not sess.playing  # a preset or an upload still waits at step 0

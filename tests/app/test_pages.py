@@ -366,3 +366,20 @@ def test_the_redraw_interval_stretches_with_the_classroom_load():
             gate.release(f"crowd-{k}")
     assert tick_interval() == TICK_SECONDS * MAX_TICK_STRETCH  # capped
     training_gate.clear()
+
+
+def test_a_knob_change_while_playing_restarts_the_run_and_keeps_playing():
+    at = open_app(small(init="scaled"))
+    click(at, "ctl.play")
+    at.run()  # a tick trains
+    assert session(at).current_step > 0
+    at.sidebar.number_input(key="cfg.rho.exact").set_value(1.5).run()
+    assert_no_exception(at)
+    sess = session(at)
+    assert sess.playing and sess.config.rho == 1.5
+    assert at.metric[0].value == "0"  # drawn at step 0 of the new config (the tick after it trains on)
+    alone = Trainer(sess.config)
+    alone.step(1)
+    assert sess.history.scalars["loss"][0] == alone.history.scalars["loss"][0]
+    assert at.button(key="ctl.play").label == "Pause"
+    assert at.query_params["rho"] == "1.5"

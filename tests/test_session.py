@@ -317,3 +317,16 @@ def test_a_knob_change_mid_play_plays_on_from_step_zero_of_the_new_config():
     assert sess.set_config(SMALL, keep_playing=True) and not sess.playing  # a paused run stays paused
     sess.play()
     assert sess.set_config(new) and not sess.playing  # a preset or an upload still waits at step 0
+
+
+def test_a_branch_knob_change_mid_play_remakes_the_branch_and_plays_on():
+    sess = PlaySession(SMALL)
+    sess.step(6)
+    run = sess.branch(4, {"lr": SMALL.lr * 2})
+    start = sess.current_step
+    sess.play()
+    sess.tick(budget=10.0, max_steps=2)
+    assert sess.current_step == start + 2
+    sess.set_branch_config(run.config.replace(lr=SMALL.lr * 3), keep_playing=True)
+    assert sess.playing and sess.runs.current.name == run.name and sess.current_step == start
+    assert sess.config.lr == SMALL.lr * 3 and sess.runs.current.parent is not None

@@ -383,3 +383,20 @@ def test_a_knob_change_while_playing_restarts_the_run_and_keeps_playing():
     assert sess.history.scalars["loss"][0] == alone.history.scalars["loss"][0]
     assert at.button(key="ctl.play").label == "Pause"
     assert at.query_params["rho"] == "1.5"
+
+
+def test_the_link_carries_the_current_config_after_every_action_while_playing():
+    at = open_app({"preset": "vanishing-tanh"})
+    click(at, "ctl.play")
+    for page in ("pages/compare.py", "pages/learn.py", "pages/playground.py"):
+        at.query_params.clear()  # a page link drops the query, as the browser's does
+        at.switch_page(page).run()
+        assert_no_exception(at)
+        assert dict(at.query_params) == {"preset": "vanishing-tanh"}, page
+    at.sidebar.selectbox(key="cfg.cell").select("lstm").run()
+    assert_no_exception(at)
+    expected = PRESETS["vanishing-tanh"].config.replace(cell="lstm").to_params()
+    assert dict(at.query_params) == expected and "preset" not in at.query_params
+    assert session(at).playing and session(at).config.cell == "lstm"
+    click(at, "ctl.reset")
+    assert dict(at.query_params) == expected

@@ -400,3 +400,16 @@ def test_the_link_carries_the_current_config_after_every_action_while_playing():
     assert session(at).playing and session(at).config.cell == "lstm"
     click(at, "ctl.reset")
     assert dict(at.query_params) == expected
+
+
+def test_a_pause_click_that_arrives_late_still_pauses_and_a_late_play_still_plays():
+    at = open_app(small())
+    click(at, "ctl.play")
+    assert at.button(key="ctl.play").label == "Pause"
+    session(at).pause()  # the state changed after the page was drawn (another run of the script got there first)
+    click(at, "ctl.play")  # the click on the "Pause" the user saw
+    assert not session(at).playing  # a toggle would have started the run again
+    assert at.button(key="ctl.play").label != "Pause"
+    session(at).play()  # and the other way round: a late click on Play never pauses
+    click(at, "ctl.play")
+    assert session(at).playing

@@ -36,11 +36,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rnnviz import branches
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
+from rnnviz.rate import StepRate
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
@@ -60,51 +61,6 @@ class TickResult:
     seconds: float  # wall time spent training
     stopped: str | None = None  # why play stopped (diverged, paused by watchdog, finished), else None
     queued: bool = False  # the server's training slots were all busy: nothing trained, the place is kept
-
-
-#: The steps/s the status bar shows is measured over the ticks of about this many recent wall-clock seconds.
-RATE_WINDOW_SECONDS = 5.0
-
-
-@dataclass
-class _Rate:
-    """Steps per wall-clock second over the last ``window`` seconds: what the class sees the step counter do.
-
-    rate = (steps trained in ticks that ended in (anchor, last]) / (last - anchor), where ``last`` is
-    the end of the newest tick and ``anchor`` the end of the newest tick older than the window (or the
-    start of the first tick's training): the time between ticks (drawing, waiting for a slot, the
-    browser) counts, not only the seconds spent training. ``clock`` is injectable for tests.
-    """
-
-    window: float = RATE_WINDOW_SECONDS
-    clock: Callable[[], float] = time.monotonic
-    ticks: deque = field(default_factory=deque)  # (end time, steps) of the ticks after the anchor
-    anchor: float | None = None
-
-    def add(self, steps: int, seconds: float) -> None:
-        """A tick (or Step) that trained ``steps`` steps in ``seconds`` s of training, ending now."""
-        now = self.clock()
-        if self.anchor is None:
-            self.anchor = now - seconds
-        self.ticks.append((now, steps))
-        while len(self.ticks) > 1 and self.ticks[0][0] < now - self.window:
-            self.anchor = self.ticks.popleft()[0]
-
-    @property
-    def per_second(self) -> float:
-        if not self.ticks:
-            return 0.0
-        span = self.ticks[-1][0] - self.anchor
-        return sum(s for _, s in self.ticks) / span if span > 0 else 0.0
-
-    def clear(self) -> None:
-        self.ticks.clear()
-        self.anchor = None
-
-    def start(self) -> None:
-        """Play was pressed: measure from now (the wait for the first tick counts too)."""
-        self.clear()
-        self.anchor = self.clock()
 
 
 def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
@@ -254,7 +210,7 @@ class PlaySession:
         self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
-        self.rate = _Rate()
+        self.rate = StepRate()
         self.loaded: RecordedRun | None = None
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
@@ -542,7 +498,7 @@ class CompareSession:
         self.cells = tuple(cells)
         self.playing = False
         self._resume = False  # the first tick after Play all resumes runs paused by their watchdog
-        self.rate = _Rate()
+        self.rate = StepRate()
         from rnnviz.trainer import Trainer
 
         self.trainers = {}

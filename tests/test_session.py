@@ -268,10 +268,10 @@ class _FakeClock:
 
 
 def test_steps_per_second_counts_wall_time_between_ticks_over_the_last_five_seconds():
-    from rnnviz.session import _Rate
+    from rnnviz.rate import StepRate
 
     clock = _FakeClock()
-    rate = _Rate(window=5.0, clock=clock)
+    rate = StepRate(window=5.0, clock=clock)
     rate.start()  # play pressed at t=100
     for _ in range(10):  # a tick every 0.5 s trains 6 steps in 0.3 s: 12 steps per wall second
         clock.now += 0.5

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 
 from rnnviz.config import ExperimentConfig
+from rnnviz.rate import StepRate
 from rnnviz.session import (
     COMPARE_CELLS,
     MAX_STEPS_PER_TICK,
@@ -17,7 +18,6 @@ from rnnviz.session import (
     TickResult,
     _compute,
     _Guard,
-    _Rate,
     _train_for,
     _yield,
 )
@@ -41,7 +41,7 @@ class CompareSession:
         self.cells = tuple(cells)
         self.playing = False
         self._resume = False  # the first tick after Play all resumes runs paused by their watchdog
-        self.rate = _Rate()
+        self.rate = StepRate()
         from rnnviz.trainer import Trainer
 
         self.trainers = {}
@@ -69,6 +69,8 @@ class CompareSession:
 
     def play(self) -> None:
         with self._guard.action():
+            if not self.playing:
+                self.rate.start()
             self.playing, self._resume = True, True
 
     def pause(self) -> None:

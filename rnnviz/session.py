@@ -39,12 +39,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rnnviz import branches
 from rnnviz.capacity import ServerBusy
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
+from rnnviz.rate import StepRate
 from rnnviz.shared import RunLock as _Guard
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
@@ -67,26 +68,6 @@ class TickResult:
     seconds: float  # wall time spent training
     stopped: str | None = None  # why play stopped (diverged, paused by watchdog, finished), else None
     queued: bool = False  # the server's training slots were all busy: nothing trained, the place is kept
-
-
-@dataclass
-class _Rate:
-    """Steps per second over the last few ticks (what the step counter shows)."""
-
-    window: deque = field(default_factory=lambda: deque(maxlen=8))
-
-    def add(self, steps: int, seconds: float) -> None:
-        if steps:
-            self.window.append((steps, seconds))
-
-    @property
-    def per_second(self) -> float:
-        steps = sum(s for s, _ in self.window)
-        seconds = sum(t for _, t in self.window)
-        return steps / seconds if seconds > 0 else 0.0
-
-    def clear(self) -> None:
-        self.window.clear()
 
 
 def _train_for(trainers, budget: float, max_steps: int, *, resume: bool = True,
@@ -231,7 +212,7 @@ class PlaySession:
         self._config = config or ExperimentConfig()
         self.data = data
         self.playing = False
-        self.rate = _Rate()
+        self.rate = StepRate()
         self.loaded: RecordedRun | None = None
         self.journal: deque = deque(maxlen=journal)
         self._jacobians: dict = {}  # (trainer id, step, layer, direction, sample) -> JacobianNorms
@@ -252,7 +233,7 @@ class PlaySession:
         from rnnviz.shared import SharedRun
 
         return SharedRun(trainer=trainer, config=trainer.config, data=data, guard=_Guard(),
-                         rate=_Rate(), owner=owner)
+                         rate=StepRate(), owner=owner)
 
     def _join(self, run) -> None:
         """Read (and tick) ``run`` from now on: its trainer, its lock, its rate."""
@@ -339,13 +320,16 @@ class PlaySession:
         return self._config
 
     # -- controls ---------------------------------------------------------------------
-    def set_config(self, config: ExperimentConfig, data=None) -> bool:
+    def set_config(self, config: ExperimentConfig, data=None, *, keep_playing: bool = False) -> bool:
         """Use a new config (and data); rebuild the run at step 0 if anything changed.
 
         Ends browsing a loaded run. If the new run cannot be built (e.g. the data is too short for
         ``seq_len``) the RnnvizError propagates and the session is left exactly as it was.
+        ``keep_playing``: a run that was playing plays on from step 0 of the new config (a knob turned
+        mid-play), else the new run waits at step 0.
         """
         with self._guard.action():
+            playing = keep_playing and self.playing
             if config == self._config and data is self.data:
                 self._log("set_config", config)
                 if self.loaded is None:
@@ -358,6 +342,8 @@ class PlaySession:
             self._private(trainer)
             self.loaded = None
             self._stop()
+            if playing:
+                self._play_on()
             self._log("set_config", config)
             return True
 
@@ -404,10 +390,12 @@ class PlaySession:
             self._log("branch", (step, changes, name))
             return run
 
-    def set_branch_config(self, config: ExperimentConfig) -> None:
+    def set_branch_config(self, config: ExperimentConfig, *, keep_playing: bool = False) -> None:
         """New knobs for the shown branch: it is made again from its branch point under ``config``
-        (RnnvizError for a knob a branch cannot change; the branch is then left as it was)."""
+        (RnnvizError for a knob a branch cannot change; the branch is then left as it was).
+        ``keep_playing``: as in :meth:`set_config`, a playing branch plays on from its branch point."""
         with self._guard.action():
+            playing = keep_playing and self.playing
             self._check_live("changing a branch")
             self._own()
             run = self._runs.current
@@ -421,6 +409,8 @@ class PlaySession:
                 trainer, _ = branches.make_branch(parent, run.branch_step, config, self.data)
             self._runs.replace(run.name, trainer)
             self._show(run)
+            if playing:
+                self._play_on()
             self._log("set_branch_config", config)
 
     def switch(self, name: str) -> None:
@@ -450,6 +440,12 @@ class PlaySession:
         self.rate.clear()
         self._jacobians = {}
 
+    def _play_on(self) -> None:
+        """Play the run just rebuilt (the caller holds the guard), unless it already stopped at step 0."""
+        if self._trainer.state not in ("diverged", "finished"):
+            self.playing = True
+            self.rate.start()
+
     def _check_live(self, what: str) -> None:
         if self.loaded is not None:
             raise RnnvizError(f"{what} needs the live run; a loaded run is read-only, got the loaded "
@@ -458,6 +454,8 @@ class PlaySession:
     def play(self) -> None:
         with self._guard.action():
             if self.loaded is None and self._trainer.state not in ("diverged", "finished"):
+                if not self.playing:
+                    self.rate.start()
                 self.playing = True
             self._log("play")
 

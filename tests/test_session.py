@@ -258,3 +258,76 @@ def test_the_jacobian_is_computed_once_per_step_and_view(monkeypatch):
     sess.reset()
     sess.jacobian(0, 0)
     assert len(calls) == 4
+
+
+class _FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_steps_per_second_counts_wall_time_between_ticks_over_the_last_five_seconds():
+    from rnnviz.rate import StepRate
+
+    clock = _FakeClock()
+    rate = StepRate(window=5.0, clock=clock)
+    rate.start()  # play pressed at t=100
+    for _ in range(10):  # a tick every 0.5 s trains 6 steps in 0.3 s: 12 steps per wall second
+        clock.now += 0.5
+        rate.add(6, 0.3)
+    assert rate.per_second == pytest.approx(12.0)  # not 6 / 0.3 = 20 (training seconds only)
+    for _ in range(10):  # the server gets busy: a tick every 2 s, still 6 steps in 0.3 s
+        clock.now += 2.0
+        rate.add(6, 0.3)
+    # only the last ~5 s count: the ticks ending at t=121, 123, 125 after the anchor at t=119 -> 18 / 6
+    assert rate.per_second == pytest.approx(3.0)
+    clock.now += 0.5
+    rate.add(0, 0.0)  # a tick that trained nothing still lets the wall time pass
+    assert rate.per_second == pytest.approx(18 / 6.5)
+    rate.clear()
+    assert rate.per_second == 0.0
+    rate.add(5, 0.25)  # Step outside play: measured from the start of its own training
+    assert rate.per_second == pytest.approx(20.0)
+
+
+def test_play_measures_the_rate_from_the_click():
+    clock = _FakeClock()
+    sess = PlaySession(ExperimentConfig(seq_len=5, hidden_size=4, batch_size=2))
+    sess.rate = type(sess.rate)(clock=clock)
+    sess.play()
+    clock.now += 1.0
+    result = sess.tick(budget=10.0, max_steps=4)
+    assert result.steps == 4
+    assert sess.rate.per_second == pytest.approx(4.0)  # 4 steps one wall second after Play
+
+
+def test_a_knob_change_mid_play_plays_on_from_step_zero_of_the_new_config():
+    sess = PlaySession(SMALL)
+    sess.play()
+    sess.tick(budget=10.0, max_steps=3)
+    new = SMALL.replace(cell="lstm")
+    assert sess.set_config(new, keep_playing=True)
+    assert sess.playing and sess.config == new and sess.current_step == 0
+    alone = Trainer(new)
+    alone.step(1)
+    assert sess.history.scalars["loss"][0] == alone.history.scalars["loss"][0]
+    assert sess.tick(budget=10.0, max_steps=2).steps == 2 and sess.current_step == 2
+    sess.pause()
+    assert sess.set_config(SMALL, keep_playing=True) and not sess.playing  # a paused run stays paused
+    sess.play()
+    assert sess.set_config(new) and not sess.playing  # a preset or an upload still waits at step 0
+
+
+def test_a_branch_knob_change_mid_play_remakes_the_branch_and_plays_on():
+    sess = PlaySession(SMALL)
+    sess.step(6)
+    run = sess.branch(4, {"lr": SMALL.lr * 2})
+    start = sess.current_step
+    sess.play()
+    sess.tick(budget=10.0, max_steps=2)
+    assert sess.current_step == start + 2
+    sess.set_branch_config(run.config.replace(lr=SMALL.lr * 3), keep_playing=True)
+    assert sess.playing and sess.runs.current.name == run.name and sess.current_step == start
+    assert sess.config.lr == SMALL.lr * 3 and sess.runs.current.parent is not None

@@ -24,18 +24,21 @@ from ui.server import wait_notice
 STOPPED = ("diverged", "finished")
 
 
-def run_buttons(prefix: str, *, playing: bool, stopped: bool, on_play: Callable[[], None],
+def run_buttons(prefix: str, *, playing: bool, stopped: bool, on_play: Callable[[bool], None],
                 on_step: Callable[[int], None], on_reset: Callable[[], None], play_label: str = "▶ Play",
                 reset_label: str = "↺ Reset", reset_help: str | None = None) -> None:
     """Play / pause (one button), Step (1 step), ×10 and reset, keyed ``{prefix}.play`` etc.
 
     Each button is as wide as its words (``width="content"``), so no label is ever cut to "Pa…".
+    ``on_play(play)`` gets True for a click on Play, False for a click on Pause.
     """
     flags = state.flags()
     if "play" not in flags.hidden:
         locked = "play" in flags.locked
         # "⏸" has no glyph in common fonts: the pause button uses a Material icon instead
-        st.button("Pause" if playing else play_label, key=f"{prefix}.play", on_click=on_play,
+        # the click says what it was (pause or play), not "toggle": a click that reaches the server late,
+        # after a rerun changed the state, still does what its label said (a Pause never starts the run)
+        st.button("Pause" if playing else play_label, key=f"{prefix}.play", on_click=on_play, args=(not playing,),
                   icon=":material/pause:" if playing else None,
                   type="primary", disabled=stopped or locked, width="content")
         st.button("Step", key=f"{prefix}.step1", on_click=on_step, args=(1,),
@@ -50,9 +53,9 @@ def run_buttons(prefix: str, *, playing: bool, stopped: bool, on_play: Callable[
 # ---------------------------------------------------------------- the live run (sidebar)
 
 
-def _live_play() -> None:
+def _live_play(play: bool) -> None:
     sess = state.session()
-    sess.pause() if sess.playing else sess.play()
+    sess.play() if play else sess.pause()
 
 
 def _unless_busy(action: Callable[[], object]) -> None:
@@ -85,9 +88,9 @@ def live_buttons(sess) -> None:
 # ---------------------------------------------------------------- the three cells of Compare
 
 
-def _compare_play() -> None:
+def _compare_play(play: bool) -> None:
     cmp = state.compare_session()
-    cmp.pause() if cmp.playing else cmp.play()
+    cmp.play() if play else cmp.pause()
 
 
 def _compare_step(n: int) -> None:

@@ -6,7 +6,7 @@ The widgets are *controlled*: every run writes the live config's values into the
 keys before drawing them, so what a knob shows is always the config that runs (and survives page
 switches and reruns). A change goes through one callback that validates the whole config
 (``ExperimentConfig(**values)``) and either switches the run to it (rebuilt at step 0, so the
-effect shows at once) or leaves the config as it was and says why.
+effect shows at once; a playing run plays on) or leaves the config as it was and says why.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _on_knob() -> None:
         return
     if sess.loaded is None and sess.runs.current.parent is not None:  # a branch is shown: remake it
         try:
-            sess.set_branch_config(config)
+            sess.set_branch_config(config, keep_playing=True)
         except RnnvizError as err:
             st.session_state[ERROR_KEY] = str(err)
             return
@@ -84,7 +84,7 @@ def _on_knob() -> None:
         state.write_current_url()
         return
     try:
-        state.apply_config(config, preset=_matching_preset(config))
+        state.apply_config(config, preset=_matching_preset(config), keep_playing=True)  # plays on mid-play
     except RnnvizError as err:  # e.g. the uploaded series is shorter than the new seq_len
         st.session_state[ERROR_KEY] = str(err)
         return

@@ -214,16 +214,18 @@ def preset_name() -> str | None:
 KEEP = object()  # apply_config(data=KEEP): keep the session's own data while the task stays the same
 
 
-def apply_config(config: ExperimentConfig, preset: str | None = None, data=KEEP) -> bool:
+def apply_config(config: ExperimentConfig, preset: str | None = None, data=KEEP, *,
+                 keep_playing: bool = False) -> bool:
     """Switch the live run to ``config`` (rebuilt at step 0 when it changed) and update the URL.
 
     ``data`` (an uploaded CSV array or text) defaults to the data already in use, as long as the
     task does not change. Raises RnnvizError (and changes nothing) when the run cannot be built.
+    ``keep_playing``: a playing run plays on from step 0 of the new config (PlaySession.set_config).
     """
     sess = session()
     if data is KEEP:
         data = sess.data if config.task == sess.live_config.task else None
-    changed = sess.set_config(config, data)
+    changed = sess.set_config(config, data, keep_playing=keep_playing)
     st.session_state[PRESET_KEY] = preset
     write_url(config, preset)
     return changed

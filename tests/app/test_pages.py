@@ -374,3 +374,50 @@ def test_the_redraw_interval_stretches_with_the_classroom_load():
             gate.release(f"crowd-{k}")
     assert tick_interval() == TICK_SECONDS * MAX_TICK_STRETCH  # capped
     training_gate.clear()
+
+
+def test_a_knob_change_while_playing_restarts_the_run_and_keeps_playing():
+    at = open_app(small(init="scaled"))
+    click(at, "ctl.play")
+    at.run()  # a tick trains
+    assert session(at).current_step > 0
+    at.sidebar.number_input(key="cfg.rho.exact").set_value(1.5).run()
+    assert_no_exception(at)
+    sess = session(at)
+    assert sess.playing and sess.config.rho == 1.5
+    assert at.metric[0].value == "0"  # drawn at step 0 of the new config (the tick after it trains on)
+    alone = Trainer(sess.config)
+    alone.step(1)
+    assert sess.history.scalars["loss"][0] == alone.history.scalars["loss"][0]
+    assert at.button(key="ctl.play").label == "Pause"
+    assert at.query_params["rho"] == "1.5"
+
+
+def test_the_link_carries_the_current_config_after_every_action_while_playing():
+    at = open_app({"preset": "vanishing-tanh"})
+    click(at, "ctl.play")
+    for page in ("pages/compare.py", "pages/learn.py", "pages/playground.py"):
+        at.query_params.clear()  # a page link drops the query, as the browser's does
+        at.switch_page(page).run()
+        assert_no_exception(at)
+        assert dict(at.query_params) == {"preset": "vanishing-tanh"}, page
+    at.sidebar.selectbox(key="cfg.cell").select("lstm").run()
+    assert_no_exception(at)
+    expected = PRESETS["vanishing-tanh"].config.replace(cell="lstm").to_params()
+    assert dict(at.query_params) == expected and "preset" not in at.query_params
+    assert session(at).playing and session(at).config.cell == "lstm"
+    click(at, "ctl.reset")
+    assert dict(at.query_params) == expected
+
+
+def test_a_pause_click_that_arrives_late_still_pauses_and_a_late_play_still_plays():
+    at = open_app(small())
+    click(at, "ctl.play")
+    assert at.button(key="ctl.play").label == "Pause"
+    session(at).pause()  # the state changed after the page was drawn (another run of the script got there first)
+    click(at, "ctl.play")  # the click on the "Pause" the user saw
+    assert not session(at).playing  # a toggle would have started the run again
+    assert at.button(key="ctl.play").label != "Pause"
+    session(at).play()  # and the other way round: a late click on Play never pauses
+    click(at, "ctl.play")
+    assert session(at).playing

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnviz.plots import unpack
 from rnnviz.plots.style import (
     _PALETTE,
     _curve,
@@ -26,7 +27,7 @@ from rnnviz.plots.style import (
 
 def loss_curve(
     steps,
-    loss,
+    loss=None,
     metric=None,
     metric_name: str | None = None,
     baseline: float | None = None,
@@ -40,7 +41,10 @@ def loss_curve(
     loss of the best input-blind predictor, e.g. 1/6 MSE for the adding problem) is drawn on top of
     the curve and labelled on the line: a model below it has learned something from the sequence.
     ``metric`` (S,) goes to its own small panel below, named ``metric_name``, sharing the step axis.
+    ``steps`` may be a ``RunHistory`` alone (every step's loss and metric, its divergence step); pass
+    ``baseline=trainer.task.baseline_loss`` for the chance line.
     """
+    steps, loss, metric, diverged_step = unpack.loss_args(steps, loss, metric, diverged_step)
     steps = np.asarray(steps)
     _same_length(steps=steps, loss=loss, metric=metric)
     y, bad = _curve(loss, "loss", log=True)
@@ -116,13 +120,16 @@ def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int
 
 
 def grad_norm_curve(
-    steps, norm_before, norm_after=None, clipped_mask=None, threshold: float | None = None
+    steps, norm_before=None, norm_after=None, clipped_mask=None, threshold: float | None = None
 ) -> go.Figure:
     """Global gradient norm ||g|| per training step (log y), before and after clipping.
 
     Clipping rescales g <- theta g/||g|| whenever ||g|| > theta; clipped steps are marked
-    with an x on the "before" curve and the threshold theta is a dashed line.
+    with an x on the "before" curve and the threshold theta is a dashed line. ``steps`` may be a
+    ``RunHistory`` alone (its config gives theta when it clipped by norm).
     """
+    steps, norm_before, norm_after, clipped_mask, threshold = unpack.grad_norm_args(
+        steps, norm_before, norm_after, clipped_mask, threshold)
     steps = np.asarray(steps)
     _same_length(steps=steps, norm_before=norm_before, norm_after=norm_after, clipped_mask=clipped_mask)
     before, bad = _curve(norm_before, "norm_before", log=True)

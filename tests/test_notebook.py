@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
+import plotly.graph_objects as go
 import plotly.offline
 import pytest
 import torch
@@ -114,6 +115,26 @@ def test_wrong_input_names_the_rule_and_the_value(call, message):
     with pytest.raises(RnnvizError) as e:
         call()
     assert str(e.value) == message
+
+
+def test_the_documented_one_liners_draw():
+    """Every line of docs/NOTEBOOK.md's code block runs, and each expression line is a figure."""
+    text = (ROOT / "docs" / "NOTEBOOK.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", text, re.S)
+    torch.manual_seed(0)
+    module, x = nn.LSTM(2, 16, batch_first=True), torch.randn(3, 20, 2)
+    tr = trace(module, x, lambda out, state: out[:, -1].pow(2).sum())
+    t = Trainer(PRESETS["lstm-remembers"].config.replace(record_every=5))
+    t.step(12)
+    ns = dict(tr=tr, module=module, x=x, h=t.history, np=np)
+    drawn = 0
+    for line in filter(None, (line.split("  #")[0].strip() for line in block.splitlines())):
+        if line.startswith(("from ", "import ")) or re.match(r"^\w+ = ", line):
+            exec(line, ns)  # noqa: S102 - the repository's own documentation
+        else:
+            assert isinstance(eval(line, ns), go.Figure), line  # noqa: S307
+            drawn += 1
+    assert drawn == 15
 
 
 # ------------------------------------------------------------------------------------------ _repr_html_

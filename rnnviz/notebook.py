@@ -40,7 +40,7 @@ def use_plotlyjs(mode: str) -> None:
 
 def figures_html(figures, lines=()) -> str:
     """One HTML block: ``lines`` (text, escaped) above the figures; plotly.js inside it at most once."""
-    parts = [f"<p>{html.escape(line)}</p>" for line in lines]
+    parts = [f"<p style=\"font-family:sans-serif\">{html.escape(line)}</p>" for line in lines]
     for k, fig in enumerate(figures):
         embed = k == 0 if _plotlyjs["mode"] == "inline" else not _plotlyjs["embedded"]
         parts.append(fig.to_html(include_plotlyjs=embed, full_html=False))

@@ -30,6 +30,7 @@ from rnnviz.trainer import Trainer, limit_threads
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "examples" / "vanishing_in_a_notebook.ipynb"
 PLOTLYJS = plotly.offline.get_plotlyjs()
+P = "<p style=\"font-family:sans-serif\">"  # a summary line of notebook.figures_html
 
 
 @pytest.fixture(autouse=True)
@@ -144,9 +145,9 @@ def test_a_trace_shows_its_gradient_flow_cell_path_and_gates_offline():
     assert html.count(PLOTLYJS) == 1 and html.count("class=\"plotly-graph-div\"") == 3
     rest = _offline(html)
     ratio = analysis.format_ratio(analysis.gradient_ratio(tr.grad_norms[0, 0]))
-    assert (f"<p>loss {tr.loss:.4g}; ||dL/dh_1|| / ||dL/dh_T|| = {ratio} (layer 1, forward direction)</p>"
+    assert (f"{P}loss {tr.loss:.4g}; ||dL/dh_1|| / ||dL/dh_T|| = {ratio} (layer 1, forward direction)</p>"
             in rest)
-    assert "<p>LSTM trace: 1 layer(s) x 1 direction(s), batch 4, length 12, hidden size 8</p>" in rest
+    assert f"{P}LSTM trace: 1 layer(s) x 1 direction(s), batch 4, length 12, hidden size 8</p>" in rest
     for title in ("Gradient flowing back through time", "LSTM: gradient through the cell state",
                   "LSTM gates at every timestep"):
         assert title in rest
@@ -163,7 +164,7 @@ def test_a_run_history_shows_its_loss_and_gradient_flow_offline():
     assert html.count(PLOTLYJS) == 1 and html.count("class=\"plotly-graph-div\"") == 2
     rest = _offline(html)
     loss = float(t.history.scalars["loss"][-1])
-    assert f"<p>30 step(s) trained, 3 recorded; state paused; loss at step 29: {loss:.4g}</p>" in rest
+    assert f"{P}30 step(s) trained, 3 recorded; state paused; loss at step 29: {loss:.4g}</p>" in rest
     assert "chance baseline (0.167)" in rest and "Gradient flow over training" in rest
 
 
@@ -176,7 +177,7 @@ def test_once_mode_carries_plotlyjs_in_the_first_output_only():
     notebook.use_plotlyjs("once")  # choosing again starts over
     assert tr._repr_html_().count(PLOTLYJS) == 1
     shown = notebook.show(plots.gradient_flow(tr), lines=["a <b>"])._repr_html_()
-    assert PLOTLYJS not in shown and "<p>a &lt;b&gt;</p>" in shown
+    assert PLOTLYJS not in shown and f"{P}a &lt;b&gt;</p>" in shown
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -343,4 +344,4 @@ def test_the_notebook_draws_offline_figures_and_trains_with_a_bar(executed):
         assert f"] 200/200 steps, loss {last:.4g}\n" in text
     assert text.endswith(f"trained 200 steps, last loss {last:.6g}\n")
     history = _offline(_html(executed, "trainer.history"))
-    assert f"<p>200 step(s) trained, 20 recorded; state paused; loss at step 199: {last:.4g}</p>" in history
+    assert f"{P}200 step(s) trained, 20 recorded; state paused; loss at step 199: {last:.4g}</p>" in history

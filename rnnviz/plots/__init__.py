@@ -13,7 +13,11 @@ write ``from rnnviz import plots; plots.loss_curve(...)``:
 - :mod:`~rnnviz.plots.gradients` — gradient flow through time, its heatmap, cell vs hidden, per block;
 - :mod:`~rnnviz.plots.states` — hidden-state heatmap and animation, gates, saturation, PCA;
 - :mod:`~rnnviz.plots.spectrum` — eigenvalues of W_hh;
-- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures.
+- :mod:`~rnnviz.plots.learn` — the Learn page's widget figures;
+- :mod:`~rnnviz.plots.success` — success rate of training sweeps against sequence length.
+
+A builder's first argument may also be what ``rnnviz.trace`` or the Trainer returns (a ``Trace``, a
+``RunHistory``): :mod:`rnnviz.plots.unpack` says which.
 
 The conventions every builder follows (1-based time, non-finite values as gaps) are in
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
@@ -51,6 +55,7 @@ from rnnviz.plots.style import (
     figure_to_html,
     gate_colour,
 )
+from rnnviz.plots.success import success_vs_length
 from rnnviz.plots.training import compare_loss, grad_norm_curve, loss_curve
 
 __all__ = [
@@ -86,4 +91,5 @@ __all__ = [
     "clipping_figure",
     "nonlinearity_figure",
     "figure_to_html",
+    "success_vs_length",
 ]

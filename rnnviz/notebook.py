@@ -67,14 +67,17 @@ def show(*figures, lines=()) -> Figures:
 def trace_figures(tr) -> list:
     """The gradient flow (every layer and direction; when the trace has gradients), for an LSTM the cell
     path against the hidden path, and the gates of sequence 1 (the hidden state for a plain RNN)."""
-    from rnnviz import plots
+    from rnnviz import cells, plots
 
     figs = []
     if tr.grad_norms is not None:
         figs.append(plots.gradient_flow(tr))
         if tr.grad_cell_norms is not None:
             figs.append(plots.cell_vs_hidden_flow(tr))
-    figs.append(plots.gate_heatmaps(tr) if tr.gates else plots.hidden_heatmap(tr))
+    if tr.gates:
+        figs.append(plots.gate_heatmaps(tr))
+    else:  # a relu RNN's state is unbounded: its colour range comes from the data
+        figs.append(plots.hidden_heatmap(tr, bounded=cells.get(tr.cell_type).nonlinearity == "tanh"))
     return figs
 
 

@@ -156,6 +156,14 @@ def test_a_trace_shows_its_gradient_flow_cell_path_and_gates_offline():
     assert forward_only.count("class=\"plotly-graph-div\"") == 1 and "Hidden state h_t" in forward_only
 
 
+def test_a_relu_trace_colours_its_unbounded_state_from_the_data():
+    torch.manual_seed(0)
+    tr = trace(nn.RNN(3, 8, nonlinearity="relu", batch_first=True), 5 * torch.randn(4, 12, 3), None)
+    (fig,) = notebook.trace_figures(tr)
+    limit = float(np.abs(tr.hidden[0, 0, 0]).max())
+    assert limit > 1 and (fig.data[0].zmin, fig.data[0].zmax) == pytest.approx((-limit, limit))
+
+
 def test_a_run_history_shows_its_loss_and_gradient_flow_offline():
     t = Trainer(PRESETS["lstm-remembers"].config.replace(record_every=10))
     assert "0 step(s) trained, 0 recorded; state ready" in t.history._repr_html_()

@@ -137,8 +137,11 @@ def _add_reproduce_parser(sub) -> None:
                        description="Measures each target of rnnviz.reproduce (Pascanu's bound, the gradient ratio over "
                                    "the spectral radius, default inits, forget-gate bias, the adding and copy tasks) "
                                    "over seeds 0-4 and writes DIR/REPRODUCE.md (a markdown table: target | source | "
-                                   "measured | verdict) and DIR/reproduce.html (the same, standalone).")
-    q.add_argument("--quick", action="store_true", help="only the step-0 targets (no training runs; under 2 minutes)")
+                                   "measured | verdict), DIR/reproduce.html (the same, standalone) and "
+                                   "DIR/success_vs_length.html (the success rate of tanh RNN, LSTM and GRU against "
+                                   "the sequence length, from training sweeps).")
+    q.add_argument("--quick", action="store_true",
+                   help="the step-0 targets and a small success-vs-length study (under 2 minutes on 2 cores)")
     q.add_argument("--out", default=".", metavar="DIR", help="output directory (default: the current one)")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -187,7 +190,12 @@ def cmd_reproduce(args) -> int:
         bar.close()
     (out / "REPRODUCE.md").write_text(reproduce.markdown_report(rows, args.quick), encoding="utf-8")
     (out / "reproduce.html").write_text(reproduce.html_page(rows), encoding="utf-8")
-    failed = [r.target.key for r in rows if not r.reproduced]
+    table = reproduce.study_of(rows)
+    if table is not None:
+        from rnnviz.plots import figure_to_html
+
+        (out / "success_vs_length.html").write_text(figure_to_html(reproduce.success_figure(table)), encoding="utf-8")
+    failed = [r.key for r in rows if not r.reproduced]
     print(f"wrote {out / 'REPRODUCE.md'} and {out / 'reproduce.html'}: {len(rows) - len(failed)} of {len(rows)} "
           f"targets reproduced" + (f"; not reproduced: {', '.join(failed)}" if failed else ""))
     return 0

@@ -445,6 +445,12 @@ class RunHistory:
         h.probe.update(runfile.checked_probe(arrays, m))
         return h
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the loss and the gradient flow over training (rnnviz.notebook.history_html)."""
+        from rnnviz.notebook import history_html
+
+        return history_html(self)
+
     def __repr__(self) -> str:
         return (f"RunHistory(steps={len(self)}, records={len(self._rec_steps)}, "
                 f"full={len(self._heavy_ordinals)}, nbytes={self.nbytes / 2**20:.1f} MB)")

@@ -3,8 +3,9 @@
 Each :class:`Target` states one effect from the literature, where it comes from, how it is measured
 here (one number per seed) and the range that counts as reproduced. :func:`run` measures every target
 over its seeds and returns one :class:`Row` per target: the median and range over the seeds and a
-verdict. :func:`markdown_table` and :func:`html_page` write them out (the HTML is standalone: no
-script, no outside link).
+verdict. The success-rate-against-length study (:mod:`rnnviz.success`, training sweeps) is one more row,
+:class:`StudyRow`, with its own table and figure. :func:`markdown_table` and :func:`html_page` write them out
+(the HTML is standalone: no script, no outside link).
 
 Setups (unless a target says otherwise): the adding problem's inputs at T = 100, H = 128, batch 32,
 the first training batch at initialisation (step 0), seeds 0-4. The gradient ratio is
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz import analysis
+from rnnviz import analysis, success
 from rnnviz.errors import RnnvizError
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -62,6 +63,10 @@ class Row:
     values: tuple[float, ...]
 
     @property
+    def key(self) -> str:
+        return self.target.key
+
+    @property
     def median(self) -> float:
         return float(statistics.median(self.values))
 
@@ -79,6 +84,37 @@ class Row:
                     f"{len(self.values)} seeds)")
         verdict = ("reproduced" if self.reproduced else "NOT reproduced") + f" (expected {f(lo)} to {f(hi)})"
         return self.target.claim, self.target.source, measured, verdict
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """The success-vs-length study (:mod:`rnnviz.success`) as a row of the table."""
+
+    table: success.SuccessTable
+    key: str = "success-vs-length"
+
+    @property
+    def reproduced(self) -> bool:
+        return self.table.reproduced
+
+    def cells(self) -> tuple[str, str, str, str]:
+        """(target, source, measured, verdict) as text."""
+        t, study = self.table, self.table.study
+        first, last = study.lengths[0], study.lengths[-1]
+        n = study.seeds
+        claim = (f"adding problem, T = {', '.join(map(str, study.lengths))}, {study.steps} training steps per run, "
+                 f"success = last-step loss ≤ {study.success:g} × the baseline 1/6: at T = {last} the LSTM and the "
+                 f"GRU succeed at least as often as the tanh RNN, which succeeds less often at T = {last} than at "
+                 f"T = {first}")
+        at_last = ", ".join(f"{LABELS[c]} {t.succeeded(c, -1)}/{n}" for c in success.CELLS)
+        measured = (f"seeds that learned at T = {last}: {at_last}; tanh RNN at T = {first}: "
+                    f"{t.succeeded('rnn_tanh', 0)}/{n}")
+        verdict = ("reproduced" if self.reproduced else "NOT reproduced") + (
+            f" (expected LSTM and GRU ≥ tanh RNN at T = {last}, tanh RNN lower at T = {last} than at T = {first})")
+        return claim, success.SOURCE, measured, verdict
+
+
+LABELS = {"rnn_tanh": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def _fmt(kind: str) -> Callable[[float], str]:
@@ -195,12 +231,15 @@ def _targets() -> list[Target]:
 TARGETS: list[Target] = _targets()
 
 
-def run(quick: bool = False, progress: Callable[[int, int, str], None] | None = None) -> list[Row]:
-    """Measure every target (``quick``: only those marked quick) over its seeds, in order.
+def run(quick: bool = False, progress: Callable[[int, int, str], None] | None = None,
+        workers: int | None = None) -> list[Row | StudyRow]:
+    """Measure every target (``quick``: only those marked quick) over its seeds, in order, then the
+    success-vs-length study (``success.QUICK`` or ``success.FULL``, on ``workers`` processes).
 
-    ``progress(done, total, label)`` is called after every measurement (the CLI draws its bar with it)."""
+    ``progress(done, total, label)`` is called after every measurement and run (the CLI draws its bar with it)."""
     targets = [t for t in TARGETS if t.quick or not quick]
-    total = sum(len(t.seeds) for t in targets)
+    study = success.QUICK if quick else success.FULL
+    total = sum(len(t.seeds) for t in targets) + study.runs
     rows, done = [], 0
     for target in targets:
         values = []
@@ -210,7 +249,39 @@ def run(quick: bool = False, progress: Callable[[int, int, str], None] | None = 
             if progress:
                 progress(done, total, target.key)
         rows.append(Row(target, tuple(values)))
+
+    def tick(k: int, _total: int) -> None:
+        if progress:
+            progress(done + k, total, StudyRow.key)
+
+    rows.append(StudyRow(success.measure(study, workers, tick)))
     return rows
+
+
+def study_of(rows) -> success.SuccessTable | None:
+    """The success-vs-length table among ``rows`` (None when it was not run)."""
+    return next((r.table for r in rows if isinstance(r, StudyRow)), None)
+
+
+def success_markdown(table: success.SuccessTable) -> str:
+    """The study's table: seeds that learned (and the median last-step loss / baseline) per cell and length."""
+    study = table.study
+    lines = ["| cell | " + " | ".join(f"T = {T}" for T in study.lengths) + " |", "|---|" + "---|" * len(study.lengths)]
+    for c in success.CELLS:
+        lines.append(f"| {LABELS[c]} | " + " | ".join(
+            f"{table.succeeded(c, i)}/{study.seeds} ({table.final_loss[c][i]:.3f})" for i in range(len(study.lengths)))
+            + " |")
+    return "\n".join(lines) + "\n"
+
+
+def success_figure(table: success.SuccessTable):
+    """:func:`rnnviz.plots.success_vs_length` of the study."""
+    from rnnviz import plots
+
+    study = table.study
+    return plots.success_vs_length(study.lengths, table.rates, study.seeds,
+                                   f"adding problem, {study.steps} training steps per run; success: last-step loss "
+                                   f"≤ {study.success:g} × the baseline 1/6")
 
 
 HEADER = ("target", "source", "measured (median and range over seeds)", "verdict")
@@ -227,9 +298,16 @@ def markdown_table(rows: list[Row]) -> str:
 def markdown_report(rows: list[Row], quick: bool = False) -> str:
     """The markdown file `reproduce` writes: a heading, the setup, the table and how to regenerate it."""
     command = "python -m rnnviz reproduce" + (" --quick" if quick else "")
-    return (f"# Published effects, reproduced with rnnviz\n\n{SETUP}\n\n{markdown_table(rows)}\n"
+    text = (f"# Published effects, reproduced with rnnviz\n\n{SETUP}\n\n{markdown_table(rows)}\n"
             f"Written by `{command}` (rnnviz/reproduce.py); a target is reproduced when the median over its "
             f"seeds lies in the expected range (and, where the row is about every seed, each seed's value does).\n")
+    table = study_of(rows)
+    if table is not None:
+        study = table.study
+        text += (f"\n## Success rate against sequence length\n\n{SUCCESS_SETUP}\n\nSeeds 0-{study.seeds - 1}, "
+                 f"{study.steps} steps per run; each cell: seeds that learned / seeds (median last-step loss / "
+                 f"baseline). Figure: `success_vs_length.html`.\n\n{success_markdown(table)}")
+    return text
 
 
 def html_page(rows: list[Row], title: str = "rnnviz: published effects, reproduced") -> str:
@@ -248,6 +326,11 @@ def html_page(rows: list[Row], title: str = "rnnviz: published effects, reproduc
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n")
 
 
+SUCCESS_SETUP = (
+    "The adding problem at each length T, trained by `python -m rnnviz sweep --train` (rnnviz/success.py): H = 64, "
+    "batch 32, Adam at 1e-2, gradient norm clipped to 1, PyTorch's default init but the LSTM's chrono forget-gate "
+    "bias. A run succeeds when it did not diverge and the loss of its last step is at most 0.5 × the baseline 1/6 "
+    "(always answering the mean sum).")
 SETUP = ("Unless a row says otherwise: adding-problem inputs at T = 100, H = 128, batch 32, the gradient of the "
          "first training batch at initialisation, seeds 0-4; the loss sits on the last step, so "
          "||dL/dh_1|| / ||dL/dh_T|| is the transport of the loss's gradient back through time.")

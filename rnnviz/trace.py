@@ -75,6 +75,12 @@ class Trace:
             arrays.extend(table.values())
         return sum(a.nbytes for a in arrays)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the gradient flow and the gates as figures (rnnviz.notebook.trace_html)."""
+        from rnnviz.notebook import trace_html
+
+        return trace_html(self)
+
 
 # ----------------------------------------------------------------------------- validation
 

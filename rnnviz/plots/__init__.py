@@ -18,6 +18,10 @@ write ``from rnnviz import plots; plots.loss_curve(...)``:
 - :mod:`~rnnviz.plots.inputs` — saliency ||dL/dx_t|| under the input strip, forecasts against the truth;
 - :mod:`~rnnviz.plots.text` — text coloured per character (HTML, every character escaped).
 - :mod:`~rnnviz.plots.phase` — the phase diagram (gradient ratio over a grid of two settings).
+- :mod:`~rnnviz.plots.success` — success rate of training sweeps against sequence length.
+
+A builder's first argument may also be what ``rnnviz.trace`` or the Trainer returns (a ``Trace``, a
+``RunHistory``): :mod:`rnnviz.plots.unpack` says which.
 
 The conventions every builder follows (1-based time, non-finite values as gaps) are in
 :mod:`rnnviz.plots.style`. This package never imports torch or streamlit.
@@ -61,6 +65,7 @@ from rnnviz.plots.style import (
     gate_colour,
     run_style,
 )
+from rnnviz.plots.success import success_vs_length
 from rnnviz.plots.text import colour_key_html, coloured_text_html, generated_text_html
 from rnnviz.plots.training import compare_loss, grad_norm_curve, loss_curve
 
@@ -113,4 +118,5 @@ __all__ = [
     "diverging_scale",
     "PICK_TRACE",
     "LIVE_TRACE",
+    "success_vs_length",
 ]

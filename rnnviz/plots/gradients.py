@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.errors import RnnvizError
+from rnnviz.plots import unpack
 from rnnviz.plots.style import (
     _NEUTRAL,
     _PALETTE,
@@ -68,7 +69,7 @@ def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=Non
                   slot: int = 0) -> go.Figure:
     """||dL/dh_t|| against timestep t on a log axis: how much gradient reaches each step.
 
-    ``grad_norms``: ``Trace.grad_norms`` (Lyr, D, L) -> one line per layer/direction
+    ``grad_norms``: a ``Trace`` or its ``.grad_norms`` (Lyr, D, L) -> one line per layer/direction
     (backward direction dashed), a single curve (L,), or a dict label -> (L,) to compare
     cells (coloured by cell type). ``theory``: (L,) (or dict label -> (L,)) drawn dotted and named
     ``theory_label``: pass it only where it is a bound (``rnnviz.flow.pascanu_overlay``: the loss on the last
@@ -81,6 +82,7 @@ def gradient_flow(grad_norms, step: int | None = None, theory=None, jacobian=Non
     A straight falling line on this log axis is geometric vanishing; exact zeros cannot be drawn on it,
     so the title says how many timesteps are exactly 0.
     """
+    grad_norms = unpack.grad_norms(grad_norms)
     fig = go.Figure()
     for label, (other_slot, curve) in (others or {}).items():
         colour, dash = run_style(other_slot)
@@ -210,12 +212,15 @@ def _focus_on_measured(fig: go.Figure, pad_decades: float = 1.0) -> None:
         fig.update_yaxes(range=[lo, hi], **_log_ticks(lo, hi))  # labels for this range, not the bound's
 
 
-def cell_vs_hidden_flow(grad_norms, grad_cell_norms) -> go.Figure:
+def cell_vs_hidden_flow(grad_norms, grad_cell_norms=None) -> go.Figure:
     """LSTM: ||dL/dc_t|| (the cell-state highway, c_t = f*c_{t-1} + i*g) against ||dL/dh_t||.
+
+    Two (L,) curves, or an LSTM ``Trace`` alone (its layer 1, forward direction).
 
     Along the cell path dc_t/dc_{t-1} = diag(f_t) (plus indirect terms), so with forget
     gates near 1 the cell gradient decays far more slowly than through h.
     """
+    grad_norms, grad_cell_norms = unpack.cell_paths(grad_norms, grad_cell_norms)
     _same_length(grad_norms=grad_norms, grad_cell_norms=grad_cell_norms)
     fig = go.Figure()
     bad = _norm_line(fig, grad_norms, "||dL/dh_t|| (hidden state)", CELL_COLOURS["lstm"])
@@ -256,13 +261,16 @@ def _log_colour_bar(z_log: np.ndarray, title: str, max_ticks: int = 8) -> dict:
     )
 
 
-def gradient_flow_heatmap(steps, grad_norms) -> go.Figure:
+def gradient_flow_heatmap(steps, grad_norms=None) -> go.Figure:
     """Colour = log10 ||dL/dh_t|| for every timestep t (x) and training step (y).
+
+    ``steps`` (S,) and ``grad_norms`` (S, L), or a ``RunHistory`` alone (its layer 1, forward direction).
 
     Vanishing shows as a colour gradient across each row; learning to carry the gradient
     back shows as the left side warming up over training. inf/nan are blank cells (with a
     note); exact zeros are blank too (no gradient, -inf on a log scale).
     """
+    steps, grad_norms = unpack.heatmap_args(steps, grad_norms)
     steps = np.asarray(steps)
     g, bad = _grid(grad_norms, "grad_norms")
     _same_length(steps=steps, grad_norms=g)
@@ -320,8 +328,9 @@ def param_grad_bars(norms: Mapping[str, float]) -> go.Figure:
 
     A linear axis from zero shows 3.8e11 against 6.1e11 as the 1.6x it is (a log axis without zero made
     it look large). Pass one layer and direction, e.g. ``{k: v[layer, direction] for k, v in
-    trace.param_grad_norms.items()}``.
+    trace.param_grad_norms.items()}``, or the ``Trace`` itself (layer 1, forward direction).
     """
+    norms = unpack.param_norms(norms)
     names = list(norms)
     values = []
     for name in names:

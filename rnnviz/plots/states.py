@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from rnnviz import cells
 from rnnviz.errors import RnnvizError
+from rnnviz.plots import unpack
 from rnnviz.plots.style import (
     _LIGHT,
     _NEUTRAL,
@@ -93,9 +94,9 @@ def hidden_heatmap(hidden, inputs=None, title: str | None = None, bounded: bool 
     across redraws; set ``bounded=False`` for relu RNNs (symmetric range from the data).
     ``inputs`` (L,) or (L, 1) is drawn as a line, (L, I) as a small heatmap, sharing the t axis; in the
     task's words when given (``Task.input_names``: a name per feature row; ``Task.symbols``: one-hot
-    inputs shown as one row of symbols).
+    inputs shown as one row of symbols). ``hidden`` may be a ``Trace`` (its layer 1, forward, sequence 1).
     """
-    h, bad = _grid(hidden, "hidden")  # (L, H)
+    h, bad = _grid(unpack.hidden(hidden), "hidden")  # (L, H)
     heat = _hidden_heat(h, _symmetric_range(h, bounded))
     title = (title or "Hidden state h_t of every unit over time") + _thinned_note(h.size, MAX_CELLS)
     if inputs is None:
@@ -166,14 +167,16 @@ def hidden_animation(steps, hiddens, bounded: bool = True) -> go.Figure:
     return fig
 
 
-def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str) -> go.Figure:
+def gate_heatmaps(gates: Mapping[str, np.ndarray], cell: str | None = None) -> go.Figure:
     """One panel per gate (LSTM i, f, g, o; GRU r, z, n): units (rows) x timesteps (columns).
 
     Sigmoid gates share one colour bar on [0, 1] (0 = closed, 1 = open); the tanh
     candidates g and n share a diverging one on [-1, 1]. Each ``gates[name]`` is (L, H),
     e.g. ``Trace.gates[name][layer, direction, sample]``; panels follow the cell's gate order
-    (``cells.Cell.gates``), then any gate the cell does not know.
+    (``cells.Cell.gates``), then any gate the cell does not know. ``gates`` may be an LSTM or GRU
+    ``Trace`` alone (its layer 1, forward, sequence 1; the cell from ``Trace.cell_type``).
     """
+    gates, cell = unpack.gates(gates, cell)
     known = cells.CELLS[cell].gates if cell in cells.CELLS else ()
     order = [g for g in known if g in gates] + [g for g in gates if g not in known]
     if not order:

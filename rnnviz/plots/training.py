@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnviz.plots import unpack
 from rnnviz.plots.style import (
     _PALETTE,
     _curve,
@@ -46,9 +47,25 @@ def _other_runs(fig: go.Figure, others: RunCurves | None, quantity: str, **kwarg
     return spans
 
 
+def _metric_panel(fig: go.Figure, steps, metric, metric_name: str):
+    """The task metric in the loss figure's small second panel; returns its short name and its not-finite mask."""
+    short = metric_name.split(" (")[0]  # the panel's axis carries the full definition
+    m, bad = _curve(metric, "metric")
+    fig.add_trace(_line(steps, m, metric_name, _PALETTE[1],
+                        f"step %{{x}}<br>{metric_name} = %{{y:.4g}}<extra></extra>", width=2,
+                        mode=_line_mode(steps)), row=2, col=1)
+    finite = m[np.isfinite(m)]
+    if finite.size and finite.min() >= 0 and finite.max() <= 1:
+        fig.update_yaxes(range=[0, 1.05], row=2, col=1)
+    # a smaller title on the small panel: at 430 px "loss (log scale)" and "accuracy" met ("accuracyloss")
+    fig.update_yaxes(title=dict(text=short, font_size=METRIC_TITLE_SIZE), row=2, col=1, nticks=3)
+    fig.update_xaxes(title_text="training step", row=2, col=1)
+    return short, bad
+
+
 def loss_curve(
     steps,
-    loss,
+    loss=None,
     metric=None,
     metric_name: str | None = None,
     baseline: float | None = None,
@@ -68,7 +85,10 @@ def loss_curve(
     ``metric`` (S,) goes to its own small panel below, named ``metric_name``, sharing the step axis.
     ``others``: the loss of other runs (branches, rnnviz/branches.py) overlaid in their own colour and
     dash; the shown run is then named ``run_label`` and drawn in the style of its ``slot``.
+    ``steps`` may be a ``RunHistory`` alone (every step's loss and metric, its divergence step); pass
+    ``baseline=trainer.task.baseline_loss`` for the chance line.
     """
+    steps, loss, metric, diverged_step = unpack.loss_args(steps, loss, metric, diverged_step)
     steps = np.asarray(steps)
     _same_length(steps=steps, loss=loss, metric=metric)
     y, bad = _curve(loss, "loss", log=True)
@@ -85,19 +105,8 @@ def loss_curve(
         _mark_divergence(fig, steps, y, int(diverged_step))
     _chance_baseline(fig, baseline, steps, *spans)  # after the loss: drawn on top of it
     if metric is not None:
-        metric_name = metric_name or "metric"
-        short = metric_name.split(" (")[0]  # the panel's axis carries the full definition
-        m, bad_m = _curve(metric, "metric")
+        short, bad_m = _metric_panel(fig, steps, metric, metric_name or "metric")
         bad |= bad_m
-        fig.add_trace(_line(steps, m, metric_name, _PALETTE[1],
-                            f"step %{{x}}<br>{metric_name} = %{{y:.4g}}<extra></extra>", width=2,
-                            mode=_line_mode(steps)), row=2, col=1)
-        finite = m[np.isfinite(m)]
-        if finite.size and finite.min() >= 0 and finite.max() <= 1:
-            fig.update_yaxes(range=[0, 1.05], row=2, col=1)
-        # a smaller title on the small panel: at 430 px "loss (log scale)" and "accuracy" met ("accuracyloss")
-        fig.update_yaxes(title=dict(text=short, font_size=METRIC_TITLE_SIZE), row=2, col=1, nticks=3)
-        fig.update_xaxes(title_text="training step", row=2, col=1)
         title += f" (top) and {short} (below)"
     _styled(fig, "loss_curve", title, None if metric is not None else "training step",
             f"{loss_name} (log scale)", height=480, not_finite=bad)
@@ -148,7 +157,7 @@ def _mark_divergence(fig: go.Figure, steps: np.ndarray, y: np.ndarray, step: int
 
 
 def grad_norm_curve(
-    steps, norm_before, norm_after=None, clipped_mask=None, threshold: float | None = None, *,
+    steps, norm_before=None, norm_after=None, clipped_mask=None, threshold: float | None = None, *,
     others: RunCurves | None = None, run_label: str | None = None, slot: int = 0,
 ) -> go.Figure:
     """Global gradient norm ||g|| per training step (log y), before and after clipping.
@@ -156,8 +165,11 @@ def grad_norm_curve(
     Clipping rescales g <- theta g/||g|| whenever ||g|| > theta; clipped steps are marked
     with an x on the "before" curve and the threshold theta is a dashed line. ``others``: other runs'
     ||g|| before clipping, overlaid in their own colour and dash (the shown run is ``run_label``, in
-    the style of its ``slot``).
+    the style of its ``slot``). ``steps`` may be a
+    ``RunHistory`` alone (its config gives theta when it clipped by norm).
     """
+    steps, norm_before, norm_after, clipped_mask, threshold = unpack.grad_norm_args(
+        steps, norm_before, norm_after, clipped_mask, threshold)
     steps = np.asarray(steps)
     _same_length(steps=steps, norm_before=norm_before, norm_after=norm_after, clipped_mask=clipped_mask)
     before, bad = _curve(norm_before, "norm_before", log=True)

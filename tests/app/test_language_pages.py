@@ -45,6 +45,7 @@ def test_playground_writes_text_from_the_current_weights_at_the_chosen_temperatu
     at.select_slider(key="lang.temperature").set_value(1.0).run()
     at.button(key="ctl.step10").click().run()
     assert_no_exception(at)
+    tr = session(at).trainer  # the step made the link's shared run this session's own copy (copy-on-write)
     after = language.sample_text(tr.model, tr.task, prompt=prompt, temperature=1.0, seed=sess.config.seed)
     assert generated(at) == after != before  # ten steps of training changed what it writes
     assert any("Written by the weights after training step 10" in c.value for c in at.caption)

@@ -526,7 +526,9 @@ class PlaySession:
                 return TickResult(0, 0.0, None)
             run, owner = self.shared, self.owner
             if run is not None:  # a shared run trains once per tick window, whichever session ticks first
-                owner, early = run.name, self._read_tick()
+                # the gate sees one owner per run: the run's name once others watch it, else this session (as
+                # its builds and Steps are), so a run alone never counts twice in the server's demand
+                owner, early = (run.name if run.watchers() > 1 else self.owner), self._read_tick()
                 if early is not None:
                     return early
                 run.last_tick = time.monotonic()  # claimed: the others in this window read without the lock

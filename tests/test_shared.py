@@ -303,3 +303,16 @@ def test_a_run_whose_sessions_all_closed_their_browsers_is_not_joined():
     connected.clear()  # every browser closed (the sessions linger until their TTL)
     s3 = PlaySession(SMALL, registry=reg)
     assert s3.trainer is not s1b.trainer and reg.builds == 3
+
+
+def test_a_session_alone_on_its_run_counts_once_in_the_servers_demand():
+    """The redraw interval stretches with the gate's demand (owners seen per slot). A session alone on a
+    registry run built it, and trains it, under one owner: counted twice, every tick found the interval
+    changed and reran the whole app (a knob turned mid-play drew step 64, not step 0)."""
+    from rnnviz.capacity import TrainingGate
+
+    gate = TrainingGate(slots=1)
+    alone = PlaySession(SMALL, gate=gate, registry=RunRegistry())
+    alone.play()
+    assert alone.tick(budget=60, max_steps=2).steps == 2
+    assert gate.demand() == 1.0

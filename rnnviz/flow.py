@@ -260,7 +260,7 @@ def pinned_label(history, pin: int) -> str:
     finite = np.isfinite(norms)
     top = int(steps[finite][np.argmax(norms[finite])])
     if norms[steps == top][0] <= norms[steps == pin][0]:
-        return f"step {pin}: largest ||g|| = {value} (its curve, kept in view)"
+        return f"step {pin}: largest ||g|| = {value}<br>(its curve, kept in view)"
     recorded = len(history.recorded_steps())
-    return (f"step {pin}: largest ||g|| of the {recorded} recorded steps = {value} (its curve, kept in view; "
+    return (f"step {pin}: largest ||g|| of the {recorded} recorded steps = {value}<br>(its curve, kept in view; "
             f"step {top}, not recorded, had {format_ratio(float(norms[steps == top][0]))})")

@@ -181,9 +181,9 @@ def test_the_pinned_label_is_true_when_the_largest_step_was_not_recorded():
         (label, curve), = flow.pinned_curves(hist, 30 if pin == 0 else 0, 0, 0).items()
         np.testing.assert_array_equal(curve, hist.record_at(pin).grad_norms[0, 0])
         if top == pin:
-            assert label == f"step {pin}: largest ||g|| = {format_ratio(g[pin])} (its curve, kept in view)"
+            assert label == f"step {pin}: largest ||g|| = {format_ratio(g[pin])}<br>(its curve, kept in view)"
         else:
             unrecorded += 1
-            assert label == (f"step {pin}: largest ||g|| of the 2 recorded steps = {format_ratio(g[pin])} (its "
+            assert label == (f"step {pin}: largest ||g|| of the 2 recorded steps = {format_ratio(g[pin])}<br>(its "
                              f"curve, kept in view; step {top}, not recorded, had {format_ratio(g[top])})")
     assert unrecorded >= 1

@@ -44,9 +44,9 @@ def saliency_figure(inputs, saliency, marked=None, *, step: int | None = None, i
     for keep, name, colour in groups:
         fig.add_trace(go.Bar(x=t[keep], y=s[keep], width=0.8, name=name, marker_color=colour, hovertemplate=hover),
                       row=rows, col=1)
-    title = "Saliency: how much the loss depends on each input, ||dL/dx_t||"
+    title = "Saliency ||dL/dx_t||: how much the loss depends on each input"
     if step is not None:  # after_step: computed from the weights after that step's update
-        title += f" (weights after training step {step})" if after_step else f" (training step {step})"
+        title += f"<br>(weights after training step {step})" if after_step else f"<br>(training step {step})"
     zeros = int(np.count_nonzero(np.asarray(saliency, dtype=np.float64) == 0))
     if zeros:
         title += f"<br><sub>exactly 0 at {zeros} timestep(s): not drawable on a log axis</sub>"

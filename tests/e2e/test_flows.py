@@ -136,8 +136,10 @@ def test_every_page_shows_its_charts_without_exception(server_url, page, artifac
         page.locator("[data-testid=stSidebarNav] a", has_text=title).click()
         page.get_by_role("heading", name=re.compile(re.escape(title.split(" ")[0]))).first.wait_for()
         settle(page)
-        if title != "Share & data":
-            page.wait_for_selector("[data-testid=stPlotlyChart]", state="attached")  # Learn: inside expanders
+        if title == "Learn":  # a lesson's figure waits for its reveal (tests/e2e/test_lesson_walk.py walks one)
+            page.get_by_text("Your prediction").first.wait_for(state="attached")  # its label is collapsed
+        elif title != "Share & data":
+            page.wait_for_selector("[data-testid=stPlotlyChart]", state="attached")
             assert page.locator("[data-testid=stPlotlyChart]").count() >= 1, title
         no_exception(page)
         page.screenshot(path=str(artifacts_dir / f"page-{title.lower().replace(' ', '-').replace('&', 'and')}.png"))

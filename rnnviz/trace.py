@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import sys
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -316,3 +318,17 @@ def _all_finite(loss, hidden, cell, grads) -> bool:
     arrays += list((grads.get("param_grad_norms") or {}).values())
     ok = loss is None or np.isfinite(loss)
     return bool(ok and all(a is None or np.isfinite(a).all() for a in arrays))
+
+
+class _TraceModule(types.ModuleType):
+    """``rnnviz.trace`` is both this module and the public function :func:`trace` (``from rnnviz import
+    trace``, resolved lazily by ``rnnviz.__getattr__`` so that importing rnnviz never loads torch). Once any
+    code imports the module ``rnnviz.trace`` first (``import rnnviz.trainer`` does), Python binds the package
+    attribute ``rnnviz.trace`` to the module, and ``from rnnviz import trace`` would hand out the module.
+    Calling the module therefore calls the function, so both spellings trace."""
+
+    def __call__(self, *args, **kwargs):
+        return trace(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _TraceModule

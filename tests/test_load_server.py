@@ -6,6 +6,7 @@ speed figures are the benchmark's, this checks the client measures what it says.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import load_server  # noqa: E402
 
 
+def run_async(coro):
+    """``asyncio.run`` on a thread of its own: Playwright's sync API, used by the browser tests earlier in the
+    same pytest process, leaves an event loop running on the main thread, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 @pytest.fixture(scope="module")
 def server():
     proc, url = load_server.start_server(Path(tempfile.gettempdir()) / "rnnviz-test-load-server.log")
@@ -28,7 +36,7 @@ def server():
 
 def test_two_sessions_over_the_websocket_see_steps_redraws_and_their_own_run(server):
     proc, url = server
-    result = asyncio.run(load_server.run_mix("smoke", url, proc.pid, seconds=4.0, settle=1.0, n=2, ttl_wait=0))
+    result = run_async(load_server.run_mix("smoke", url, proc.pid, seconds=4.0, settle=1.0, n=2, ttl_wait=0))
     assert [name for name, _, _ in result.rows] == ["s0", "s1"]
     for _, seen, plays in result.rows:
         assert plays
@@ -53,7 +61,7 @@ def test_a_session_finds_the_run_buttons_by_key_and_x10_trains_exactly_ten_steps
         await sess.close()
         return before, after, sess
 
-    before, after, sess = asyncio.run(go())
+    before, after, sess = run_async(go())
     assert (before, after) == (0, 10)
     assert load_server.equal_alone([sess]) == {"one": True}
     assert load_server.config_of(sess.query).seed == 3

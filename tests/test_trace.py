@@ -423,3 +423,17 @@ def test_gc_stays_enabled_after_overlapping_traces_in_threads():
         t.join(timeout=60)
     assert not errors and finished == [True, True], errors
     assert gc.isenabled()
+
+
+def test_from_rnnviz_import_trace_traces_whatever_was_imported_before():
+    """A fresh interpreter that imports the trainer first (which imports the module rnnviz.trace) still gets a
+    working ``from rnnviz import trace`` (it handed out the module once: "'module' object is not callable")."""
+    import subprocess
+    import sys
+
+    code = ("import torch, rnnviz.trainer\nfrom rnnviz import trace\n"
+            "rnn = torch.nn.RNN(2, 3, batch_first=True).double()\n"
+            "tr = trace(rnn, torch.zeros(1, 4, 2, dtype=torch.float64), None)\n"
+            "print(type(tr).__name__, tr.hidden.shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Trace", "(1,", "1,", "1,", "4,", "3)"]

@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import step_counter, wait_for_app
 
@@ -49,7 +50,8 @@ def test_hidden_states_colours_the_probe_text_by_a_unit(browser, server_url, art
         best.click()
         wait_for_app(page)
         page.get_by_role("tab", name="Text coloured by a unit").click()
-        assert page.get_by_label(re.compile(r"^Unit \(1\.\.32\)")).input_value() == str(unit)
+        # the click's rerun may still be on its way on a loaded machine: wait for the box to show the unit
+        expect(page.get_by_label(re.compile(r"^Unit \(1\.\.32\)"))).to_have_value(str(unit), timeout=60_000)
         text = page.locator(".rnnviz-coloured-text").first
         text.wait_for()
         assert text.locator("span").count() == 50  # one span per probe character

@@ -396,15 +396,21 @@ async def sample_rss(pid: int | None, peak: list[float], stop: asyncio.Event) ->
         await asyncio.sleep(0.5)
 
 
-async def run_mix(mix: str, url: str, pid: int | None, seconds: float, settle: float, n: int,
-                  ttl_wait: float) -> MixResult:
+async def warm_up_and_sample(url: str, pid: int | None):
+    """One warm-up visit (the run built, then left), then the server's RSS: (start MB, [peak MB], the event
+    that stops sampling, the sampling task)."""
     warm = Session("warm-up", LSTM_LINK)
     await warm.open(url)
     await warm.wait_run()
     await warm.close()
     start = rss_mb(pid)
     peak, stop = [start], asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(pid, peak, stop))
+    return start, peak, stop, asyncio.create_task(sample_rss(pid, peak, stop))
+
+
+async def run_mix(mix: str, url: str, pid: int | None, seconds: float, settle: float, n: int,
+                  ttl_wait: float) -> MixResult:
+    start, peak, stop, sampler = await warm_up_and_sample(url, pid)
     sessions = sessions_of(mix, n)
     await open_all(url, sessions)
     await play(sessions)
@@ -426,13 +432,7 @@ async def run_mix(mix: str, url: str, pid: int | None, seconds: float, settle: f
 async def run_light_heavy(url: str, pid: int | None, seconds: float, settle: float, rounds: int,
                           ttl_wait: float) -> MixResult:
     """The light session alone vs beside two heavy sessions playing and one pressing x10, alternating."""
-    warm = Session("warm-up", LSTM_LINK)
-    await warm.open(url)
-    await warm.wait_run()
-    await warm.close()
-    start = rss_mb(pid)
-    peak, stop = [start], asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(pid, peak, stop))
+    start, peak, stop, sampler = await warm_up_and_sample(url, pid)
     heavy = heaviest_link()
     light = Session("light", "max_steps=100000", plays=True)
     players = [Session(f"heavy{k}", f"{heavy}&seed={k}", plays=True) for k in range(2)]

@@ -131,3 +131,19 @@ def wait_for_app(pg) -> None:
     """Wait until the app's script has finished running and no exception is shown."""
     pg.wait_for_selector("[data-testid=stApp]")
     pg.wait_for_selector("[data-test-script-state=notRunning]", state="attached", timeout=90_000)
+
+
+def wait_until(predicate, timeout: float = 60.0, every: float = 0.1):
+    """Poll ``predicate`` until it returns something true (returned), or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout:.0f} s")
+
+
+def strip_button(page, name: str):
+    """A run button of the control strip at the top of the page (the one play control of every page)."""
+    return page.locator(".st-key-control-strip").get_by_role("button", name=name)

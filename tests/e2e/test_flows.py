@@ -7,11 +7,10 @@ Configs are kept small (T=30, H=16) so the 2-core CI machine trains them at a li
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
-from conftest import step_counter, wait_for_app
+from conftest import step_counter, strip_button, wait_for_app, wait_until
 
 from rnnviz import io
 from rnnviz.config import PRESETS, ExperimentConfig
@@ -33,19 +32,6 @@ def settle(page) -> None:
     wait_for_app(page)
 
 
-def wait_until(predicate, timeout: float = 60.0, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout:.0f} s")
-
-
-def strip_button(page, name: str):
-    """A run button of the control strip at the top of the page (the one play control of every page)."""
-    return page.locator(".st-key-control-strip").get_by_role("button", name=name)
 
 
 def no_exception(page) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import wait_for_app
-from test_flows import settle, strip_button, wait_until
+from conftest import strip_button, wait_for_app, wait_until
+from test_flows import settle
 
 from ui.frame import PAGE_TABLE
 

@@ -9,23 +9,11 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import step_counter, wait_for_app
+from conftest import step_counter, strip_button, wait_for_app, wait_until
 
 SMALL = "seq_len=20&hidden_size=16&batch_size=8"
 
 
-def wait_until(predicate, timeout: float = 60.0, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout:.0f} s")
-
-
-def strip_button(page, name: str):
-    return page.locator(".st-key-control-strip").get_by_role("button", name=name)
 
 
 def counter(page) -> int | None:

@@ -32,6 +32,7 @@ Three tiers, so that a long run stays small (a 5,000-step LSTM run at H=64, L=10
 from __future__ import annotations
 
 import bisect
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,6 +76,12 @@ STATES = ("ready", "running", "paused", "diverged", "finished")
 #: The light (every record) and heavy (probe, thinned) fields of a StepRecord, as stored.
 LIGHT = ("grad_norms", "cell_grad_norms", "input_grad_norms", "singular_values", "eigenvalues")
 HEAVY_ARRAYS = ("hidden", "cell", "prediction")
+
+#: Held for every change of any history (append, truncate, compaction, the probe) and while a snapshot is
+#: taken: each is microseconds to milliseconds, so one lock for the process costs nothing, and it is never
+#: pickled or deep-copied with a history. The trainer holds it while it appends a step and moves its step
+#: counter, so a snapshot sees both or neither (rnnviz/trainer.py).
+MUTATION = threading.RLock()
 
 
 @dataclass
@@ -137,7 +144,21 @@ class _Column:
         return self._buf[: self._n]
 
     def truncate(self, n: int) -> None:
-        self._n = min(self._n, n)
+        """Keep the first ``n`` rows in a fresh buffer: a snapshot (:meth:`frozen`) may still read the old
+        one, and the appends after a rewind would overwrite the rows it shows."""
+        n = min(self._n, n)
+        buf = np.empty_like(self._buf)
+        buf[:n] = self._buf[:n]
+        self._buf, self._n = buf, n
+
+    def frozen(self) -> _Column:
+        """The rows so far, read-only and never changed by later appends: the same memory (no copy), cut to
+        exactly ``n`` rows, so an append to the original writes past it or into a grown buffer."""
+        col = object.__new__(_Column)
+        col.shape, col.dtype, col._n = self.shape, self.dtype, self._n
+        col._buf = self._buf[: self._n]
+        col._buf.flags.writeable = False
+        return col
 
     @classmethod
     def from_array(cls, arr: np.ndarray) -> _Column:
@@ -204,6 +225,10 @@ class RunHistory:
 
     def append(self, rec: StepRecord) -> None:
         """Add one step. Steps must increase; the step's full record (if any) is kept as the rules say."""
+        with MUTATION:
+            self._append(rec)
+
+    def _append(self, rec: StepRecord) -> None:
         n = len(self._scalars["step"])
         if n and rec.step <= int(self._scalars["step"].values[-1]):
             raise RnnvizError(f"steps must increase: last step {int(self._scalars['step'].values[-1])}, "
@@ -290,6 +315,10 @@ class RunHistory:
 
     def truncate(self, step: int) -> None:
         """Drop every step >= ``step`` (rewind): scalars, records and their heavy tensors."""
+        with MUTATION:
+            self._truncate(step)
+
+    def _truncate(self, step: int) -> None:
         n = int(np.searchsorted(self._scalars["step"].values, step, side="left"))
         for col in self._scalars.values():
             col.truncate(n)
@@ -306,6 +335,30 @@ class RunHistory:
         # keep_latest stays as derived: the run's shapes have not changed.
 
     # ------------------------------------------------------------------ reading
+    def snapshot(self) -> RunHistory:
+        """This history as it is now, for drawing while training goes on: every step so far and nothing
+        appended, rewound or thinned later. No array is copied (columns are cut to their length, the dicts
+        and lists that thinning edits are copied), so it costs microseconds; taken under :data:`MUTATION`,
+        so it never holds half a step. Read it only: its arrays are read-only. ``key`` stays the original's,
+        so caches keyed by it (the figure cache) see one run, not one per snapshot."""
+        with MUTATION:
+            snap = object.__new__(RunHistory)
+            snap.__dict__.update(self.__dict__)
+            snap._origin = self.key
+            snap.status, snap.probe = dict(self.status), dict(self.probe)
+            snap._scalars = {name: col.frozen() for name, col in self._scalars.items()}
+            snap._rec_steps = self._rec_steps.frozen()
+            snap._light = {name: col.frozen() for name, col in self._light.items()}
+            snap._param = {name: col.frozen() for name, col in self._param.items()}
+            snap._heavy, snap._heavy_ordinals = dict(self._heavy), list(self._heavy_ordinals)
+            snap.max_bytes = None  # nothing is appended to a snapshot
+            return snap
+
+    @property
+    def key(self) -> int:
+        """Which run's history this is: ``id`` of the live history, the same for its snapshots."""
+        return self.__dict__.get("_origin") or id(self)
+
     def __len__(self) -> int:
         return len(self._scalars["step"])
 

@@ -46,6 +46,7 @@ from rnnviz.capacity import ServerBusy
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.rate import StepRate
+from rnnviz.recording import MUTATION
 from rnnviz.shared import RunLock as _Guard
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
@@ -193,6 +194,22 @@ def _recorded_task(config: ExperimentConfig, history):
     return _TaskInfo(config.task, cls.title, cls.kind, cls.metric_name, baseline, text)
 
 
+class _FrozenTrainer:
+    """A live trainer as one drawing sees it (:meth:`PlaySession.reading`): its history a snapshot
+    (:meth:`rnnviz.recording.RunHistory.snapshot`) and its step counter and state taken at the same moment;
+    anything else (task, config, probe) is the live trainer's, which training does not change."""
+
+    def __init__(self, trainer):
+        with MUTATION:  # the trainer appends a step and moves its counter under it: both or neither
+            self.history = trainer.history.snapshot()
+            self.step_count, self.state, self.reason = trainer.step_count, trainer.state, trainer.reason
+            self.stop_reason = trainer.stop_reason
+        self._live = trainer
+
+    def __getattr__(self, name):
+        return getattr(self._live, name)
+
+
 class PlaySession:
     """One learner's run: config -> trainer, with play/pause/step/reset and a paced tick.
 
@@ -205,6 +222,7 @@ class PlaySession:
     def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
                  registry=None, notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
+        self._reading = threading.local()  # .trainer: the _FrozenTrainer a drawing thread reads (reading())
         self.gate = gate
         self.notify = notify  # told "queued: ..." when an action must wait for a training slot
         self.owner = f"session-{id(self):x}"
@@ -271,7 +289,7 @@ class PlaySession:
         """Show ``run`` (a room leader's run), read-only: any change this session makes copies it first."""
         if self.shared is run:
             return  # already on it: no action (an action would make a tick training the run stop early)
-        with self._guard.action():
+        with self._action():
             if self.shared is not run:
                 self._join(run)
                 self.loaded = None
@@ -279,7 +297,7 @@ class PlaySession:
 
     def try_it_myself(self) -> None:
         """A private copy of the run at its current step ("try it myself" in a room); paused."""
-        with self._guard.action():
+        with self._action():
             self._own()
             self.playing = False
             self._log("try_it_myself")
@@ -295,8 +313,44 @@ class PlaySession:
 
     @property
     def lock(self) -> threading.RLock:
-        """Held while the run is read for drawing: no training step is appended meanwhile."""
+        """The run's lock: every action and every training tick of any session on the run holds it."""
         return self._guard.lock
+
+    # -- drawing while the run trains ------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self):
+        """Draw the run as it is at this moment, without its lock: inside the block, this thread's
+        ``trainer``, ``history`` and ``current_step`` are a snapshot (:class:`_FrozenTrainer`, taken in
+        microseconds), so training goes on meanwhile and no step appended, rewound or thinned later shows
+        up half-way through a drawing. Thirty students drawing one run neither wait for its training tick
+        nor for each other (holding the lock to draw made them queue behind both). An action called from
+        inside the block (a button) acts on the live run, holding the lock as always."""
+        frozen = None if self.loaded is not None else _FrozenTrainer(self._trainer)
+        before = getattr(self._reading, "trainer", None)
+        self._reading.trainer = frozen
+        try:
+            yield self
+        finally:
+            self._reading.trainer = before
+
+    @contextlib.contextmanager
+    def weights(self):
+        """The live trainer, holding the run's lock (no step changes the weights meanwhile), for drawing
+        that needs the network itself (the opened cell, saliency, sampled text): yields the trainer."""
+        with self._action(hold=True):
+            yield self.trainer
+
+    @contextlib.contextmanager
+    def _action(self, hold: bool = False):
+        """Hold the run's lock (``hold``: as a training tick, which actions make yield; else as an action,
+        which a tick yields to); inside, this thread acts on the live run, not a drawing's snapshot."""
+        frozen = getattr(self._reading, "trainer", None)
+        self._reading.trainer = None
+        try:
+            with self._guard.hold() if hold else self._guard.action():
+                yield
+        finally:
+            self._reading.trainer = frozen
 
     def _log(self, name: str, value=None) -> None:
         if self.journal.maxlen:
@@ -309,7 +363,10 @@ class PlaySession:
 
     @property
     def trainer(self):
-        return self.loaded if self.loaded else self._trainer
+        """The loaded run while one is browsed; else the live trainer (inside :meth:`reading`, its snapshot)."""
+        if self.loaded:
+            return self.loaded
+        return getattr(self._reading, "trainer", None) or self._trainer
 
     @property
     def history(self):
@@ -328,7 +385,7 @@ class PlaySession:
         ``keep_playing``: a run that was playing plays on from step 0 of the new config (a knob turned
         mid-play), else the new run waits at step 0.
         """
-        with self._guard.action():
+        with self._action():
             playing = keep_playing and self.playing
             if config == self._config and data is self.data:
                 self._log("set_config", config)
@@ -350,7 +407,7 @@ class PlaySession:
     def load(self, history, name: str = "run", branches_saved=()) -> None:
         """Browse a saved run (from :func:`rnnviz.io.load_run`); the live run waits untouched.
         ``branches_saved``: its branches (``rnnviz.io.load_runs(...)[1:]``), which :meth:`switch` shows."""
-        with self._guard.action():
+        with self._action():
             self.loaded = RecordedRun(history, name)
             self._loaded_runs = branches.Runs(self.loaded, branches.ORIGINAL)
             for b in branches_saved:
@@ -362,7 +419,7 @@ class PlaySession:
 
     def unload(self) -> None:
         """Back to the live run, where it was."""
-        with self._guard.action():
+        with self._action():
             self.loaded = self._loaded_runs = None
             self.rate.clear()
             self._log("unload")
@@ -376,7 +433,7 @@ class PlaySession:
     def branch(self, step: int, changes: dict | None = None, name: str | None = None) -> branches.NamedRun:
         """Branch the shown run at recorded step ``step`` (from its checkpoint at or before it), with the
         knobs ``changes`` (BRANCH_KNOBS only), and show the branch. The other runs wait where they are."""
-        with self._guard.action():
+        with self._action():
             self._check_live("branching")
             self._own()  # a shared run is copied first: branching never changes a run others read
             parent = self._runs.current
@@ -394,7 +451,7 @@ class PlaySession:
         """New knobs for the shown branch: it is made again from its branch point under ``config``
         (RnnvizError for a knob a branch cannot change; the branch is then left as it was).
         ``keep_playing``: as in :meth:`set_config`, a playing branch plays on from its branch point."""
-        with self._guard.action():
+        with self._action():
             playing = keep_playing and self.playing
             self._check_live("changing a branch")
             self._own()
@@ -416,7 +473,7 @@ class PlaySession:
     def switch(self, name: str) -> None:
         """Show run ``name`` (the original or a branch) on every page; the others wait where they are.
         While a saved file is browsed: show its run ``name``."""
-        with self._guard.action():
+        with self._action():
             if self.loaded is not None:
                 self.loaded = self.runs.switch(name).trainer
             else:
@@ -425,7 +482,7 @@ class PlaySession:
 
     def delete_branch(self, name: str) -> None:
         """Delete a branch (never the original); deleting the shown one shows the original."""
-        with self._guard.action():
+        with self._action():
             self._check_live("deleting a branch")
             self._runs.delete(name)
             self._show(self._runs.current)
@@ -452,7 +509,7 @@ class PlaySession:
                               f"run {self.loaded.name!r} (go back to live training first)")
 
     def play(self) -> None:
-        with self._guard.action():
+        with self._action():
             if self.loaded is None and self._trainer.state not in ("diverged", "finished"):
                 if not self.playing:
                     self.rate.start()
@@ -461,7 +518,7 @@ class PlaySession:
 
     def pause(self) -> None:
         """Stop playing; a tick training right now stops after its current step, before this returns."""
-        with self._guard.action():
+        with self._action():
             self.playing = False
             self._log("pause")
 
@@ -470,7 +527,7 @@ class PlaySession:
 
         With a gate, one slot is held per ``TRAIN_BUDGET_SECONDS`` of training, so x10 on a heavy model
         lets the other sessions train in between."""
-        with self._guard.action():
+        with self._action():
             self._check_live("step")
             if not isinstance(n, int) or n < 1:
                 raise RnnvizError(f"steps must be >= 1, got {n}")
@@ -489,7 +546,7 @@ class PlaySession:
 
     def reset(self) -> None:
         """Back to the exact initial weights and batches; step 0 recorded again at once."""
-        with self._guard.action():
+        with self._action():
             self._check_live("reset")
             self._own()
             with _compute(self.gate, self.owner, "resetting the run", self.notify):
@@ -520,7 +577,7 @@ class PlaySession:
         early = self._read_tick()  # a shared run trained in this window by another session: no lock needed
         if early is not None:
             return early
-        with self._guard.hold():
+        with self._action(hold=True):
             if not self.playing or self.loaded is not None:
                 self._log("tick", 0)
                 return TickResult(0, 0.0, None)
@@ -569,7 +626,7 @@ class PlaySession:
         :func:`rnnviz.jacobian.jacobian_norms`, ``max_work``) and it runs in a training slot."""
         from rnnviz.jacobian import jacobian_norms
 
-        with self._guard.action():
+        with self._action():
             self._check_live("the measured Jacobian (it needs the weights)")
             trainer = self._trainer
             key = (id(trainer), trainer.step_count, layer, direction, sample)

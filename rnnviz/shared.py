@@ -287,9 +287,14 @@ class FigureCache:
     wait for the first). Entries are kept while their total ``size`` is at most ``max_bytes`` (an entry
     larger than that is served but not kept); ``size(value)`` defaults to the length of the text, or of
     a tuple's first item (``(spec, height)``). ``builds`` counts the builds, ``hits`` the reuses.
+    :meth:`expire` drops what nobody has read lately (the server's sweeper calls it), so a class that has
+    left gives the memory back instead of leaving up to ``max_bytes`` of stale figures behind.
     """
 
-    def __init__(self, max_bytes: int = FIGURE_CACHE_BYTES, size: Callable[[object], int] | None = None):
+    def __init__(self, max_bytes: int = FIGURE_CACHE_BYTES, size: Callable[[object], int] | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._used: dict[Hashable, float] = {}  # key -> when it was last built or read
         self.max_bytes = int(max_bytes)
         self.size = size or (lambda v: len(v if isinstance(v, str) else v[0]))
         self._lock = threading.Lock()
@@ -304,6 +309,7 @@ class FigureCache:
             with self._lock:
                 if key in self._items:
                     self._items.move_to_end(key)
+                    self._used[key] = self._clock()
                     self.hits += 1
                     return self._items[key]
                 event = self._building.get(key)
@@ -315,6 +321,7 @@ class FigureCache:
                 with self._lock:
                     if key in self._items:
                         self._items.move_to_end(key)
+                        self._used[key] = self._clock()
                         self.hits += 1
                         return self._items[key]
                 continue  # too large to keep, or the build failed: build it here
@@ -334,10 +341,26 @@ class FigureCache:
         if size > self.max_bytes:
             return
         self._items[key] = value
+        self._used[key] = self._clock()
         self.nbytes += size
         while self.nbytes > self.max_bytes:
-            _, old = self._items.popitem(last=False)
+            old_key, old = self._items.popitem(last=False)
+            self._used.pop(old_key, None)
             self.nbytes -= self.size(old)
+
+    def expire(self, max_age: float) -> int:
+        """Drop every figure not built or read for ``max_age`` seconds; returns the bytes freed."""
+        freed = 0
+        with self._lock:
+            cutoff = self._clock() - max_age
+            while self._items:
+                key = next(iter(self._items))  # least recently used first
+                if self._used.get(key, cutoff) > cutoff:
+                    break
+                freed += self.size(self._items.pop(key))
+                self._used.pop(key, None)
+            self.nbytes -= freed
+        return freed
 
     def __len__(self) -> int:
         with self._lock:
@@ -346,4 +369,5 @@ class FigureCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._used.clear()
             self.nbytes = 0

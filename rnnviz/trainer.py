@@ -42,7 +42,7 @@ import numpy as np
 
 from rnnviz import analysis, cells
 from rnnviz.errors import RnnvizError
-from rnnviz.recording import STATES, RunHistory, StepRecord
+from rnnviz.recording import MUTATION, STATES, RunHistory, StepRecord
 
 __all__ = ["Trainer", "Checkpoint", "limit_threads", "STATES", "PROBE_SEED_OFFSET", "MAX_CHECKPOINTS",
            "RECORD_MODES", "RECORD_INTERVAL_SECONDS"]
@@ -189,9 +189,10 @@ class Trainer:
 
         A branch (:meth:`start_at`) goes back to where it branched: its first checkpoint."""
         first = self._checkpoints[0]
-        self._restore(first)
-        self._checkpoints = self._checkpoints[:1]
-        self.history.truncate(first.step)
+        with MUTATION:  # the counter and the history go back together
+            self._restore(first)
+            self._checkpoints = self._checkpoints[:1]
+            self.history.truncate(first.step)
         if first.step == 0:
             self._set_state("ready", "")
         else:
@@ -313,8 +314,9 @@ class Trainer:
         return rec
 
     def _commit(self, rec: StepRecord, started: float) -> None:
-        self.history.append(rec)
-        self.step_count = rec.step + 1
+        with MUTATION:  # a snapshot for drawing (PlaySession.reading) sees the step and the counter, or neither
+            self.history.append(rec)
+            self.step_count = rec.step + 1
         self._unrecorded_s = 0.0 if rec.recorded else self._unrecorded_s + _clock() - started
 
     def _record_pass(self, batch) -> dict:
@@ -380,10 +382,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ state and checkpoints
     def _set_state(self, state: str, reason: str) -> None:
-        self.state, self.reason = state, reason
-        self.history.status.update(state=state, reason=reason)
-        if state != "diverged":
-            self.history.status["diverged_step"] = None
+        with MUTATION:  # a drawing's snapshot sees the state and its reason together
+            self.state, self.reason = state, reason
+            self.history.status.update(state=state, reason=reason)
+            if state != "diverged":
+                self.history.status["diverged_step"] = None
 
     def _set_probe(self) -> None:
         p = self.probe

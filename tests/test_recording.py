@@ -129,6 +129,31 @@ def test_truncate_then_continue():
     assert len(h) == 0 and len(h.recorded_steps()) == 0 and h.record_at(10) is None
 
 
+def test_a_snapshot_keeps_its_moment_through_appends_thinning_compaction_and_a_rewind():
+    """RunHistory.snapshot(): what a page draws while the run trains (rnnviz/session.py, reading())."""
+    h = RunHistory(keep_latest=2, max_bytes=1)  # thin and compact as often as the rules allow
+    for s in range(300):
+        h.append(synthetic(s, recorded=s % 2 == 0, full=s % 4 == 0, H=8, L=10))
+    snap = h.snapshot()
+    steps, loss = snap.steps.copy(), snap.scalars["loss"].copy()
+    rec_steps, full = snap.recorded_steps().copy(), snap.full_steps().copy()
+    hidden = snap.record_at(int(full[-1]), full=True).hidden.copy()
+    for s in range(300, 700):  # the buffers grow, records are thinned and compacted
+        h.append(synthetic(s, recorded=s % 2 == 0, full=s % 4 == 0, H=8, L=10))
+    h.truncate(100)  # a rewind, then other steps written where the old ones were
+    for s in range(100, 400):
+        h.append(synthetic(s + 10_000, recorded=True, full=True, H=8, L=10))
+    np.testing.assert_array_equal(snap.steps, steps)
+    np.testing.assert_array_equal(snap.scalars["loss"], loss)
+    np.testing.assert_array_equal(snap.recorded_steps(), rec_steps)
+    np.testing.assert_array_equal(snap.full_steps(), full)
+    np.testing.assert_array_equal(snap.record_at(int(full[-1]), full=True).hidden, hidden)
+    assert len(snap) == 300 and snap.key == h.key and h.snapshot().key == h.key
+    assert RunHistory().key != h.key
+    with pytest.raises(ValueError, match="read-only"):
+        snap.scalars["loss"][0] = 0.0
+
+
 def test_steps_must_increase_and_layout_is_fixed():
     h = RunHistory()
     h.append(synthetic(0))

@@ -226,6 +226,67 @@ def test_ticks_from_many_sessions_train_one_thread_at_a_time_and_readers_never_s
     np.testing.assert_array_equal(trainer.history.scalars["loss"], _alone(SMALL, trainer.step_count)["loss"])
 
 
+def test_drawing_reads_a_snapshot_consistent_with_its_step_while_the_run_trains_and_never_blocks_training():
+    """PlaySession.reading(): the pages draw without the run's lock (30 students holding it to draw queued
+    behind the teacher's training tick and each other: 10 followers were redrawn 0.05-0.15 times a second).
+    Inside it every reader sees one moment of the run: the step counter, the scalars and the records agree."""
+    reg = RunRegistry()
+    sessions = [PlaySession(SMALL, registry=reg) for _ in range(3)]
+    for s in sessions:
+        s.play()
+    trainer = sessions[0].trainer
+    stop = time.monotonic() + 2.0
+    bad, seen = [], []
+
+    def ticker(s):
+        while time.monotonic() < stop:
+            _again(s.shared)
+            s.tick(budget=0.02, max_steps=4)
+
+    def reader(s):
+        while time.monotonic() < stop:
+            with s.reading():
+                h, n = s.history, s.current_step + 1
+                time.sleep(0.001)  # training goes on meanwhile: the snapshot must not move
+                scal = h.scalars
+                if not (len(scal["step"]) == len(scal["loss"]) == len(scal["grad_norm"]) == n
+                        and int(scal["step"][-1]) == n - 1 == s.current_step):
+                    bad.append(("scalars", n, len(scal["step"])))
+                rec = h.record_at(s.current_step)
+                if rec is None or len(h.recorded_steps()) != len(h.light("grad_norms")) or h.key != trainer.history.key:
+                    bad.append(("record", n))
+                seen.append(n)
+
+    threads = [threading.Thread(target=ticker, args=(s,)) for s in sessions]
+    threads += [threading.Thread(target=reader, args=(s,)) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+    assert len(set(seen)) > 10  # the readers saw the run move
+    assert sessions[0].trainer is trainer and sessions[0].history is trainer.history  # outside: the live run
+
+    # a reader inside reading() does not hold up a tick of the same run in another thread
+    done = threading.Event()
+    with sessions[1].reading():
+        before = sessions[1].current_step
+        _again(sessions[0].shared)
+        threading.Thread(target=lambda: (sessions[0].tick(budget=0.05, max_steps=3), done.set())).start()
+        assert done.wait(30)
+        assert sessions[1].current_step == before  # the drawing still shows its moment
+    assert sessions[1].current_step == before + 3
+    np.testing.assert_array_equal(trainer.history.scalars["loss"], _alone(SMALL, trainer.step_count)["loss"])
+
+
+def test_an_action_from_inside_a_drawing_acts_on_the_live_run():
+    s = PlaySession(SMALL, registry=RunRegistry())
+    with s.reading():
+        s.step(3)  # a button pressed while the page draws: the live run trains
+        assert s.current_step == 0  # the drawing goes on showing its moment
+    assert s.current_step == 3 and len(s.history) == 4
+
+
 # ---------------------------------------------------------------- freeing
 
 
@@ -289,6 +350,22 @@ def test_a_figure_is_built_once_for_thirty_readers_and_the_cache_is_bounded_in_b
     with pytest.raises(ValueError, match="boom"):
         cache.get(("bad",), lambda: (_ for _ in ()).throw(ValueError("boom")))
     assert cache.get(("bad",), lambda: "ok") == "ok"
+
+
+def test_figures_nobody_drew_lately_are_dropped_and_the_others_kept():
+    now = [0.0]
+    cache = FigureCache(max_bytes=1000, clock=lambda: now[0])
+    cache.get("old", lambda: "a" * 100)
+    now[0] = 20.0
+    cache.get("read", lambda: "b" * 50)
+    cache.get("fresh", lambda: "c" * 10)
+    now[0] = 40.0
+    cache.get("read", lambda: "never built again")  # read at 40: kept
+    assert cache.expire(30.0) == 100  # "old" was last used at 0
+    assert len(cache) == 2 and cache.nbytes == 60
+    now[0] = 100.0
+    assert cache.expire(30.0) == 60 and len(cache) == 0 and cache.nbytes == 0
+    assert cache.builds == 3
 
 
 def test_a_run_whose_sessions_all_closed_their_browsers_is_not_joined():

@@ -84,14 +84,15 @@ def _equations(sess, view, keys) -> None:
         st.info("The equations need the weights, and a saved run has none: go back to live training to open "
                 "the cell. The backward walk (next tab) works on the recorded gradients.", icon=":material/info:")
         return
-    x, traced = _forward(sess, view.sample)
-    step = equations.open_cell(sess.trainer.model.rnn, x, t=t - 1, unit=unit - 1, layer=view.layer,
-                               direction=view.direction, traced=traced)
+    with sess.weights() as trainer:  # the live weights (and their step), no step taken meanwhile
+        x, traced = _forward(sess, view.sample)
+        step = equations.open_cell(trainer.model.rnn, x, t=t - 1, unit=unit - 1, layer=view.layer,
+                                   direction=view.direction, traced=traced)
+        now = (f"the weights step {sess.current_step} was taken at (the run diverged there: no update followed)"
+               if trainer.state == "diverged" else f"the weights as they are now (after step {sess.current_step}'s "
+               f"update)")
     where = (f", layer {view.layer + 1}" if config.num_layers > 1 else "") + \
         ((", backward" if view.direction else ", forward") if config.bidirectional else "")
-    now = (f"the weights step {sess.current_step} was taken at (the run diverged there: no update followed)"
-           if sess.trainer.state == "diverged" else f"the weights as they are now (after step {sess.current_step}'s "
-           f"update)")
     st.caption(f"Unit {unit} at t={t} of probe sequence #{view.sample + 1}{where}, computed in float64 from "
                f"{now}. The heatmap shows training "
                f"step {rec.step} as recorded (float16, weights before that step's update), so its last digits "

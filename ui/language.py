@@ -32,18 +32,18 @@ def _sample(sess, temperature: float) -> tuple[str, str, int]:
     weights after training step ``step``. Sampled once per step; while the run plays, at most every
     ``RESAMPLE_SECONDS`` (200 steps of the model one character at a time cost about as much as a few
     training steps), so the text lags the newest step by up to that long and says which step wrote it."""
-    trainer = sess.trainer
-    prompt = language.probe_texts(trainer.task, trainer.probe.x[:1].numpy())[0]
-    key = (id(trainer), float(temperature), sess.config.seed)
-    step = trainer.step_count - 1
-    cached = st.session_state.get(_CACHE)
-    fresh = cached is not None and cached[0] == key and (
-        cached[2] == step or (sess.playing and time.monotonic() - cached[3] < RESAMPLE_SECONDS))
-    if not fresh:
-        text = language.sample_text(trainer.model, trainer.task, prompt=prompt, temperature=temperature,
-                                    seed=sess.config.seed)
-        cached = (key, text, step, time.monotonic())
-        st.session_state[_CACHE] = cached
+    with sess.weights() as trainer:  # the live weights (and their step), no step taken meanwhile
+        prompt = language.probe_texts(trainer.task, trainer.probe.x[:1].numpy())[0]
+        key = (id(trainer), float(temperature), sess.config.seed)
+        step = trainer.step_count - 1
+        cached = st.session_state.get(_CACHE)
+        fresh = cached is not None and cached[0] == key and (
+            cached[2] == step or (sess.playing and time.monotonic() - cached[3] < RESAMPLE_SECONDS))
+        if not fresh:
+            text = language.sample_text(trainer.model, trainer.task, prompt=prompt, temperature=temperature,
+                                        seed=sess.config.seed)
+            cached = (key, text, step, time.monotonic())
+            st.session_state[_CACHE] = cached
     return prompt, cached[1], cached[2]
 
 
@@ -72,7 +72,7 @@ def text_sample(sess) -> None:
 
 def _ranking(hist, rec, name: str, view, hidden, texts) -> language.UnitRanking:
     """language.rank_units, kept per (run, step, class, layer, direction): redraws while playing reuse it."""
-    key = (id(hist), rec.step, name, view.layer, view.direction)
+    key = (hist.key, rec.step, name, view.layer, view.direction)
     cached = st.session_state.get(_RANKING)
     if not cached or cached[0] != key:
         cached = (key, language.rank_units(hidden, language.class_values(name, texts)))

@@ -8,9 +8,10 @@ Widgets inside ``render`` rerun only the fragment, so scrubbing a slider during 
 A server-wide :class:`rnnviz.capacity.TrainingGate` caps how many sessions train at once; a
 session over the cap still redraws, says it is queued, and trains on a later tick in its turn.
 The session holds the gate itself (``sess.gate``), for every piece of compute: ticks, Step, run
-building, Compare and the Jacobian. The page is drawn while holding the session's lock, so a click
-handled by another script run (``runner.fastReruns``) waits for the tick, which stops after its
-current step, instead of touching the trainer at the same time.
+building, Compare and the Jacobian. The page is drawn from a snapshot of the run
+(``PlaySession.reading``), without its lock, while a click handled by another script run
+(``runner.fastReruns``) acts holding the lock: it waits for the tick, which stops after its current step,
+instead of touching the trainer at the same time.
 When the run stops by itself (diverged, paused by the watchdog, finished) the whole app reruns
 once so the sidebar's play button flips back and the timer stops.
 """
@@ -37,6 +38,8 @@ MAX_WORK_STRETCH = 2.0
 #: Under load the redraw interval stretches with the demand per training slot, up to this factor:
 #: drawing (server and browsers) then stops eating the CPU the queued sessions' training needs.
 MAX_TICK_STRETCH = 8.0
+#: A following student's redraw interval (s): the teacher's run is drawn from a snapshot and the figure cache.
+FOLLOW_SECONDS = 1.5 * TICK_SECONDS
 INTERVAL_KEY = "rnnviz.tick_interval"  # the run_every the live fragment was registered with
 
 
@@ -131,7 +134,9 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
     session_sweeper()
     sess = sess or state.session()
     student = isinstance(sess, PlaySession) and rooms.watching()  # redraws to follow the teacher, even paused
-    interval = tick_interval() if sess.playing or student else None
+    # a student redraws at the quiet pace whatever the load: the drawing is of a snapshot from the figure cache,
+    # and what stretches under load is training (a student's interval, fixed when they joined, stayed stretched)
+    interval = FOLLOW_SECONDS if student else tick_interval() if sess.playing else None
     st.session_state[INTERVAL_KEY] = interval
 
     @st.fragment(run_every=interval)
@@ -144,7 +149,9 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         notice = st.empty()  # "server busy, queued" while the tick waits for a training slot
         status = show_status and isinstance(sess, PlaySession)
         present = state.presenting()  # on a projector the key chart comes first, the status line below it
-        with sess.lock:  # no step is appended while the page reads the run
+        # a PlaySession's page draws a snapshot of the run (training goes on meanwhile, and the students of a
+        # room do not queue behind it or each other); Compare's lockstep runs are read holding their lock
+        with sess.reading() if isinstance(sess, PlaySession) else sess.lock:
             if status and not present:
                 status_bar(sess)
             render(sess)

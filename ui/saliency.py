@@ -12,12 +12,12 @@ _CACHE = "sal.cache"  # session_state: {(trainer id, step count): (P, L) salienc
 
 
 def _live_saliency(sess):
-    trainer = sess.trainer
-    key = (id(trainer), trainer.step_count)
-    cached = st.session_state.get(_CACHE)
-    if not cached or cached[0] != key:
-        cached = (key, saliency.input_saliency(trainer.model, trainer.task, trainer.probe))
-        st.session_state[_CACHE] = cached
+    with sess.weights() as trainer:  # the live weights, no step taken meanwhile
+        key = (id(trainer), trainer.step_count)
+        cached = st.session_state.get(_CACHE)
+        if not cached or cached[0] != key:
+            cached = (key, saliency.input_saliency(trainer.model, trainer.task, trainer.probe))
+            st.session_state[_CACHE] = cached
     return cached[1]
 
 

@@ -26,6 +26,8 @@ from rnnviz.shared import FigureCache, RunRegistry
 
 #: How often closed tabs' sessions are looked for (they go once server.disconnectedSessionTTL has passed).
 SWEEP_SECONDS = 10.0
+#: A shared figure nobody has drawn for this long (s) is dropped: every session drawing it redraws twice a second.
+FIGURE_IDLE_SECONDS = 30.0
 
 _LOG = logging.getLogger(__name__)
 
@@ -89,7 +91,8 @@ def session_sweeper() -> threading.Thread | None:
         _LOG.info("rnnviz: no session storage to sweep", exc_info=True)
         return None
 
-    runs, room_registry = shared_runs(), rooms()  # read here, in a script run: the thread has no script context
+    # read here, in a script run: the thread has no script context
+    runs, room_registry, figures = shared_runs(), rooms(), figure_cache()
 
     def sweep() -> None:
         while True:
@@ -97,6 +100,8 @@ def session_sweeper() -> threading.Thread | None:
             try:
                 sweep_closed_sessions(lock, cache)
                 sweep_shared(runs, room_registry)
+                if figures.expire(FIGURE_IDLE_SECONDS) > 2**20:
+                    _trim_heap()
             except Exception:  # noqa: BLE001 - the sweeper must never die
                 _LOG.warning("rnnviz: session sweep failed", exc_info=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ def shared_view(sess, *params) -> tuple | None:
         return None  # with branches the figure overlays them: this session's own, never shared
     hist = sess.history
     rec = hist.recorded_steps()
-    return (run.id, id(hist), sess.current_step, len(rec), int(rec.sum()), state.presenting(), *params)
+    return (run.id, hist.key, sess.current_step, len(rec), int(rec.sum()), state.presenting(), *params)
 
 
 def _styled(fig):
@@ -58,10 +59,24 @@ def _styled(fig):
     return fig
 
 
-def _serialised(fig) -> tuple[str, int | None]:
+def _serialised(fig) -> tuple[str, int | None, str]:
+    """(Plotly JSON, height, a digest of the JSON): the digest stands for the text in the element id, which
+    Streamlit would otherwise hash from the whole text again on every redraw of every session."""
+    import hashlib
+
     import plotly.io
 
-    return plotly.io.to_json(fig, validate=False), fig.layout.height
+    spec = plotly.io.to_json(fig, validate=False)
+    return spec, fig.layout.height, hashlib.blake2b(spec.encode(), digest_size=16).hexdigest()
+
+
+def _moving() -> bool:
+    """The run on screen trains right now (this session plays, or the shared run it shows was trained in the
+    last 2 s, e.g. by the teacher): the per-chart download buttons wait for a pause, since a figure of a
+    moving run is out of date at once, and each button costs a server-side registration per redraw."""
+    sess = state.session()
+    run = getattr(sess, "shared", None)
+    return bool(sess.playing or (run is not None and sess.loaded is None and time.monotonic() - run.last_tick < 2.0))
 
 
 def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None,
@@ -77,12 +92,12 @@ def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], 
     """
     build = fig if callable(fig) else (lambda: fig)
     if share is not None and on_select is None:
-        spec, height = figure_cache().get((*share, key), lambda: _serialised(_styled(build())))
-        figure_json(spec, height, key)
+        spec, height, digest = figure_cache().get((*share, key), lambda: _serialised(_styled(build())))
+        figure_json(spec, height, key, digest)
     else:
         select = dict(on_select=on_select, selection_mode="points") if on_select else {}
         st.plotly_chart(_styled(build()), key=key, theme=None, config=PLOTLY_CONFIG, width="stretch", **select)
-    if not (download_name or csv) or "download" in state.flags().hidden:
+    if not (download_name or csv) or "download" in state.flags().hidden or _moving():
         return
     name = download_name or key.replace(".", "-")
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
@@ -94,13 +109,14 @@ def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], 
                      help="The recorded numbers this figure shows, for a spreadsheet or your own plots.")
 
 
-def figure_json(spec: str, height: int | None, key: str) -> None:
+def figure_json(spec: str, height: int | None, key: str, digest: str | None = None) -> None:
     """Draw a Plotly figure already serialised (``plotly.io.to_json``) as ``st.plotly_chart`` would, without
     building or serialising it again. ``st.plotly_chart`` accepts a dict but validates it into a Figure and
     re-serialises it (streamlit/elements/plotly_chart.py), which is the cost the cache saves, so the chart's
     message is made here from the cached text: the same proto fields, element id and layout as
     ``st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, width="stretch")``. If Streamlit's
-    internals move, the figure is read back and drawn by ``st.plotly_chart``."""
+    internals move, the figure is read back and drawn by ``st.plotly_chart``. ``digest`` (of ``spec``) stands
+    for the text in the element id, so the id is not hashed from the whole figure on every redraw."""
     import json
 
     try:
@@ -122,7 +138,7 @@ def figure_json(spec: str, height: int | None, key: str) -> None:
     proto.spec = spec
     proto.config = json.dumps(PLOTLY_CONFIG)
     proto.id = compute_and_register_element_id(
-        "plotly_chart", user_key=key, key_as_main_identity=False, dg=dg, plotly_spec=proto.spec,
+        "plotly_chart", user_key=key, key_as_main_identity=False, dg=dg, plotly_spec=digest or proto.spec,
         plotly_config=proto.config, selection_mode=("points", "box", "lasso"), is_selection_activated=False,
         theme=None, width="stretch", height="content", alt=None)
     layout = LayoutConfig(width="stretch", height=int(height) if height and height > 0 else 450)

@@ -32,22 +32,26 @@ from ui.text import md_escape
 #: a slot by another tick (its budget plus one step the cost rule allows), so a waiting session is still
 #: asking when a slot frees (a shorter wait could fall between releases tick after tick and starve it).
 SLOT_WAIT_SECONDS = 2 * TRAIN_BUDGET_SECONDS + MAX_STEP_SECONDS
-#: Under load a tick trains longer, in proportion to its stretched interval, up to this factor: the stretch
-#: draws less often, it does not train less (a light session keeps its pace while heavy ones queue).
+#: Under load a tick may train more steps, in proportion to its stretched interval, up to this factor: the
+#: stretch draws less often, it does not cap a light session's pace lower. Its time budget is not stretched:
+#: the sessions' slot time is what is short under load (10 private runs asking 0.6 s per 1.5 s for 2 slots
+#: queued half their ticks and stood still 5-6 s).
 MAX_WORK_STRETCH = 2.0
 #: Under load the redraw interval stretches with the demand per training slot, up to this factor:
-#: drawing (server and browsers) then stops eating the CPU the queued sessions' training needs.
-MAX_TICK_STRETCH = 8.0
+#: drawing (server and browsers) then takes less of the CPU the queued sessions' training needs. At most 1.5 s,
+#: so a tick that finds no slot leaves the step counter still for 3 s, not 5 (a redraw costs little since the
+#: server stopped collecting garbage after each script run).
+MAX_TICK_STRETCH = 3.0
 #: A following student's redraw interval (s): the teacher's run is drawn from a snapshot and the figure cache.
 FOLLOW_SECONDS = 1.5 * TICK_SECONDS
 INTERVAL_KEY = "rnnviz.tick_interval"  # the run_every the live fragment was registered with
 
 
 def tick_work(interval: float) -> tuple[float, int]:
-    """(train budget s, max steps) of a tick whose redraw interval is ``interval``: the 0.5 s tick's
-    TRAIN_BUDGET_SECONDS and MAX_STEPS_PER_TICK scaled with the stretch, at most MAX_WORK_STRETCH times."""
+    """(train budget s, max steps) of a tick whose redraw interval is ``interval``: TRAIN_BUDGET_SECONDS, and
+    the 0.5 s tick's MAX_STEPS_PER_TICK scaled with the stretch, at most MAX_WORK_STRETCH times."""
     k = min(MAX_WORK_STRETCH, max(1.0, interval / TICK_SECONDS))
-    return TRAIN_BUDGET_SECONDS * k, int(MAX_STEPS_PER_TICK * k)
+    return TRAIN_BUDGET_SECONDS, int(MAX_STEPS_PER_TICK * k)
 
 
 def tick_interval() -> float:

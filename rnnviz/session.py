@@ -581,11 +581,9 @@ class PlaySession:
             if not self.playing or self.loaded is not None:
                 self._log("tick", 0)
                 return TickResult(0, 0.0, None)
-            run, owner = self.shared, self.owner
+            run, owner = self.shared, self.gate_owner()
             if run is not None:  # a shared run trains once per tick window, whichever session ticks first
-                # the gate sees one owner per run: the run's name once others watch it, else this session (as
-                # its builds and Steps are), so a run alone never counts twice in the server's demand
-                owner, early = (run.name if run.watchers() > 1 else self.owner), self._read_tick()
+                early = self._read_tick()
                 if early is not None:
                     return early
                 run.last_tick = time.monotonic()  # claimed: the others in this window read without the lock
@@ -602,6 +600,13 @@ class PlaySession:
             if reason:
                 self.playing = False
             return TickResult(steps, seconds, reason)
+
+    def gate_owner(self) -> str:
+        """Who a tick of this session is at the training gate: the run's name while others watch the run
+        (a run shared by 30 trains as one), else this session (as its builds and Steps are), so a run
+        alone never counts twice in the server's demand."""
+        run = self.shared
+        return run.name if run is not None and run.watchers() > 1 else self.owner
 
     def _read_tick(self) -> TickResult | None:
         """A tick of a session on a shared run whose window another session has claimed: nothing to train,

@@ -71,12 +71,13 @@ def _serialised(fig) -> tuple[str, int | None, str]:
 
 
 def _moving() -> bool:
-    """The run on screen trains right now (this session plays, or the shared run it shows was trained in the
-    last 2 s, e.g. by the teacher): the per-chart download buttons wait for a pause, since a figure of a
+    """The run on screen trains right now (this session plays, or the run it shares with others was trained in
+    the last 2 s, e.g. by the teacher): the per-chart download buttons wait for a pause, since a figure of a
     moving run is out of date at once, and each button costs a server-side registration per redraw."""
     sess = state.session()
     run = getattr(sess, "shared", None)
-    return bool(sess.playing or (run is not None and sess.loaded is None and time.monotonic() - run.last_tick < 2.0))
+    return bool(sess.playing or (run is not None and sess.loaded is None and run.watchers() > 1
+                                 and time.monotonic() - run.last_tick < 2.0))
 
 
 def chart(fig, key: str, *, download_name: str | None = None, csv: Callable[[], str] | None = None,

@@ -344,6 +344,19 @@ def test_a_session_over_the_training_cap_is_told_it_is_queued_and_trains_in_its_
     assert not any("Server busy" in i.value for i in at.info)
 
 
+def test_chart_downloads_are_offered_while_paused_and_not_while_the_run_moves():
+    """ui/widgets.py _moving(): a download button costs a server-side registration on every redraw of every
+    session, and a figure of a moving run is out of date at once."""
+    at = open_app(small())
+    keys = lambda: {b.key for b in at.get("download_button")}  # noqa: E731
+    assert {"playground.loss.html", "playground.loss.csv"} <= keys()
+    click(at, "ctl.play")
+    assert_no_exception(at)
+    assert not {k for k in keys() if k.startswith("playground.")}
+    click(at, "ctl.play")  # pause
+    assert {"playground.loss.html", "playground.loss.csv", "playground.flow.html"} <= keys()
+
+
 def test_the_training_animation_is_built_on_request_and_not_during_play():
     at = open_app(small(), page="pages/hidden_states.py")
     click(at, "ctl.step10")

@@ -30,6 +30,7 @@ Mixes (a fresh server each, started with ``serve.py`` on 127.0.0.1 and a free po
 - ``light-heavy`` (issue 16): a light session (the default link) playing, and windows that alternate
   between the light session alone and the light session beside two sessions on the heaviest allowed
   link playing plus one pressing x10 again and again; the light session's steps/s under load / alone.
+- ``light-two-heavy``: the same with the issue's two heavy sessions, one playing and one pressing x10.
 Targets (issues 13 and 16) are printed as met / not met under the table.
 """
 
@@ -429,13 +430,18 @@ async def run_mix(mix: str, url: str, pid: int | None, seconds: float, settle: f
                      {s.name: s.notices for s in sessions if s.notices})
 
 
+#: heavy sessions that play, per light-vs-heavy mix (each mix adds one more pressing x10)
+HEAVY_PLAYERS = {"light-heavy": 2, "light-two-heavy": 1}
+
+
 async def run_light_heavy(url: str, pid: int | None, seconds: float, settle: float, rounds: int,
-                          ttl_wait: float) -> MixResult:
-    """The light session alone vs beside two heavy sessions playing and one pressing x10, alternating."""
+                          ttl_wait: float, mix: str = "light-heavy") -> MixResult:
+    """The light session alone vs beside heavy sessions (HEAVY_PLAYERS[mix] playing and one pressing x10),
+    alternating."""
     start, peak, stop, sampler = await warm_up_and_sample(url, pid)
     heavy = heaviest_link()
     light = Session("light", "max_steps=100000", plays=True)
-    players = [Session(f"heavy{k}", f"{heavy}&seed={k}", plays=True) for k in range(2)]
+    players = [Session(f"heavy{k}", f"{heavy}&seed={k}", plays=True) for k in range(HEAVY_PLAYERS[mix])]
     presser = Session("heavy-x10", f"{heavy}&seed=2")
     sessions = [light, *players, presser]
     await open_all(url, sessions)
@@ -472,7 +478,7 @@ async def run_light_heavy(url: str, pid: int | None, seconds: float, settle: flo
     equal = await asyncio.to_thread(equal_alone, [light])
     await asyncio.sleep(max(0.0, ttl_wait - (time.monotonic() - t1)))
     rows = [(f"light {name} #{k + 1}", w, True) for name, ws in windows.items() for k, w in enumerate(ws)]
-    return MixResult("light-heavy", rows, equal, (start, peak[0], rss_mb(pid)), seconds * 2 * rounds, cpu,
+    return MixResult(mix, rows, equal, (start, peak[0], rss_mb(pid)), seconds * 2 * rounds, cpu,
                      load(), {s.name: s.notices for s in sessions if s.notices},
                      {"alone": [w.steps_per_s for w in windows["alone"]],
                       "loaded": [w.steps_per_s for w in windows["loaded"]],
@@ -502,11 +508,11 @@ def report(r: MixResult) -> list[tuple[str, bool, str]]:
     for name, notes in list(r.notices.items())[:6]:
         print(f"  {name}: {' | '.join(notes)}")
     out = []
-    if r.mix == "light-heavy":
+    if r.mix in HEAVY_PLAYERS:
         alone, loaded = statistics.median(r.extra["alone"]), statistics.median(r.extra["loaded"])
         ratio = loaded / alone if alone else 0.0
-        out.append(("light session keeps >= 70% of its steps/s (2 heavy playing + 1 pressing x10)", ratio >= 0.7,
-                    f"{ratio:.0%} (median {loaded:.1f} vs {alone:.1f} steps/s alone)"))
+        out.append((f"light session keeps >= 70% of its steps/s ({HEAVY_PLAYERS[r.mix]} heavy playing + 1 pressing "
+                    f"x10)", ratio >= 0.7, f"{ratio:.0%} (median {loaded:.1f} vs {alone:.1f} steps/s alone)"))
         print(f"heavy sessions' steps: {r.extra['heavy steps']}; queued notices seen: {r.extra['queued notices']}")
     else:
         lo_rate, lo_redraw, hi_gap, hi_stall = TARGETS[r.mix]
@@ -538,7 +544,7 @@ def report(r: MixResult) -> list[tuple[str, bool, str]]:
 
 
 async def main_async(args) -> int:
-    mixes = ["room", "link", "private", "mixed", "light-heavy"] if args.mix == "all" else [args.mix]
+    mixes = ["room", "link", "private", "mixed", *HEAVY_PLAYERS] if args.mix == "all" else [args.mix]
     ttl_wait = ttl_seconds() + 15 if args.ttl_wait is None else args.ttl_wait
     verdicts = []
     for mix in mixes:
@@ -551,8 +557,8 @@ async def main_async(args) -> int:
             pid = proc.pid
         print(f"mix {mix} on {url} (load average {load()})", flush=True)
         try:
-            if mix == "light-heavy":
-                r = await run_light_heavy(url, pid, args.seconds, args.settle, args.rounds, ttl_wait)
+            if mix in HEAVY_PLAYERS:
+                r = await run_light_heavy(url, pid, args.seconds, args.settle, args.rounds, ttl_wait, mix)
             else:
                 r = await run_mix(mix, url, pid, args.seconds, args.settle, args.sessions, ttl_wait)
         finally:
@@ -568,7 +574,7 @@ async def main_async(args) -> int:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mix", default="all", choices=["all", "room", "link", "private", "mixed", "light-heavy",
+    ap.add_argument("--mix", default="all", choices=["all", "room", "link", "private", "mixed", *HEAVY_PLAYERS,
                                                      "smoke"])
     ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds (per window for light-heavy)")
     ap.add_argument("--settle", type=float, default=5.0, help="unmeasured seconds after pressing play")

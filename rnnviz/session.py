@@ -343,14 +343,15 @@ class PlaySession:
     @contextlib.contextmanager
     def _action(self, hold: bool = False):
         """Hold the run's lock (``hold``: as a training tick, which actions make yield; else as an action,
-        which a tick yields to); inside, this thread acts on the live run, not a drawing's snapshot."""
+        which a tick yields to); inside, this thread acts on the live run, not a drawing's snapshot. A drawing
+        that acted then reads a fresh snapshot: what it did shows (a lesson steps until step N is reached)."""
         frozen = getattr(self._reading, "trainer", None)
         self._reading.trainer = None
         try:
             with self._guard.hold() if hold else self._guard.action():
                 yield
         finally:
-            self._reading.trainer = frozen
+            self._reading.trainer = frozen if frozen is None else _FrozenTrainer(self._trainer)
 
     def _log(self, name: str, value=None) -> None:
         if self.journal.maxlen:

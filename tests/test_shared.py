@@ -282,9 +282,13 @@ def test_drawing_reads_a_snapshot_consistent_with_its_step_while_the_run_trains_
 def test_an_action_from_inside_a_drawing_acts_on_the_live_run():
     s = PlaySession(SMALL, registry=RunRegistry())
     with s.reading():
-        s.step(3)  # a button pressed while the page draws: the live run trains
-        assert s.current_step == 0  # the drawing goes on showing its moment
-    assert s.current_step == 3 and len(s.history) == 4
+        shown = s.history
+        s.step(3)  # a button pressed while the page draws: the live run trains ...
+        assert s.current_step == 3 and len(s.history) == 4  # ... and the drawing goes on with what it did
+        assert len(shown) == 1  # (a snapshot taken before stays as it was)
+        while s.trainer.step_count < 6:  # as a lesson's run button steps until its last step
+            s.step(1)
+    assert s.current_step == 5 and len(s.history) == 6
 
 
 # ---------------------------------------------------------------- freeing

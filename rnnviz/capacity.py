@@ -26,7 +26,10 @@ from rnnviz.errors import RnnvizError
 
 SLOTS_ENV = "RNNVIZ_TRAINING_SLOTS"  # overrides the one-slot-per-core default
 #: Slot time used is remembered with this half-life (s): who used least lately goes first.
-USAGE_HALF_LIFE_SECONDS = 10.0
+USAGE_HALF_LIFE_SECONDS = 3.0
+#: A holder yields to an asking session only when it used this much more slot time lately (s): sessions with
+#: about equal use finish their ticks instead of handing the slot back and forth after every step.
+YIELD_MARGIN_SECONDS = 0.3
 STALE_AFTER_SECONDS = 5.0  # a queued session that has not asked again for this long has left
 
 
@@ -110,14 +113,14 @@ class TrainingGate:
         return used * 0.5 ** (max(0.0, now - at) / USAGE_HALF_LIFE_SECONDS)
 
     def should_yield(self, owner: Hashable) -> bool:
-        """True when ``owner`` holds a slot, none is free, and a session that used less slot time lately
-        (counting ``owner``'s current hold) is asking: the holder stops after its current step, so a light
-        session waits at most one step of a heavy one."""
+        """True when ``owner`` holds a slot, none is free, and a session that used less slot time lately, by
+        more than YIELD_MARGIN_SECONDS (counting ``owner``'s current hold), is asking: the holder stops after
+        its current step, so a light session waits at most one step of a heavy one."""
         with self._cond:
             if owner not in self._active or len(self._active) < self.slots:
                 return False
             now = self._clock()
-            mine = self.usage(owner, now) + now - self._entered.get(owner, now)
+            mine = self.usage(owner, now) + now - self._entered.get(owner, now) - YIELD_MARGIN_SECONDS
             return any(self.usage(o, now) < mine for o in self._waiting if o in self._queue)
 
     @contextmanager

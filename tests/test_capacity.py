@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rnnviz.capacity import TrainingGate
+from rnnviz.capacity import USAGE_HALF_LIFE_SECONDS, TrainingGate
 from rnnviz.errors import RnnvizError
 
 
@@ -153,6 +153,26 @@ def test_default_slots_are_one_per_core_unless_the_environment_sets_them(monkeyp
     assert default_slots({}) == 1
 
 
+def test_a_holder_that_used_about_as_much_as_the_asker_finishes_its_tick():
+    from rnnviz.capacity import YIELD_MARGIN_SECONDS
+
+    now = [0.0]
+    gate = TrainingGate(slots=1, clock=lambda: now[0])
+    gate._usage["a"] = (1.0, 0.0)
+    gate._usage["b"] = (1.0 - YIELD_MARGIN_SECONDS / 2, 0.0)  # used a little less than "a"
+    assert gate.acquire("a")
+    t = threading.Thread(target=lambda: gate.acquire("b", timeout=5.0))
+    t.start()
+    while "b" not in gate._waiting:
+        time.sleep(0.001)
+    assert not gate.should_yield("a")  # within the margin: "a" finishes its tick
+    now[0] = YIELD_MARGIN_SECONDS  # "a" has held the slot a while longer: now it used more by over the margin
+    assert gate.should_yield("a")
+    gate.release("a")
+    t.join(timeout=5)
+    assert gate.active == 1
+
+
 def test_the_session_that_used_least_goes_first_and_a_holder_yields_to_it():
     now = [0.0]
     gate = TrainingGate(slots=1, clock=lambda: now[0])
@@ -160,7 +180,7 @@ def test_the_session_that_used_least_goes_first_and_a_holder_yields_to_it():
     now[0] = 2.0
     gate.release("heavy")  # heavy used 2 s of slot time
     assert gate.usage("heavy") == pytest.approx(2.0)
-    now[0] = 12.0  # one half-life later
+    now[0] = 2.0 + USAGE_HALF_LIFE_SECONDS  # one half-life later
     assert gate.usage("heavy") == pytest.approx(1.0)
     assert gate.acquire("other")
     assert not gate.acquire("heavy", timeout=0.0)  # queued first ...

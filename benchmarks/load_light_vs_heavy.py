@@ -86,7 +86,7 @@ def run(seconds: float, rounds: int, heavy: ExperimentConfig, settle: float) -> 
                 for p in players:
                     p.play() if k >= 1 else p.pause()
                 pressing.set() if k == 2 else pressing.clear()
-                time.sleep(settle)  # the queue and the gate's usage memory (capacity.USAGE_HALF_LIFE_SECONDS) follow the new load
+                time.sleep(settle)  # the queue and the gate's usage memory (its half-life) follow the new load
                 start, t0 = light.current_step, time.perf_counter()
                 time.sleep(seconds)
                 rates[name].append((light.current_step - start) / (time.perf_counter() - t0))

@@ -46,8 +46,8 @@ from rnnviz.capacity import ServerBusy
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
 from rnnviz.rate import StepRate
-from rnnviz.recording import MUTATION
 from rnnviz.shared import RunLock as _Guard
+from rnnviz.views import FrozenTrainer, RecordedRun
 
 TICK_SECONDS = 0.5  # redraw twice a second while playing
 TRAIN_BUDGET_SECONDS = 0.3  # of each tick, the time spent training (the rest draws)
@@ -132,84 +132,6 @@ def _compute(gate, owner, what: str, notify: Callable[[str], None] | None = None
         gate.release(owner)
 
 
-class RecordedRun:
-    """Stands in for the Trainer while a saved run is browsed: its recording, no weights.
-
-    Has what the pages and the status bar read from a trainer: ``state`` (the recorded
-    diverged/finished/paused, else ``"loaded"``), ``reason``, ``step_count``, ``task``, ``history``.
-    """
-
-    def __init__(self, history, name: str = "run"):
-        if history.config is None:
-            raise RnnvizError("a loaded run must carry its config, got none")
-        if not len(history):
-            raise RnnvizError("a loaded run must hold at least one recorded step, got 0")
-        self.history = history
-        self.name = name
-        self.config = history.config
-        status = history.status or {}
-        recorded = str(status.get("state", ""))
-        self.reason = str(status.get("reason", "") or "")
-        stopped = recorded in ("diverged", "finished") or (recorded == "paused" and self.reason)
-        self.state = recorded if stopped else "loaded"
-        self.step_count = int(history.steps[-1]) + 1
-        self.task = _recorded_task(self.config, history)
-
-    @property
-    def stop_reason(self) -> str:
-        """As :attr:`rnnviz.trainer.Trainer.stop_reason`: the recorded reason when the run had stopped."""
-        return self.reason if self.state in ("paused", "diverged", "finished") else ""
-
-
-@dataclass
-class _TaskInfo:
-    """What the pages show of a task whose data is not in the run file (csv, charlm on own data)."""
-
-    name: str
-    title: str
-    kind: str
-    metric_name: str
-    baseline_loss: float | None
-    text: str
-    input_names: tuple[str, ...] = ()  # the data's own words are not in the file: the strip says x1, x2, ...
-    symbols: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        return self.text
-
-
-def _recorded_task(config: ExperimentConfig, history):
-    from rnnviz.tasks import TASK_CLASSES, make_task
-
-    cls = TASK_CLASSES[config.task]
-    if not cls.uses_data:
-        try:
-            return make_task(config)  # synthetic tasks: the same task the run was trained on
-        except RnnvizError:
-            pass
-    n_in = int(history.probe["x"].shape[-1]) if "x" in (history.probe or {}) else 0
-    baseline = math.log(n_in) if config.task == "charlm" and n_in > 1 else None
-    text = (f"{cls.title}, recorded on data that a run file does not store (the numbers are as "
-            f"recorded; {n_in} input feature(s) per step).")
-    return _TaskInfo(config.task, cls.title, cls.kind, cls.metric_name, baseline, text)
-
-
-class _FrozenTrainer:
-    """A live trainer as one drawing sees it (:meth:`PlaySession.reading`): its history a snapshot
-    (:meth:`rnnviz.recording.RunHistory.snapshot`) and its step counter and state taken at the same moment;
-    anything else (task, config, probe) is the live trainer's, which training does not change."""
-
-    def __init__(self, trainer):
-        with MUTATION:  # the trainer appends a step and moves its counter under it: both or neither
-            self.history = trainer.history.snapshot()
-            self.step_count, self.state, self.reason = trainer.step_count, trainer.state, trainer.reason
-            self.stop_reason = trainer.stop_reason
-        self._live = trainer
-
-    def __getattr__(self, name):
-        return getattr(self._live, name)
-
-
 class PlaySession:
     """One learner's run: config -> trainer, with play/pause/step/reset and a paced tick.
 
@@ -222,7 +144,7 @@ class PlaySession:
     def __init__(self, config: ExperimentConfig | None = None, data=None, *, gate=None, journal: int = 0,
                  registry=None, notify: Callable[[str], None] | None = None):
         self._guard = _Guard()
-        self._reading = threading.local()  # .trainer: the _FrozenTrainer a drawing thread reads (reading())
+        self._reading = threading.local()  # .trainer: the FrozenTrainer a drawing thread reads (reading())
         self.gate = gate
         self.notify = notify  # told "queued: ..." when an action must wait for a training slot
         self.owner = f"session-{id(self):x}"
@@ -320,12 +242,12 @@ class PlaySession:
     @contextlib.contextmanager
     def reading(self):
         """Draw the run as it is at this moment, without its lock: inside the block, this thread's
-        ``trainer``, ``history`` and ``current_step`` are a snapshot (:class:`_FrozenTrainer`, taken in
+        ``trainer``, ``history`` and ``current_step`` are a snapshot (:class:`FrozenTrainer`, taken in
         microseconds), so training goes on meanwhile and no step appended, rewound or thinned later shows
         up half-way through a drawing. Thirty students drawing one run neither wait for its training tick
         nor for each other (holding the lock to draw made them queue behind both). An action called from
         inside the block (a button) acts on the live run, holding the lock as always."""
-        frozen = None if self.loaded is not None else _FrozenTrainer(self._trainer)
+        frozen = None if self.loaded is not None else FrozenTrainer(self._trainer)
         before = getattr(self._reading, "trainer", None)
         self._reading.trainer = frozen
         try:
@@ -351,7 +273,7 @@ class PlaySession:
             with self._guard.hold() if hold else self._guard.action():
                 yield
         finally:
-            self._reading.trainer = frozen if frozen is None else _FrozenTrainer(self._trainer)
+            self._reading.trainer = frozen if frozen is None else FrozenTrainer(self._trainer)
 
     def _log(self, name: str, value=None) -> None:
         if self.journal.maxlen:

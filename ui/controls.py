@@ -33,6 +33,7 @@ def run_buttons(prefix: str, *, playing: bool, stopped: bool, on_play: Callable[
     ``on_play(play)`` gets True for a click on Play, False for a click on Pause.
     """
     flags = state.flags()
+    playing = playing and not stopped  # a run that stopped while a tick trained it: nothing plays any more
     if "play" not in flags.hidden:
         locked = "play" in flags.locked
         # "⏸" has no glyph in common fonts: the pause button uses a Material icon instead

@@ -164,9 +164,12 @@ def live(render: Callable, *, sess=None, show_status: bool = True) -> None:
         # a following student only redraws: the teacher's ticks alone train the teacher's run, so their Pause
         # stops it exactly (a student's tick could otherwise train one more window before it heard of the pause)
         result = None if student and rooms.following() else _gated_tick(sess, notice)
-        if result is not None and result.stopped:
-            st.rerun()  # the whole app: the play button flips back and the timer stops
         registered = st.session_state.get(INTERVAL_KEY)
+        # the whole app, so the play button flips back and the timer stops: when this tick stopped the run, and
+        # when the page was drawn as playing but the session no longer plays (it stopped in a tick of another
+        # script run while this page was drawn: the strip showed a disabled Pause until the next click)
+        if (result is not None and result.stopped) or (registered and not student and not sess.playing):
+            st.rerun()
         # (not for a student: a whole-app rerun requested from this fragment can blank the page, see ui/rooms.py)
         if sess.playing and not student and registered and not 0.67 < tick_interval() / registered < 1.5:
             st.rerun()  # the load changed: register the fragment again with the new interval

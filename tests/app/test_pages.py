@@ -94,6 +94,23 @@ def test_play_trains_on_each_tick_and_pause_stops():
     assert session(at).current_step == paused_at
 
 
+def test_a_run_that_stopped_behind_the_strip_shows_play_not_a_disabled_pause():
+    """The load test's 20 browsers found a page whose Pause stayed disabled: its run finished in a tick of
+    another script run while the strip was drawn, so the strip read "playing" and "finished" at once."""
+    from streamlit.testing.v1 import AppTest
+
+    def strip():
+        from ui.controls import run_buttons
+
+        run_buttons("t", playing=True, stopped=True, on_play=lambda play: None, on_step=lambda n: None,
+                    on_reset=lambda: None)
+
+    at = AppTest.from_function(strip).run()
+    assert_no_exception(at)
+    play = at.button(key="t.play")
+    assert play.label == "▶ Play" and play.disabled  # finished: nothing to pause, nothing to play
+
+
 def test_a_knob_change_rebuilds_the_run_at_step_zero_and_updates_the_link():
     at = open_app(small())
     click(at, "ctl.step10")

@@ -33,6 +33,15 @@ def _again(run):
     run.last_tick -= 10 * TICK_WINDOW_SECONDS
 
 
+def _side_by_side(sessions, *workers):
+    """Run every ``worker(session)`` for every session, each on a thread of its own, until all return."""
+    threads = [threading.Thread(target=w, args=(s,)) for w in workers for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 # ---------------------------------------------------------------- keys
 
 
@@ -214,12 +223,7 @@ def test_ticks_from_many_sessions_train_one_thread_at_a_time_and_readers_never_s
                 if rec is None or rec.grad_norms is None or len(h.recorded_steps()) != len(h.light("grad_norms")):
                     bad.append(("record", n))
 
-    threads = [threading.Thread(target=ticker, args=(s,)) for s in sessions]
-    threads += [threading.Thread(target=reader, args=(s,)) for s in sessions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _side_by_side(sessions, ticker, reader)
     assert not bad
     assert most[0] == 1  # never two training threads on the run
     assert sum(ticks) == trainer.step_count - 1 > 20
@@ -257,12 +261,7 @@ def test_drawing_reads_a_snapshot_consistent_with_its_step_while_the_run_trains_
                     bad.append(("record", n))
                 seen.append(n)
 
-    threads = [threading.Thread(target=ticker, args=(s,)) for s in sessions]
-    threads += [threading.Thread(target=reader, args=(s,)) for s in sessions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _side_by_side(sessions, ticker, reader)
     assert not bad
     assert len(set(seen)) > 10  # the readers saw the run move
     assert sessions[0].trainer is trainer and sessions[0].history is trainer.history  # outside: the live run

@@ -282,6 +282,12 @@ def equal_alone(sessions: list[Session]) -> dict[str, bool | None]:
         steps, losses = drawn_losses(s.loss_spec)
         ref = alone[config_of(s.query)]
         out[s.name] = bool(steps.max() < len(ref) and np.array_equal(ref[steps], losses))
+        if not out[s.name]:  # say where, so a difference can be traced
+            inside = steps < len(ref)
+            bad = np.flatnonzero(ref[steps[inside]] != losses[inside])
+            print(f"  {s.name} ({s.query}) differs from its config trained alone: {len(steps)} drawn steps up to "
+                  f"{steps.max()}, alone {len(ref)}; first differing steps {steps[inside][bad[:3]].tolist()}: drawn "
+                  f"{losses[inside][bad[:3]].tolist()} vs alone {ref[steps[inside][bad[:3]]].tolist()}", flush=True)
     return out
 
 

@@ -38,12 +38,16 @@ the effective bias is ``b_ih + b_hh``, so the value is written into ``b_ih``'s b
              ``c_t = f * c_{t-1} + i * g`` then forgets on time scales ``1 / (1 - f)`` up to ``T_max``.
 
 Determinism: all random draws come from ``config.seed`` inside ``torch.random.fork_rng``,
-so the global RNG state is untouched and the same config gives bit-identical weights.
+so the global RNG state is untouched and the same config gives bit-identical weights. PyTorch's
+modules draw their initial weights from its one global RNG, so that block holds :data:`GLOBAL_RNG`:
+builds on two threads (two students opening links at once) would otherwise seed and draw in between
+each other, and a run could start from the other seed's weights.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 from torch import nn
@@ -51,6 +55,9 @@ from torch import nn
 from rnnviz import cells
 from rnnviz.config import ExperimentConfig
 from rnnviz.errors import RnnvizError
+
+#: Held while a build seeds and draws from torch's global RNG (process-wide: the server's sessions share it).
+GLOBAL_RNG = threading.Lock()
 
 
 class SequenceModel(nn.Module):
@@ -157,7 +164,7 @@ def build_model(config: ExperimentConfig, input_size: int, output_size: int) -> 
         batch_first=True,
         dtype=torch.float32,
     )
-    with torch.random.fork_rng(devices=[]):
+    with GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         cell = cells.get(config.cell)
         rnn: nn.RNNBase = getattr(nn, cell.torch_class)(**common, **cell.torch_kwargs)

@@ -201,3 +201,32 @@ def test_forget_bias_preset_keeps_the_early_gradient():
     chrono, _ = grad_norms_by_step(PRESETS["forget-bias"].config)
     default, _ = grad_norms_by_step(PRESETS["forget-bias"].config.replace(forget_bias="default"))
     assert chrono[0] / chrono[-1] > 1e6 * (default[0] / default[-1])  # measured ~1e-3 vs ~1e-20
+
+
+def test_concurrent_builds_give_each_seed_its_own_weights():
+    """A class opening links at once builds models on many threads. PyTorch's modules draw their initial
+    weights from the one global RNG, so two builds whose seeding interleaved gave a model the other seed's
+    weights (seen as a run differing from the same config trained alone, benchmarks/load_server.py --mix
+    private). Every model built on 4 threads at once equals the same seed built alone."""
+    import threading
+
+    configs = [ExperimentConfig(cell=cell, hidden_size=48, seed=seed)
+               for seed in range(6) for cell in ("lstm", "gru")]
+    alone = {(c.cell, c.seed): build_model(c, 1, 1).state_dict() for c in configs}
+    wrong: list[tuple] = []
+    start = threading.Barrier(4)
+
+    def builder(k: int) -> None:
+        start.wait()
+        for _ in range(15):
+            for c in configs[k::4]:
+                got = build_model(c, 1, 1).state_dict()
+                if any(not torch.equal(got[n], w) for n, w in alone[(c.cell, c.seed)].items()):
+                    wrong.append((c.cell, c.seed))
+
+    threads = [threading.Thread(target=builder, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -5,7 +5,7 @@
 In-process, no browsers: one thread per session drives a :class:`rnnviz.session.PlaySession` through
 one shared :class:`rnnviz.capacity.TrainingGate` exactly as ``ui/live.py`` does: a play tick every
 ``tick_interval()`` (TICK_SECONDS, stretched by the gate's demand per slot), each tick waiting up to
-``SLOT_WAIT_SECONDS`` for a slot and training for at most ``tick_work(interval)``; a x10 press is
+``SLOT_WAIT_SECONDS`` for a slot and training for at most ``tick_work(interval, demand)``; a x10 press is
 ``PlaySession.step(10)`` (one slot per budget's worth of steps). Drawing is not simulated: the figure
 is the training pace only.
 
@@ -50,7 +50,7 @@ def player(sess: PlaySession, gate: TrainingGate, stop: threading.Event) -> None
     while not stop.is_set():
         t0 = time.perf_counter()
         interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, gate.demand()))  # as ui.live.tick_interval
-        sess.tick(*tick_work(interval), wait=SLOT_WAIT_SECONDS)
+        sess.tick(*tick_work(interval, gate.demand()), wait=SLOT_WAIT_SECONDS)
         stop.wait(max(0.0, interval - (time.perf_counter() - t0)))
 
 

@@ -28,14 +28,26 @@ from ui import rooms, state
 from ui.server import session_sweeper, sweep_closed_sessions, training_gate  # noqa: F401 - re-exported
 from ui.text import md_escape
 
+#: Under load a tick trains longer, in proportion to its stretched redraw interval, so a session keeps its
+#: share of time training (TRAIN_BUDGET_SECONDS of every TICK_SECONDS) when the server redraws it less often;
+#: but never past this fraction of its fair share of the slots (slots x interval / sessions asking), so the
+#: sessions together ask for at most FAIR_FILL of the slot time there is. Measured with
+#: ``benchmarks/load_server.py``: with the budget fixed at 0.3 s, a light session beside two heavy ones kept
+#: 65% of its steps/s (0.3 s of every 0.75 s instead of every 0.5 s), and 10 private runs, asking 0.3 s per
+#: 1.5 s (all of 2 slots' time), queued a third of their ticks and stood still up to 5.8 s; with a budget
+#: stretched without the cap (0.6 s per 1.5 s) they stood still 5-6 s.
+FAIR_FILL = 0.8
+#: A tick trains at least this long (and at least one step) however full the server: a tick's own cost
+#: (its slot, its cadence record, its redraw) stays a small part of it.
+MIN_TICK_BUDGET_SECONDS = 0.1
+#: The longest training budget of a tick: the fair share's cap at demands 1-3 (FAIR_FILL x TICK_SECONDS).
+MAX_TICK_BUDGET_SECONDS = max(TRAIN_BUDGET_SECONDS, FAIR_FILL * TICK_SECONDS)
 #: How long a tick waits for a training slot before it shows "queued" and just redraws: one whole hold of
 #: a slot by another tick (its budget plus one step the cost rule allows), so a waiting session is still
 #: asking when a slot frees (a shorter wait could fall between releases tick after tick and starve it).
-SLOT_WAIT_SECONDS = 2 * TRAIN_BUDGET_SECONDS + MAX_STEP_SECONDS
+SLOT_WAIT_SECONDS = 2 * MAX_TICK_BUDGET_SECONDS + MAX_STEP_SECONDS
 #: Under load a tick may train more steps, in proportion to its stretched interval, up to this factor: the
-#: stretch draws less often, it does not cap a light session's pace lower. Its time budget is not stretched:
-#: the sessions' slot time is what is short under load (10 private runs asking 0.6 s per 1.5 s for 2 slots
-#: queued half their ticks and stood still 5-6 s).
+#: stretch draws less often, it does not cap a light session's pace lower.
 MAX_WORK_STRETCH = 2.0
 #: Under load the redraw interval stretches with the demand per training slot, up to this factor:
 #: drawing (server and browsers) then takes less of the CPU the queued sessions' training needs. At most 1.5 s,
@@ -47,11 +59,22 @@ FOLLOW_SECONDS = 1.5 * TICK_SECONDS
 INTERVAL_KEY = "rnnviz.tick_interval"  # the run_every the live fragment was registered with
 
 
-def tick_work(interval: float) -> tuple[float, int]:
-    """(train budget s, max steps) of a tick whose redraw interval is ``interval``: TRAIN_BUDGET_SECONDS, and
-    the 0.5 s tick's MAX_STEPS_PER_TICK scaled with the stretch, at most MAX_WORK_STRETCH times."""
-    k = min(MAX_WORK_STRETCH, max(1.0, interval / TICK_SECONDS))
-    return TRAIN_BUDGET_SECONDS, int(MAX_STEPS_PER_TICK * k)
+def tick_work(interval: float, demand: float) -> tuple[float, int]:
+    """(train budget s, max steps) of a tick whose redraw interval is ``interval`` on a server whose
+    :meth:`~rnnviz.capacity.TrainingGate.demand` (sessions asking per slot) is ``demand``.
+
+    With the stretch k = interval / TICK_SECONDS (at least 1) and the fair share interval / demand:
+
+        budget    = max(MIN_TICK_BUDGET_SECONDS, min(k * TRAIN_BUDGET_SECONDS, FAIR_FILL * interval / demand))
+        max steps = MAX_STEPS_PER_TICK * min(k, MAX_WORK_STRETCH)
+
+    So the sessions' asks add up to demand * budget / interval <= FAIR_FILL of the slot time (unless the
+    class is so large that every tick is at MIN_TICK_BUDGET_SECONDS: then the queue shares out the rest), and
+    a light session beside heavy ones trains the same share of its time as alone, within that."""
+    k = max(1.0, interval / TICK_SECONDS)
+    fair = FAIR_FILL * interval / max(demand, 1e-9)
+    budget = max(MIN_TICK_BUDGET_SECONDS, min(k * TRAIN_BUDGET_SECONDS, fair))
+    return budget, int(MAX_STEPS_PER_TICK * min(MAX_WORK_STRETCH, k))
 
 
 def tick_interval() -> float:
@@ -63,7 +86,7 @@ def tick_interval() -> float:
 def _gated_tick(sess, notice):
     """Train this tick if a slot is free (waiting briefly); else say so and keep the place in line."""
     sess.gate = training_gate()
-    budget, max_steps = tick_work(st.session_state.get(INTERVAL_KEY) or TICK_SECONDS)
+    budget, max_steps = tick_work(st.session_state.get(INTERVAL_KEY) or TICK_SECONDS, sess.gate.demand())
     result = sess.tick(budget, max_steps, wait=SLOT_WAIT_SECONDS)
     if result.queued:
         gate = sess.gate

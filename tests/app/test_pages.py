@@ -410,6 +410,27 @@ def test_the_redraw_interval_stretches_with_the_classroom_load():
     training_gate.clear()
 
 
+@pytest.mark.parametrize("demand, budget, steps", [
+    (0.5, 0.3, 64),  # one session on two slots: the unstretched tick
+    (1.0, 0.3, 64),
+    (1.5, 0.4, 96),  # issue 16's scenario (3 sessions, 2 slots): 0.45 s would be its share, capped at 0.8 x 0.5
+    (2.0, 0.4, 128),
+    (3.0, 0.4, 128),
+    (5.0, 0.24, 128),  # 10 private runs on 2 slots: 0.8 of the fair 0.3 s of every 1.5 s
+    (20.0, 0.1, 128),  # a class far larger than the server: the floor
+])
+def test_a_stretched_tick_trains_its_share_within_the_fair_fill(demand, budget, steps):
+    from rnnviz.session import TICK_SECONDS
+    from ui.live import FAIR_FILL, MAX_TICK_STRETCH, SLOT_WAIT_SECONDS, tick_work
+
+    interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, demand))  # as tick_interval()
+    got_budget, got_steps = tick_work(interval, demand)
+    assert (got_budget, got_steps) == (pytest.approx(budget), steps)
+    if got_budget > 0.1:  # above the floor, the sessions together ask for at most FAIR_FILL of the slot time
+        assert demand * got_budget / interval <= FAIR_FILL + 1e-12
+    assert SLOT_WAIT_SECONDS == pytest.approx(2 * 0.4 + 0.3)  # a wait outlasts one whole hold by another tick
+
+
 def test_a_knob_change_while_playing_restarts_the_run_and_keeps_playing():
     at = open_app(small(init="scaled"))
     click(at, "ctl.play")

@@ -13,6 +13,10 @@ since navigation start), on a `streamlit run app.py` server listening on 127.0.0
 same rounds, interleaved with this tree, so both sides see the same machine load; medians printed
 side by side with the load average.
 
+``--floor``: the same measure of two minimal Streamlit apps on this machine and browser, for scale: one
+line of text (the first text drawn), and one three-point Plotly chart (the first chart drawn): what any
+Streamlit page, and any page with a Plotly chart, costs before rnnviz draws anything.
+
 ``--server-only``: no browser; a websocket client (benchmarks/load_server.py) opens the link and times
 the server's part: from connecting to the first Plotly chart's delta received. The rest of a browser's
 wait (page and JS, the 4.7 MB Plotly chunk, drawing) is the browser's; ``--breakdown`` prints, per
@@ -20,6 +24,7 @@ Chromium visit, when the page's DOM was loaded, the websocket opened, the first 
 and the chart was drawn.
 
     .venv/bin/python benchmarks/first_chart.py [--rounds 3] [--warm 4] [--before main] [--server-only] [--breakdown]
+                                               [--floor]
 """
 
 from __future__ import annotations
@@ -40,21 +45,29 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402
 
 LINK = "/?preset=lstm-remembers"  # a typical shared link: a preset, the default page
+CHART_DRAWN = ".js-plotly-plot .main-svg"
 FIRST_CHART = """
 (() => {
-  const seen = () => document.querySelector('.js-plotly-plot .main-svg');
+  const seen = () => document.querySelector('SELECTOR');
   new MutationObserver((_, obs) => {
     if (window.__firstChart === undefined && seen()) { window.__firstChart = performance.now(); obs.disconnect(); }
   }).observe(document, {childList: true, subtree: true});
 })();
-"""
+""".replace("SELECTOR", CHART_DRAWN)
+#: --floor: (app source, what its first picture is) of two minimal apps
+FLOOR_APPS = {
+    "one line of text": ('import streamlit as st\nst.write("hello")\n', "[data-testid=stMarkdownContainer] p"),
+    "one Plotly chart": ("import plotly.graph_objects as go\nimport streamlit as st\n"
+                         "st.plotly_chart(go.Figure(go.Scatter(y=[1, 3, 2])), theme=None)\n", CHART_DRAWN),
+}
 
 
 BREAKDOWN = False  # --breakdown: print where each visit's time went
 
 
-def first_chart_ms(browser, url: str) -> float:
-    """Milliseconds from navigation start to the first drawn Plotly chart, in a new browser context."""
+def first_chart_ms(browser, url: str, link: str = LINK, selector: str = CHART_DRAWN) -> float:
+    """Milliseconds from navigation start to the first drawn Plotly chart (or the first element matching
+    ``selector``), in a new browser context."""
     import time
 
     context = browser.new_context(viewport={"width": 1500, "height": 1200})
@@ -70,10 +83,10 @@ def first_chart_ms(browser, url: str) -> float:
 
     try:
         page = context.new_page()
-        page.add_init_script(FIRST_CHART)
+        page.add_init_script(FIRST_CHART.replace(CHART_DRAWN, selector))
         page.on("websocket", on_websocket)
         t0 = time.perf_counter()
-        page.goto(url + LINK, wait_until="commit")
+        page.goto(url + link, wait_until="commit")
         page.wait_for_function("window.__firstChart !== undefined", timeout=120_000, polling=100)
         drawn = float(page.evaluate("window.__firstChart"))
         if BREAKDOWN:
@@ -123,6 +136,20 @@ def measure(browser, root: Path, warm: int) -> tuple[float, list[float]]:
         stop_server(proc)
 
 
+def floor(browser, warm: int) -> None:
+    """--floor: first picture of each minimal app (FLOOR_APPS), a fresh server each, 1 + ``warm`` visits."""
+    for name, (source, selector) in FLOOR_APPS.items():
+        with tempfile.TemporaryDirectory(prefix="rnnviz-floor-") as tmp:
+            (Path(tmp) / "app.py").write_text(source)
+            proc, url = start_server(root=Path(tmp))  # no serve.py there: `streamlit run app.py`
+            try:
+                visits = [first_chart_ms(browser, url, "/", selector) / 1e3 for _ in range(1 + warm)]
+            finally:
+                stop_server(proc)
+        print(f"  floor, {name:17s}: first visit {visits[0]:.2f} s, warm {', '.join(f'{v:.2f}' for v in visits[1:])}"
+              f" s, warm median {statistics.median(visits[1:]):.2f} s  (load {load()})", flush=True)
+
+
 def load() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -134,6 +161,7 @@ def main() -> None:
     p.add_argument("--before", metavar="REF", help="also serve this git ref, interleaved (e.g. main)")
     p.add_argument("--server-only", action="store_true", help="no browser: connect to the first chart's delta")
     p.add_argument("--breakdown", action="store_true", help="print where each browser visit's time went")
+    p.add_argument("--floor", action="store_true", help="also time two minimal Streamlit apps (text; one chart)")
     args = p.parse_args()
     global BREAKDOWN
     BREAKDOWN = args.breakdown
@@ -149,6 +177,8 @@ def main() -> None:
         with nullcontext() if args.server_only else sync_playwright() as pw:  # Playwright runs its own loop
             browser = None if pw is None else \
                 pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            if args.floor and browser is not None:
+                floor(browser, args.warm)
             for r in range(args.rounds):
                 for name, root in sides.items():
                     cold, warm = measure(browser, root, args.warm)

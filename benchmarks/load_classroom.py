@@ -40,7 +40,9 @@ from rnnviz import io  # noqa: E402
 from rnnviz.config import ExperimentConfig  # noqa: E402
 from rnnviz.trainer import Trainer, limit_threads  # noqa: E402
 
-QUERY = "seq_len=30&hidden_size=32&batch_size=16&seed={seed}"
+#: max_steps well past the window: on a core of its own the server trains these runs to 2,000 steps (the default cap)
+#: within the minute, and a finished run has no Pause to press
+QUERY = "seq_len=30&hidden_size=32&batch_size=16&max_steps=100000&seed={seed}"
 
 
 def rss_mb(pid: int) -> float:
@@ -104,6 +106,15 @@ def press_play(page, attempts: int = 3) -> None:
     raise RuntimeError("play did not take after 3 presses")
 
 
+def connection_state(page) -> str:
+    """What Streamlit's page says of its server connection (its status widget), or "connected"."""
+    status = page.locator("[data-testid=stStatusWidget]")
+    try:
+        return status.first.inner_text(timeout=2_000).strip() or "status shown" if status.count() else "connected"
+    except Exception:  # noqa: BLE001 (redrawn meanwhile: nothing to say)
+        return "unknown"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--students", type=int, default=20)
@@ -113,6 +124,7 @@ def main(argv=None) -> int:
                     help="pin the server to CPU 0 (one training slot) and the browsers to CPU 1, as if the "
                          "students' browsers ran on their own machines")
     args = ap.parse_args(argv)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -142,10 +154,22 @@ def main(argv=None) -> int:
                     samples[k].append((time.monotonic(), read_step(page)))
                 peak = max(peak, rss_mb(proc.pid))
                 time.sleep(args.sample_every)
-            for _, page in students:
+            for k, (_, page) in enumerate(students):  # one more round: a round of 20 slow pages can outlast the window
+                samples[k].append((time.monotonic(), read_step(page)))
+            for k, (_, page) in enumerate(students):
                 pause = page.locator(".st-key-control-strip").get_by_role("button", name="Pause")
                 if pause.count():
-                    pause.click()
+                    try:
+                        pause.click(timeout=30_000)
+                    except PlaywrightTimeout:  # say what the student saw, and go on with the others
+                        shot = ARTIFACTS / f"classroom-pause-{k}.png"
+                        page.screenshot(path=str(shot))
+                        try:
+                            enabled = str(pause.first.is_enabled(timeout=2_000))
+                        except PlaywrightTimeout:
+                            enabled = "gone"  # redrawn meanwhile
+                        problems.append(f"student {k}: Pause not clickable within 30 s (enabled: {enabled}; "
+                                        f"connection: {connection_state(page)}; {shot.name})")
             time.sleep(3)
             rates, starved = [], 0
             for k, series in enumerate(samples):
@@ -158,6 +182,9 @@ def main(argv=None) -> int:
                 if any(b[1] <= a[1] for a, b in zip(good, good[1:], strict=False)):
                     starved += 1
                     problems.append(f"student {k}: no progress in some {args.sample_every:.0f} s window")
+            if not rates:  # no figures to give: say why, and stop here
+                print("verdict: no student gave two readable Step counters;", "; ".join(problems[:5]), flush=True)
+                return 1
             print(f"{args.students} students, {args.seconds:.0f} s of play: steps/s per student median "
                   f"{statistics.median(rates):.1f}, worst {min(rates):.1f}, best {max(rates):.1f}; "
                   f"starved {starved}; RSS MB start {start:.0f}, open {opened:.0f}, peak {peak:.0f}", flush=True)
@@ -171,7 +198,7 @@ def main(argv=None) -> int:
                     mismatched += 1
                     problems.append(f"student {k}: could not download the run ({err.__class__.__name__})")
                     continue
-                alone = Trainer(ExperimentConfig(seq_len=30, hidden_size=32, batch_size=16, seed=k))
+                alone = Trainer(ExperimentConfig(seq_len=30, hidden_size=32, batch_size=16, max_steps=100000, seed=k))
                 alone.step(len(run.steps))
                 same = np.array_equal(run.scalars["loss"], alone.history.scalars["loss"]) and \
                     run.config == alone.config

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rnnviz.capacity import TrainingGate  # noqa: E402
 from rnnviz.config import ExperimentConfig, step_seconds  # noqa: E402
-from rnnviz.session import TICK_SECONDS, PlaySession  # noqa: E402
+from rnnviz.session import PlaySession  # noqa: E402
 from rnnviz.trainer import limit_threads  # noqa: E402
-from ui.live import MAX_TICK_STRETCH, SLOT_WAIT_SECONDS, tick_work  # noqa: E402  (the app's own pacing)
+from ui.live import SLOT_WAIT_SECONDS, stretched_interval, tick_work  # noqa: E402  (the app's own pacing)
 
 
 def heaviest_config() -> ExperimentConfig:
@@ -49,8 +49,9 @@ def player(sess: PlaySession, gate: TrainingGate, stop: threading.Event) -> None
     """The live fragment's loop: tick (if playing), then wait for the (load-stretched) redraw interval."""
     while not stop.is_set():
         t0 = time.perf_counter()
-        interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, gate.demand()))  # as ui.live.tick_interval
-        sess.tick(*tick_work(interval, gate.demand()), wait=SLOT_WAIT_SECONDS)
+        demand = gate.demand()
+        interval = stretched_interval(demand)  # as ui.live.tick_interval
+        sess.tick(*tick_work(interval, demand), wait=SLOT_WAIT_SECONDS)
         stop.wait(max(0.0, interval - (time.perf_counter() - t0)))
 
 

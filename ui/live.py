@@ -77,10 +77,16 @@ def tick_work(interval: float, demand: float) -> tuple[float, int]:
     return budget, int(MAX_STEPS_PER_TICK * min(MAX_WORK_STRETCH, k))
 
 
+def stretched_interval(demand: float) -> float:
+    """Seconds between redraws at ``demand`` sessions asking per slot: TICK_SECONDS x demand, at least
+    TICK_SECONDS and at most MAX_TICK_STRETCH times it."""
+    return TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, demand))
+
+
 def tick_interval() -> float:
-    """Seconds between redraws: TICK_SECONDS when the server is quiet, longer when many sessions
-    want to train at once (demand per slot, capped at MAX_TICK_STRETCH)."""
-    return TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, training_gate().demand()))
+    """Seconds between redraws on this server now: TICK_SECONDS when it is quiet, longer when many sessions
+    want to train at once (:func:`stretched_interval` of the gate's demand)."""
+    return stretched_interval(training_gate().demand())
 
 
 def _gated_tick(sess, notice):

@@ -420,10 +420,9 @@ def test_the_redraw_interval_stretches_with_the_classroom_load():
     (20.0, 0.1, 128),  # a class far larger than the server: the floor
 ])
 def test_a_stretched_tick_trains_its_share_within_the_fair_fill(demand, budget, steps):
-    from rnnviz.session import TICK_SECONDS
-    from ui.live import FAIR_FILL, MAX_TICK_STRETCH, SLOT_WAIT_SECONDS, tick_work
+    from ui.live import FAIR_FILL, SLOT_WAIT_SECONDS, stretched_interval, tick_work
 
-    interval = TICK_SECONDS * min(MAX_TICK_STRETCH, max(1.0, demand))  # as tick_interval()
+    interval = stretched_interval(demand)  # as tick_interval()
     got_budget, got_steps = tick_work(interval, demand)
     assert (got_budget, got_steps) == (pytest.approx(budget), steps)
     if got_budget > 0.1:  # above the floor, the sessions together ask for at most FAIR_FILL of the slot time
